@@ -1,0 +1,153 @@
+//! From flags to a [`Deployment`]: pick defaults the way a user would, and refuse what cannot run.
+
+use crate::catalog::engine::MultiGpu;
+use crate::catalog::quant::QuantFormat;
+use crate::catalog::{Catalog, Engine, Model, Quant, Task, Vendor};
+use crate::cli::DeploymentArgs;
+use crate::error::{Error, Result};
+use crate::hardware::Hardware;
+use crate::sizing::support::unsupported;
+use crate::sizing::{Deployment, KvDtype, Workload};
+
+/// Context when neither a flag nor a task gives one.
+pub const DEFAULT_CONTEXT: u32 = 8192;
+/// Prompt and generated tokens when neither a flag nor a task gives them.
+pub const DEFAULT_PROMPT: u32 = 1024;
+pub const DEFAULT_OUTPUT: u32 = 4096;
+
+/// The workload from flags, then the task's profile, then the defaults; checked for consistency.
+pub fn workload(model: &Model, args: &DeploymentArgs, task: Option<&Task>) -> Result<Workload> {
+    let context = args
+        .context
+        .or(task.map(|t| t.context))
+        .unwrap_or(DEFAULT_CONTEXT.min(model.max_context));
+    let prompt = args
+        .prompt
+        .or(task.map(|t| t.prompt_tokens))
+        .unwrap_or(DEFAULT_PROMPT.min(context / 2).max(1));
+    let output = args
+        .output
+        .or(task.map(|t| t.reasoning_tokens + t.answer_tokens))
+        .unwrap_or(DEFAULT_OUTPUT.min(context.saturating_sub(prompt)).max(1));
+    let concurrency = args.concurrency.unwrap_or(1);
+    if context > model.max_context {
+        return Err(Error::input(format!(
+            "--context {context} is above {}'s maximum of {} tokens",
+            model.id, model.max_context
+        )));
+    }
+    if prompt > context {
+        return Err(Error::input(format!(
+            "--prompt {prompt} is longer than --context {context}: the prompt must fit in the context"
+        )));
+    }
+    if prompt + output > context {
+        return Err(Error::input(format!(
+            "--prompt {prompt} + --output {output} = {} tokens do not fit --context {context}",
+            prompt + output
+        )));
+    }
+    Ok(Workload {
+        context,
+        prompt,
+        output,
+        concurrency,
+    })
+}
+
+/// The engine a user on this hardware would reach for.
+pub fn default_engine<'a>(
+    catalog: &'a Catalog,
+    hw: &Hardware,
+    quant: Option<&Quant>,
+) -> Result<&'a Engine> {
+    let gguf = quant.is_some_and(|q| q.format == QuantFormat::Gguf);
+    let id = match hw.gpus.first() {
+        _ if gguf => "llama.cpp",
+        None => "llama.cpp",
+        Some(g) if matches!(g.vendor, Vendor::Apple | Vendor::Other) => "llama.cpp",
+        Some(_) => "vllm",
+    };
+    catalog.engine(id)
+}
+
+/// The quant an engine would load by default: Ollama's default tag (Q4_K_M) for GGUF engines, the
+/// released precision (BF16 distills, FP8 671B) for the others.
+pub fn default_quant<'a>(
+    catalog: &'a Catalog,
+    model: &Model,
+    engine: &Engine,
+) -> Result<&'a Quant> {
+    let native = if model.is_moe() { "fp8" } else { "bf16" };
+    ["q4_k_m", native]
+        .iter()
+        .find(|q| model.quants.iter().any(|m| m == *q) && engine.quants.iter().any(|e| e == *q))
+        .map(|q| catalog.quant(q))
+        .unwrap_or_else(|| {
+            Err(Error::input(format!(
+                "{} has no quant that {} loads by default; pick one with --quant",
+                model.id, engine.id
+            )))
+        })
+}
+
+/// A complete deployment from flags: model, quant, engine, GPUs, workload; refused with a one-line
+/// reason when the combination cannot run.
+pub fn resolve<'a>(
+    catalog: &'a Catalog,
+    model_name: &str,
+    args: &DeploymentArgs,
+    hw: &Hardware,
+    task: Option<&Task>,
+) -> Result<Deployment<'a>> {
+    let model = catalog.model(model_name)?;
+    let quant = args
+        .quant
+        .as_deref()
+        .map(|q| catalog.quant(q))
+        .transpose()?;
+    let engine = match args.engine.as_deref() {
+        Some(e) => catalog.engine(e)?,
+        None => default_engine(catalog, hw, quant)?,
+    };
+    let quant = match quant {
+        Some(q) => q,
+        None => default_quant(catalog, model, engine)?,
+    };
+    let gpus = hw.gpu_count();
+    if let Some(why) = unsupported(model, quant, engine, hw, gpus) {
+        return Err(Error::input(why));
+    }
+    let workload = workload(model, args, task)?;
+    if engine.batching == crate::catalog::engine::Batching::Slots
+        && engine.id == "transformers"
+        && workload.concurrency > 1
+    {
+        return Err(Error::input(
+            "transformers serves one sequence at a time here; use vllm or sglang for --concurrency > 1",
+        ));
+    }
+    if let Some(tp) = args.tp {
+        if engine.multi_gpu == MultiGpu::Layer && tp > 1 {
+            return Err(Error::input(format!(
+                "{} splits layers across GPUs; --tp applies to vllm, sglang and trtllm",
+                engine.id
+            )));
+        }
+        if tp > gpus.max(1) {
+            return Err(Error::input(format!(
+                "--tp {tp} needs {tp} GPUs; the machine has {gpus}"
+            )));
+        }
+    }
+    Ok(Deployment {
+        model,
+        quant,
+        engine,
+        gpus,
+        tensor_parallel: args.tp.filter(|_| engine.multi_gpu == MultiGpu::Tensor),
+        kv_dtype: args.kv_dtype.unwrap_or(KvDtype::Bf16),
+        mla_kv: args.mla_kv,
+        workload,
+    })
+}

@@ -1,0 +1,114 @@
+//! The command layer: turns parsed flags into library calls and rendered output. The only place
+//! (with `hardware::probe` and `main`) that touches files, the environment or the machine.
+
+mod deploy;
+mod estimate;
+mod hardware;
+mod models;
+
+use std::io::IsTerminal;
+
+use crate::catalog::Catalog;
+use crate::cli::{Cli, Command, Format};
+use crate::error::{Error, Result, exit};
+
+/// What a command produced: the text for stdout, the exit code, and notes for stderr.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub stdout: String,
+    pub exit: u8,
+    pub notes: Vec<String>,
+}
+
+impl Outcome {
+    pub fn ok(stdout: String) -> Self {
+        Outcome {
+            stdout,
+            exit: exit::OK,
+            notes: vec![],
+        }
+    }
+}
+
+/// Settings every command shares.
+pub struct Context {
+    pub catalog: Catalog,
+    pub format: Format,
+}
+
+/// Run one command to completion; nothing is printed here, so a failure never leaves half an output.
+pub fn run(cli: &Cli) -> Result<Outcome> {
+    let ctx = context(cli)?;
+    let mut outcome = match &cli.command {
+        Command::Models => models::models(&ctx),
+        Command::Gpus => models::gpus(&ctx),
+        Command::Size(a) => estimate::size(&ctx, a),
+        Command::Estimate(a) => estimate::estimate(&ctx, a),
+        Command::Probe(a) => hardware::probe(&ctx, a),
+        Command::Recommend(_) | Command::Check(_) => {
+            Err(Error::input("this command is not built yet"))
+        }
+        Command::Completions { shell } => Ok(completions(*shell)),
+        Command::Man => man(),
+    }?;
+    if cli.global.quiet {
+        outcome.stdout.clear();
+    }
+    Ok(outcome)
+}
+
+fn context(cli: &Cli) -> Result<Context> {
+    let catalog = match cli.global.catalog.as_ref() {
+        Some(path) => {
+            let text = read_file(path, "catalog")?;
+            Catalog::with_override(&path.display().to_string(), &text)?
+        }
+        None => Catalog::embedded()?,
+    };
+    let env_format = std::env::var("R1PICK_FORMAT").ok();
+    let format = if cli.global.json {
+        Format::Json
+    } else if let Some(f) = cli.global.format {
+        f
+    } else if let Some(f) = env_format {
+        match f.to_ascii_lowercase().as_str() {
+            "json" => Format::Json,
+            "table" => Format::Table,
+            other => {
+                return Err(Error::input(format!(
+                    "R1PICK_FORMAT='{other}' (valid: table, json)"
+                )));
+            }
+        }
+    } else {
+        Format::Table
+    };
+    Ok(Context { catalog, format })
+}
+
+/// Read a user file, turning I/O errors into one line that names the file.
+pub fn read_file(path: &std::path::Path, what: &str) -> Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Error::input(format!("cannot read {what} file '{}': {e}", path.display())))
+}
+
+fn completions(shell: clap_complete::Shell) -> Outcome {
+    use clap::CommandFactory;
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "r1pick", &mut buf);
+    Outcome::ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+fn man() -> Result<Outcome> {
+    use clap::CommandFactory;
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut buf)
+        .map_err(|e| Error::Environment(format!("cannot render the man page: {e}")))?;
+    Ok(Outcome::ok(String::from_utf8_lossy(&buf).into_owned()))
+}
+
+/// Whether stderr is a terminal (for hints only; never changes stdout).
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}

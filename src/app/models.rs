@@ -1,0 +1,199 @@
+//! `r1pick models` and `r1pick gpus`: the catalog.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::catalog::model::Scores;
+use crate::catalog::{GpuSpec, ParamBreakdown};
+use crate::cli::Format;
+use crate::error::Result;
+use crate::report::{align_right, params, schema, table, to_json};
+use crate::sizing::kv::{KvDtype, per_token};
+use crate::sizing::weights::checkpoint_bytes;
+
+use super::{Context, Outcome};
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ModelsDocument {
+    pub schema: String,
+    pub models: Vec<ModelEntry>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ModelEntry {
+    pub id: String,
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub hf_repo: String,
+    pub ollama_tag: Option<String>,
+    pub license: String,
+    pub base_model: String,
+    pub architecture: String,
+    pub params: u64,
+    pub active_params: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mtp_params: Option<u64>,
+    pub layers: u32,
+    pub hidden: u32,
+    pub max_context: u32,
+    /// KV bytes per token in BF16 (MLA latent layout for the 671B).
+    pub kv_bytes_per_token: u64,
+    pub scores: Scores,
+    pub quants: Vec<QuantSize>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct QuantSize {
+    pub quant: String,
+    /// Size of the published checkpoint/GGUF in bytes, as r1pick computes it.
+    pub file_bytes: u64,
+    /// Fraction of the paper score kept (quants.toml).
+    pub retention: f64,
+}
+
+pub fn models(ctx: &Context) -> Result<Outcome> {
+    let c = &ctx.catalog;
+    let entries: Vec<ModelEntry> = c
+        .models
+        .iter()
+        .map(|m| {
+            let p = ParamBreakdown::of(m);
+            ModelEntry {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                aliases: m.aliases.clone(),
+                hf_repo: m.hf_repo.clone(),
+                ollama_tag: m.ollama_tag.clone(),
+                license: m.license.clone(),
+                base_model: m.base_model.clone(),
+                architecture: if m.is_moe() {
+                    "moe".into()
+                } else {
+                    "dense".into()
+                },
+                params: p.total(),
+                active_params: p.active(),
+                mtp_params: (p.mtp > 0).then_some(p.mtp),
+                layers: m.layers(),
+                hidden: m.hidden(),
+                max_context: m.max_context,
+                kv_bytes_per_token: per_token(m, crate::catalog::MlaKvLayout::Latent, KvDtype::Bf16)
+                    as u64,
+                scores: m.scores.clone(),
+                quants: m
+                    .quants
+                    .iter()
+                    .filter_map(|q| c.quant(q).ok())
+                    .map(|q| QuantSize {
+                        quant: q.id.clone(),
+                        file_bytes: checkpoint_bytes(m, q).round() as u64,
+                        retention: q.retention_for(p.total()),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let stdout = match ctx.format {
+        Format::Json => to_json(&ModelsDocument {
+            schema: schema("models"),
+            models: entries,
+        }),
+        Format::Table => {
+            let mut t = table(&[
+                "model", "alias", "params", "active", "layers", "context", "KV/token", "AIME24",
+                "GPQA", "LCB", "Q4_K_M", "native",
+            ]);
+            for e in &entries {
+                let size = |id: &str| {
+                    e.quants
+                        .iter()
+                        .find(|q| q.quant == id)
+                        .map(|q| format!("{:.1} GB", q.file_bytes as f64 / 1e9))
+                        .unwrap_or_else(|| "–".into())
+                };
+                let native = if e.architecture == "moe" {
+                    "fp8"
+                } else {
+                    "bf16"
+                };
+                let score =
+                    |s: Option<f64>| s.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
+                t.add_row(vec![
+                    e.id.clone(),
+                    e.aliases.first().cloned().unwrap_or_default(),
+                    params(e.params),
+                    params(e.active_params),
+                    e.layers.to_string(),
+                    e.max_context.to_string(),
+                    format!("{} B", e.kv_bytes_per_token),
+                    score(e.scores.aime_2024),
+                    score(e.scores.gpqa_diamond),
+                    score(e.scores.livecodebench),
+                    size("q4_k_m"),
+                    format!("{} {}", native, size(native)),
+                ]);
+            }
+            align_right(&mut t, &[2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+            format!(
+                "{t}\nScores: R1 paper (Tables 4–5); 0528 rows from their model cards. 70B is a dense Llama; only the 671B is a mixture of experts.\n"
+            )
+        }
+    };
+    Ok(Outcome::ok(stdout))
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct GpusDocument {
+    pub schema: String,
+    pub gpus: Vec<GpuEntry>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct GpuEntry {
+    #[serde(flatten)]
+    pub spec: GpuSpec,
+    pub memory_bytes: u64,
+}
+
+pub fn gpus(ctx: &Context) -> Result<Outcome> {
+    let c = &ctx.catalog;
+    let stdout = match ctx.format {
+        Format::Json => to_json(&GpusDocument {
+            schema: schema("gpus"),
+            gpus: c
+                .gpus
+                .iter()
+                .map(|g| GpuEntry {
+                    spec: g.clone(),
+                    memory_bytes: g.memory_bytes(),
+                })
+                .collect(),
+        }),
+        Format::Table => {
+            let mut t = table(&[
+                "id", "name", "memory", "GB/s", "FP16 TF", "FP8 TF", "link", "$/GPU-h",
+            ]);
+            for g in &c.gpus {
+                t.add_row(vec![
+                    g.id.clone(),
+                    g.name.clone(),
+                    format!("{:.0} GiB", g.memory_gib),
+                    format!("{:.0}", g.bandwidth_gb_s),
+                    format!("{:.1}", g.fp16_tflops),
+                    g.fp8_tflops
+                        .map(|f| format!("{f:.0}"))
+                        .unwrap_or_else(|| "–".into()),
+                    format!("{:?}", g.interconnect).to_lowercase(),
+                    g.usd_per_hour
+                        .map(|p| format!("{p:.2}"))
+                        .unwrap_or_else(|| "–".into()),
+                ]);
+            }
+            align_right(&mut t, &[2, 3, 4, 5, 7]);
+            format!(
+                "{t}\nUse an id (or a close spelling such as 4090) with --gpu; add :N for a count.\n"
+            )
+        }
+    };
+    Ok(Outcome::ok(stdout))
+}

@@ -1,0 +1,143 @@
+//! Inference engine profiles (data/engines.toml): what each engine runs, how it spends memory, and
+//! the efficiencies its speed is computed with.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::gpu::Vendor;
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Engine {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Quant ids this engine loads.
+    pub quants: Vec<String>,
+    /// GPU vendors it runs on.
+    pub vendors: Vec<Vendor>,
+    /// Lowest NVIDIA compute capability it supports, "major.minor".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_compute_capability: Option<String>,
+    /// Can it run on a machine without a GPU (CPU only)?
+    pub cpu_only: bool,
+    /// Can it keep part of the weights in host memory?
+    pub cpu_offload: bool,
+    pub multi_gpu: MultiGpu,
+    /// Largest tensor-parallel group inside one node.
+    pub max_tensor_parallel: u32,
+    /// Can it span nodes (pipeline stages of `max_tensor_parallel` GPUs)?
+    pub multi_node: bool,
+    /// Serves several sequences in one decode step.
+    pub batching: Batching,
+    /// How it stores DeepSeek's MLA cache.
+    pub mla_kv: MlaKvLayout,
+    pub memory: EngineMemory,
+    pub speed: EngineSpeed,
+    /// Launch command template: {model} {repo} {gguf} {tp} {pp} {context} {concurrency} {ngl} {quant_flag} {ollama_tag}
+    pub launch: String,
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum MultiGpu {
+    /// Megatron-style tensor parallelism: every GPU holds a slice of every layer.
+    Tensor,
+    /// Whole layers per GPU, run one after another (llama.cpp `-sm layer`, accelerate device_map).
+    Layer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Batching {
+    /// Continuous batching over a paged KV pool.
+    Continuous,
+    /// A fixed number of slots sharing one context (llama-server `-np`).
+    Slots,
+}
+
+/// MLA cache layouts seen in engines (formulas.md §1(b)).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum MlaKvLayout {
+    /// kv_lora_rank + qk_rope_dim per layer (vLLM, SGLang, TRT-LLM, llama.cpp since Jan 2026).
+    Latent,
+    /// Latent K (576) plus a separate V (512): llama.cpp MLA GGUFs Apr 2025 – Jan 2026.
+    LatentV,
+    /// Full per-head K (192) and V (128): pre-MLA GGUFs and HF transformers.
+    Expanded,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EngineMemory {
+    /// Share of each GPU's total memory the engine allows itself (vLLM gpu_memory_utilization).
+    pub gpu_fraction: f64,
+    /// Memory kept free on each GPU (llama.cpp --fit target).
+    pub margin_mib: f64,
+    /// CUDA context and library workspaces per GPU.
+    pub runtime_mib: f64,
+    /// CUDA-graph pool per GPU, dense models.
+    pub cuda_graphs_mib: f64,
+    /// CUDA-graph pool per GPU, MoE models.
+    pub cuda_graphs_moe_mib: f64,
+    /// NCCL buffers per GPU when tensor parallel.
+    pub nccl_mib: f64,
+    pub activation: ActivationRule,
+    /// Tokens in one prefill step (vLLM max_num_batched_tokens, llama.cpp n_ubatch).
+    pub batched_tokens: u32,
+    /// The KV cache is allocated in blocks of this many tokens.
+    pub kv_block_tokens: u32,
+    /// Token embeddings stay in host memory (llama.cpp keeps tok_embd on the CPU).
+    pub embeddings_on_host: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "rule", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ActivationRule {
+    /// aiconfigurator: 2 B × tokens × hidden × coeff[min(TP, 8)] × scale, at least `floor_mib`.
+    Coefficients {
+        dense: [f64; 4],
+        moe: [f64; 4],
+        scale: f64,
+        floor_mib: f64,
+    },
+    /// llama.cpp compute buffer with flash attention: 4 B × n_ubatch × (hidden + vocab).
+    ComputeBuffer,
+    /// Eager attention: scores of one layer, heads × prompt² × 2 B, plus hidden states.
+    EagerAttention,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSpeed {
+    /// Fraction of peak DRAM bandwidth reached by decode, per memory technology.
+    pub bw_efficiency: BandwidthEfficiency,
+    /// Fixed cost of one dense decoder layer per decode step, µs (launches, small kernels, syncs).
+    pub layer_us: f64,
+    /// Fixed cost of one MoE layer per decode step, µs (router, top-k, permute, grouped GEMM).
+    pub moe_layer_us: f64,
+    /// Fixed cost per decode step, µs (sampling, scheduling, host sync).
+    pub step_us: f64,
+    /// Fraction of dense tensor FLOPS reached in prefill.
+    pub prefill_mfu: f64,
+    /// Latency of one small all-reduce over a GPU fabric (NVLink/xGMI), µs.
+    pub allreduce_fabric_us: f64,
+    /// Latency of one small all-reduce over PCIe, µs.
+    pub allreduce_pcie_us: f64,
+    /// Cost of handing activations from one layer-split device to the next, µs.
+    pub split_hop_us: f64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BandwidthEfficiency {
+    pub hbm: f64,
+    pub gddr: f64,
+    pub unified: f64,
+    pub cpu: f64,
+}

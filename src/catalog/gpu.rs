@@ -1,0 +1,131 @@
+//! Accelerator specifications (data/gpus.toml).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GpuSpec {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub nvml_names: Vec<String>,
+    pub vendor: Vendor,
+    pub class: GpuClass,
+    pub arch: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute_capability: Option<String>,
+    /// Memory as sold, read as GiB; for unified-memory parts the largest option.
+    pub memory_gib: f64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub memory_options_gib: Vec<f64>,
+    /// Total memory as NVML reports it, where it was observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver_total_mib: Option<u64>,
+    pub unified_memory: bool,
+    pub memory_type: MemoryType,
+    pub bandwidth_gb_s: f64,
+    /// Dense FP16/BF16 tensor TFLOPS (FP32 accumulate on GeForce).
+    pub fp16_tflops: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fp16_acc16_tflops: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fp8_tflops: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub int8_tops: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tdp_w: Option<f64>,
+    pub interconnect: Interconnect,
+    /// GPU-to-GPU bandwidth per direction, GB/s.
+    pub interconnect_gb_s: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pcie_gen: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pcie_lanes: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usd_per_hour: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_cores: Option<u32>,
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl GpuSpec {
+    /// Total memory in bytes: what the driver reports where observed, else the nominal GiB.
+    pub fn memory_bytes(&self) -> u64 {
+        match self.driver_total_mib {
+            Some(mib) => mib * (1 << 20),
+            None => (self.memory_gib * (1u64 << 30) as f64) as u64,
+        }
+    }
+
+    /// Compute capability as (major, minor), NVIDIA only.
+    pub fn cuda_cc(&self) -> Option<(u32, u32)> {
+        if self.vendor != Vendor::Nvidia {
+            return None;
+        }
+        let (a, b) = self.compute_capability.as_deref()?.split_once('.')?;
+        Some((a.parse().ok()?, b.parse().ok()?))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Vendor {
+    Nvidia,
+    Amd,
+    Apple,
+    Other,
+}
+
+/// DRAM technology: decode reaches a different share of peak bandwidth on each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MemoryType {
+    Hbm,
+    Gddr,
+    Lpddr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum GpuClass {
+    Consumer,
+    Workstation,
+    Datacenter,
+    Embedded,
+    Apple,
+    Sbc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Interconnect {
+    Pcie3,
+    Pcie4,
+    Pcie5,
+    Nvlink2,
+    Nvlink3,
+    Nvlink3Bridge,
+    Nvlink4,
+    Nvlink4Bridge,
+    Nvlink5,
+    InfinityFabric,
+    Unified,
+    None,
+}
+
+impl Interconnect {
+    /// A GPU-to-GPU fabric rather than the host PCIe bus.
+    pub fn is_fabric(self) -> bool {
+        !matches!(
+            self,
+            Interconnect::Pcie3 | Interconnect::Pcie4 | Interconnect::Pcie5 | Interconnect::None
+        )
+    }
+}

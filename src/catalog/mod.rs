@@ -1,0 +1,319 @@
+//! The typed catalog: models, quants, engines, GPUs and tasks from `data/*.toml`.
+//!
+//! The TOML files are embedded so that one installed binary works anywhere; `--catalog FILE` adds
+//! entries or replaces those with the same id. Every file is validated when loaded: unknown keys and
+//! wrong types are errors with a line number (serde + toml), and the cross-references (a model's
+//! quants, an engine's quants) are checked here.
+
+pub mod engine;
+pub mod gpu;
+pub mod model;
+pub mod params;
+pub mod quant;
+pub mod task;
+
+use serde::Deserialize;
+
+pub use engine::{Engine, MlaKvLayout, MultiGpu};
+pub use gpu::{GpuSpec, Vendor};
+pub use model::{Architecture, Benchmark, Model};
+pub use params::ParamBreakdown;
+pub use quant::Quant;
+pub use task::Task;
+
+use crate::error::{Error, Result, unknown};
+
+const EMBEDDED: &[(&str, &str)] = &[
+    ("data/models.toml", include_str!("../../data/models.toml")),
+    ("data/quants.toml", include_str!("../../data/quants.toml")),
+    ("data/engines.toml", include_str!("../../data/engines.toml")),
+    ("data/gpus.toml", include_str!("../../data/gpus.toml")),
+    ("data/tasks.toml", include_str!("../../data/tasks.toml")),
+];
+
+/// The version of the catalog file format this build reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One catalog file: any of the five tables, each optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogFile {
+    schema_version: Option<u32>,
+    #[serde(default)]
+    model: Vec<Model>,
+    #[serde(default)]
+    quant: Vec<Quant>,
+    #[serde(default)]
+    engine: Vec<Engine>,
+    #[serde(default)]
+    gpu: Vec<GpuSpec>,
+    #[serde(default)]
+    task: Vec<Task>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub models: Vec<Model>,
+    pub quants: Vec<Quant>,
+    pub engines: Vec<Engine>,
+    pub gpus: Vec<GpuSpec>,
+    pub tasks: Vec<Task>,
+}
+
+impl Catalog {
+    /// The catalog compiled into the binary.
+    pub fn embedded() -> Result<Self> {
+        let mut catalog = Catalog::empty();
+        for (name, text) in EMBEDDED {
+            catalog.merge(parse(name, text)?);
+        }
+        catalog.validate("the embedded catalog")?;
+        Ok(catalog)
+    }
+
+    /// The embedded catalog with a user file's entries added or replacing same-id entries.
+    pub fn with_override(name: &str, text: &str) -> Result<Self> {
+        let mut catalog = Catalog::embedded()?;
+        let file = parse(name, text)?;
+        catalog.merge(file);
+        catalog.validate_with_source(name, text)?;
+        Ok(catalog)
+    }
+
+    fn empty() -> Self {
+        Catalog {
+            models: vec![],
+            quants: vec![],
+            engines: vec![],
+            gpus: vec![],
+            tasks: vec![],
+        }
+    }
+
+    fn merge(&mut self, file: CatalogFile) {
+        upsert(&mut self.models, file.model, |m| &m.id);
+        upsert(&mut self.quants, file.quant, |q| &q.id);
+        upsert(&mut self.engines, file.engine, |e| &e.id);
+        upsert(&mut self.gpus, file.gpu, |g| &g.id);
+        upsert(&mut self.tasks, file.task, |t| &t.id);
+    }
+
+    fn validate(&self, origin: &str) -> Result<()> {
+        self.validate_with_source(origin, "")
+    }
+
+    /// Cross-reference checks; `text` (the user's file) locates the entry's line when given.
+    fn validate_with_source(&self, origin: &str, text: &str) -> Result<()> {
+        let at = |id: &str| -> String {
+            let needle = format!("\"{id}\"");
+            match text
+                .lines()
+                .position(|l| l.contains("id") && l.contains(&needle))
+            {
+                Some(i) => format!("{origin}:{}", i + 1),
+                None => origin.to_string(),
+            }
+        };
+        let quant_ids: Vec<&str> = self.quants.iter().map(|q| q.id.as_str()).collect();
+        for m in &self.models {
+            if m.max_context == 0 {
+                return Err(Error::input(format!(
+                    "{}: model '{}' has max_context 0",
+                    at(&m.id),
+                    m.id
+                )));
+            }
+            check_arch(m)
+                .map_err(|e| Error::input(format!("{}: model '{}': {e}", at(&m.id), m.id)))?;
+            for q in &m.quants {
+                if !quant_ids.contains(&q.as_str()) {
+                    return Err(Error::input(format!(
+                        "{}: model '{}' lists unknown quant '{q}' (valid: {})",
+                        at(&m.id),
+                        m.id,
+                        quant_ids.join(", ")
+                    )));
+                }
+            }
+        }
+        for q in &self.quants {
+            let bits = [q.linear_bits, q.embedding_bits, q.output_bits];
+            if bits
+                .iter()
+                .chain(q.expert_bits.iter())
+                .any(|b| !(*b > 0.0 && *b <= 32.0))
+            {
+                return Err(Error::input(format!(
+                    "{}: quant '{}' has bits per weight outside 0..32",
+                    at(&q.id),
+                    q.id
+                )));
+            }
+        }
+        for e in &self.engines {
+            for q in &e.quants {
+                if !quant_ids.contains(&q.as_str()) {
+                    return Err(Error::input(format!(
+                        "{}: engine '{}' lists unknown quant '{q}'",
+                        at(&e.id),
+                        e.id
+                    )));
+                }
+            }
+        }
+        for g in &self.gpus {
+            let positive = [g.memory_gib, g.bandwidth_gb_s, g.fp16_tflops];
+            if positive.iter().any(|v| !(*v > 0.0 && v.is_finite())) {
+                return Err(Error::input(format!(
+                    "{}: gpu '{}' needs positive memory_gib, bandwidth_gb_s and fp16_tflops",
+                    at(&g.id),
+                    g.id
+                )));
+            }
+        }
+        for t in &self.tasks {
+            if t.prompt_tokens + t.reasoning_tokens + t.answer_tokens > t.context {
+                return Err(Error::input(format!(
+                    "{}: task '{}' needs more tokens than its context {}",
+                    at(&t.id),
+                    t.id,
+                    t.context
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn model(&self, name: &str) -> Result<&Model> {
+        find(&self.models, name, |m| (&m.id, &m.aliases))
+            .ok_or_else(|| unknown("model", name, &self.model_names()))
+    }
+
+    pub fn quant(&self, name: &str) -> Result<&Quant> {
+        find(&self.quants, name, |q| (&q.id, &q.aliases)).ok_or_else(|| {
+            let ids: Vec<&str> = self.quants.iter().map(|q| q.id.as_str()).collect();
+            unknown("quant", name, &ids)
+        })
+    }
+
+    pub fn engine(&self, name: &str) -> Result<&Engine> {
+        find(&self.engines, name, |e| (&e.id, &e.aliases)).ok_or_else(|| {
+            let ids: Vec<&str> = self.engines.iter().map(|e| e.id.as_str()).collect();
+            unknown("engine", name, &ids)
+        })
+    }
+
+    pub fn task(&self, name: &str) -> Result<&Task> {
+        find(&self.tasks, name, |t| (&t.id, &t.aliases)).ok_or_else(|| {
+            let ids: Vec<&str> = self.tasks.iter().map(|t| t.id.as_str()).collect();
+            unknown("task", name, &ids)
+        })
+    }
+
+    /// Canonical ids plus the short aliases people type (1.5b … 671b).
+    fn model_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .models
+            .iter()
+            .filter_map(|m| m.aliases.first().map(String::as_str))
+            .collect();
+        names.extend(self.models.iter().map(|m| m.id.as_str()));
+        names
+    }
+
+    /// The quants `model` has an artifact for and `engine` can load.
+    pub fn quants_for<'a>(&'a self, model: &Model, engine: &Engine) -> Vec<&'a Quant> {
+        self.quants
+            .iter()
+            .filter(|q| model.quants.contains(&q.id) && engine.quants.contains(&q.id))
+            .collect()
+    }
+}
+
+fn parse(name: &str, text: &str) -> Result<CatalogFile> {
+    let file: CatalogFile = toml::from_str(text)
+        .map_err(|e| Error::input(format!("{name}: {}", one_line_toml_error(&e, text))))?;
+    if let Some(v) = file.schema_version
+        && v != SCHEMA_VERSION
+    {
+        return Err(Error::input(format!(
+            "{name}: schema_version {v} is not supported (this r1pick reads {SCHEMA_VERSION})"
+        )));
+    }
+    Ok(file)
+}
+
+/// toml's errors span several lines with a source excerpt; r1pick reports one line with the line
+/// number, so CI logs stay readable.
+pub fn one_line_toml_error(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {message}")
+        }
+        None => message,
+    }
+}
+
+fn check_arch(m: &Model) -> std::result::Result<(), String> {
+    match &m.arch {
+        Architecture::Dense(a) => {
+            let dims = [
+                a.layers, a.hidden, a.ffn, a.heads, a.kv_heads, a.head_dim, a.vocab,
+            ];
+            if dims.contains(&0) {
+                return Err("architecture dimensions must be positive".into());
+            }
+            if a.heads % a.kv_heads != 0 {
+                return Err(format!(
+                    "heads ({}) not divisible by kv_heads ({})",
+                    a.heads, a.kv_heads
+                ));
+            }
+        }
+        Architecture::Moe(a) => {
+            let dims = [
+                a.layers,
+                a.hidden,
+                a.ffn,
+                a.moe_ffn,
+                a.experts,
+                a.experts_per_token,
+                a.heads,
+            ];
+            if dims.contains(&0) {
+                return Err("architecture dimensions must be positive".into());
+            }
+            if a.experts_per_token > a.experts || a.dense_layers > a.layers {
+                return Err(
+                    "experts_per_token must not exceed experts, nor dense_layers layers".into(),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn upsert<T>(into: &mut Vec<T>, from: Vec<T>, id: impl Fn(&T) -> &String) {
+    for item in from {
+        match into.iter().position(|x| id(x) == id(&item)) {
+            Some(i) => into[i] = item,
+            None => into.push(item),
+        }
+    }
+}
+
+/// Case-insensitive match on id or alias; `_` and `-` are interchangeable.
+fn find<'a, T>(
+    items: &'a [T],
+    name: &str,
+    keys: impl Fn(&T) -> (&String, &Vec<String>),
+) -> Option<&'a T> {
+    let norm = |s: &str| s.trim().to_lowercase().replace('_', "-");
+    let wanted = norm(name);
+    items.iter().find(|item| {
+        let (id, aliases) = keys(item);
+        norm(id) == wanted || aliases.iter().any(|a| norm(a) == wanted)
+    })
+}

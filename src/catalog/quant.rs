@@ -1,0 +1,83 @@
+//! Quantization formats (data/quants.toml).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Quant {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    pub format: QuantFormat,
+    /// Bits per weight of attention, dense-FFN and shared-expert projections.
+    pub linear_bits: f64,
+    /// Override of `linear_bits` for MoE models (DeepSeek's block-FP8 scales).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moe_linear_bits: Option<f64>,
+    /// Bits per weight of routed experts; `linear_bits` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expert_bits: Option<f64>,
+    pub embedding_bits: f64,
+    pub output_bits: f64,
+    /// Data type the matrix multiplies run in, which picks the tensor-core rate.
+    pub compute: ComputeDtype,
+    /// Only meaningful for MoE models (dynamic expert quants).
+    #[serde(default)]
+    pub moe_only: bool,
+    pub retention: Retention,
+    pub source: String,
+}
+
+impl Quant {
+    pub fn linear_bits_for(&self, moe: bool) -> f64 {
+        match (moe, self.moe_linear_bits) {
+            (true, Some(b)) => b,
+            _ => self.linear_bits,
+        }
+    }
+
+    pub fn expert_bits_for(&self, moe: bool) -> f64 {
+        self.expert_bits.unwrap_or(self.linear_bits_for(moe))
+    }
+
+    /// Fraction of the unquantized benchmark score kept at this model size.
+    pub fn retention_for(&self, params: u64) -> f64 {
+        let b = params as f64 / 1e9;
+        if b < 3.0 {
+            self.retention.small
+        } else if b < 100.0 {
+            self.retention.medium
+        } else {
+            self.retention.large
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum QuantFormat {
+    Safetensors,
+    Gguf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ComputeDtype {
+    Bf16,
+    Fp16,
+    Fp8,
+    Int8,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Models under 3 B parameters.
+    pub small: f64,
+    /// 3–100 B.
+    pub medium: f64,
+    /// 100 B and more.
+    pub large: f64,
+}

@@ -1,0 +1,28 @@
+//! Task policies (data/tasks.toml): the decision tree as data.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::model::Benchmark;
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Task {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// The benchmark that stands for this kind of work.
+    pub benchmark: Benchmark,
+    /// Minimum (quantization-adjusted) score on that benchmark.
+    pub min_score: f64,
+    /// Typical prompt, reasoning and answer lengths in tokens.
+    pub prompt_tokens: u32,
+    pub reasoning_tokens: u32,
+    pub answer_tokens: u32,
+    /// Context each sequence needs (prompt + reasoning + answer, rounded up).
+    pub context: u32,
+    /// Default time-to-first-token target, ms.
+    pub latency_ms: f64,
+    pub why: String,
+}

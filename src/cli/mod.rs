@@ -1,0 +1,276 @@
+//! The command line, defined once: `--help`, the man page and the shell completions are all
+//! generated from these types.
+
+pub mod units;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::catalog::MlaKvLayout;
+use crate::sizing::KvDtype;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "r1pick",
+    version,
+    about = "Pick the DeepSeek-R1 variant, precision, engine and GPUs for a task — with the numbers behind it",
+    long_about = "r1pick matches the DeepSeek-R1 family (1.5B–70B distills and the 671B MoE) against a task's \
+quality floor and your latency and budget limits, on this machine's GPUs or on simulated hardware, and \
+recommends a ready-to-run configuration with memory, TTFT, time per token, throughput and cost.\n\n\
+Exit codes: 0 success; 1 a constraint is not met (check failed, nothing qualifies); 2 bad input; \
+3 the environment failed where required (e.g. --require-gpu without a GPU).",
+    after_help = "Units: sizes need a unit (GB = 10^9 bytes, GiB = 2^30); durations 200ms, 1.5s; token counts 8192 or 64k (k = 1024)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Output format [env: R1PICK_FORMAT]
+    #[arg(long, global = true, value_enum)]
+    pub format: Option<Format>,
+    /// Shorthand for --format json
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Extra catalog TOML: adds models, quants, engines, GPUs or tasks, or replaces same-id entries [env: R1PICK_CATALOG]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+    /// Configuration file (default: ./r1pick.toml when present) [env: R1PICK_CONFIG]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print nothing on success; only the exit code and errors (for CI gates)
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// What hardware is here, and what r1pick derives from it
+    Probe(ProbeArgs),
+    /// The catalog: variants with parameters, context, scores and quant sizes
+    Models,
+    /// Known accelerators (ids usable with --gpu) with specs and prices
+    Gpus,
+    /// Memory breakdown of one deployment, per device
+    Size(DeployArgs),
+    /// Memory, TTFT, time per token, throughput and cost of one deployment
+    Estimate(EstimateArgs),
+    /// Choose the variant and configuration for a task under constraints
+    Recommend(RecommendArgs),
+    /// CI gate: exit 0 when the deployment fits and meets every given constraint, 1 otherwise
+    Check(CheckArgs),
+    /// Shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Man page (roff)
+    Man,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ProbeArgs {
+    /// Exit 3 when no GPU can be probed
+    #[arg(long)]
+    pub require_gpu: bool,
+}
+
+/// Which machine: none of these probes this computer.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Hardware (default: probe this machine)")]
+pub struct HardwareArgs {
+    /// Simulate GPUs: catalog id, NVML name or close spelling, with :N for a count (repeatable) [env: R1PICK_GPU]
+    #[arg(long = "gpu", value_name = "SPEC")]
+    pub gpu: Vec<String>,
+    /// Number of GPUs of the single --gpu type
+    #[arg(long, value_name = "N", value_parser = units::parse_count)]
+    pub gpus: Option<u32>,
+    /// Host RAM of the simulated machine (e.g. 256GiB) [env: R1PICK_RAM]
+    #[arg(long, value_name = "SIZE", value_parser = units::parse_size)]
+    pub ram: Option<u64>,
+    /// Host memory bandwidth in GB/s (CPU decode and offload)
+    #[arg(long, value_name = "GB/S", value_parser = units::parse_bandwidth)]
+    pub cpu_bandwidth: Option<f64>,
+    /// Machine description TOML (GPUs by catalog id or by their specs) [env: R1PICK_HARDWARE]
+    #[arg(long, value_name = "FILE")]
+    pub hardware: Option<PathBuf>,
+    /// Plan for a machine without GPUs
+    #[arg(long)]
+    pub no_gpu: bool,
+}
+
+/// How the model is deployed.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Deployment")]
+pub struct DeploymentArgs {
+    /// Quantization (bf16, fp8, int4, q4_k_m, ud-iq1_s, …) [env: R1PICK_QUANT]
+    #[arg(long, value_name = "QUANT")]
+    pub quant: Option<String>,
+    /// Engine (vllm, sglang, trtllm, llama.cpp, ollama, transformers) [env: R1PICK_ENGINE]
+    #[arg(long, value_name = "ENGINE")]
+    pub engine: Option<String>,
+    /// Tensor-parallel degree (default: all GPUs used, up to 8 per node)
+    #[arg(long, value_name = "N", value_parser = units::parse_count)]
+    pub tp: Option<u32>,
+    /// Tokens each sequence holds: prompt + reasoning + answer (e.g. 8k, 64k) [env: R1PICK_CONTEXT]
+    #[arg(long, value_name = "TOKENS", value_parser = units::parse_tokens)]
+    pub context: Option<u32>,
+    /// Prompt tokens of one request
+    #[arg(long, value_name = "TOKENS", value_parser = units::parse_tokens)]
+    pub prompt: Option<u32>,
+    /// Generated tokens of one request, reasoning included
+    #[arg(long, value_name = "TOKENS", value_parser = units::parse_tokens)]
+    pub output: Option<u32>,
+    /// Sequences served at once [env: R1PICK_CONCURRENCY]
+    #[arg(long, value_name = "N", value_parser = units::parse_count)]
+    pub concurrency: Option<u32>,
+    /// KV-cache element type
+    #[arg(long, value_enum, value_name = "DTYPE")]
+    pub kv_dtype: Option<KvDtype>,
+    /// MLA cache layout of the 671B (default: the engine's; latent-v and expanded for older llama.cpp / transformers)
+    #[arg(long, value_enum, value_name = "LAYOUT")]
+    pub mla_kv: Option<MlaKvLayout>,
+}
+
+/// Pricing of the hardware.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Cost")]
+pub struct CostArgs {
+    /// Price per GPU-hour in USD (default: the catalog's cloud price) [env: R1PICK_PRICE]
+    #[arg(long, value_name = "USD", value_parser = units::parse_usd)]
+    pub price: Option<f64>,
+    /// Electricity price per kWh in USD, for local hardware without a cloud price [env: R1PICK_KWH_PRICE]
+    #[arg(long, value_name = "USD", value_parser = units::parse_usd)]
+    pub kwh_price: Option<f64>,
+}
+
+/// Service-level constraints.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Constraints")]
+pub struct ConstraintArgs {
+    /// Task whose quality floor and token profile apply (code, chat, math, research, …) [env: R1PICK_TASK]
+    #[arg(long, value_name = "TASK")]
+    pub task: Option<String>,
+    /// Longest time to first token, e.g. 200ms [env: R1PICK_LATENCY]
+    #[arg(long, value_name = "DURATION", value_parser = units::parse_duration_ms)]
+    pub latency: Option<f64>,
+    /// Longest time per output token, e.g. 50ms
+    #[arg(long, value_name = "DURATION", value_parser = units::parse_duration_ms)]
+    pub tpot: Option<f64>,
+    /// Slowest acceptable streaming speed per sequence, tokens/s
+    #[arg(long, value_name = "TOK/S", value_parser = parse_speed)]
+    pub min_speed: Option<f64>,
+    /// Longest time for the whole reasoning answer, e.g. 30s
+    #[arg(long, value_name = "DURATION", value_parser = units::parse_duration_ms)]
+    pub answer_within: Option<f64>,
+    /// Budget: 3/h, 2000/month, or a tier (personal, startup, enterprise, lab) [env: R1PICK_BUDGET]
+    #[arg(long, value_name = "BUDGET")]
+    pub budget: Option<String>,
+    /// Lowest quantization-adjusted score on the task's benchmark
+    #[arg(long, value_name = "SCORE", value_parser = units::parse_score)]
+    pub min_quality: Option<f64>,
+}
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .trim_end_matches("tok/s")
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a speed in tokens/s (e.g. 30)"))?;
+    if !v.is_finite() || v <= 0.0 || v > 1e6 {
+        return Err(format!(
+            "speed '{s}' must be between 0 and 1000000 tokens/s"
+        ));
+    }
+    Ok(v)
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DeployArgs {
+    /// Model id or alias (1.5b 7b 8b 14b 32b 70b 671b, r1, deepseek-r1-distill-qwen-14b, …)
+    pub model: String,
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
+    #[command(flatten)]
+    pub hardware: HardwareArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EstimateArgs {
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+    #[command(flatten)]
+    pub cost: CostArgs,
+    /// Task whose prompt/reasoning/answer lengths set the workload
+    #[arg(long, value_name = "TASK")]
+    pub task: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Prefer {
+    Quality,
+    Cost,
+    Speed,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RecommendArgs {
+    #[command(flatten)]
+    pub constraints: ConstraintArgs,
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
+    #[command(flatten)]
+    pub hardware: HardwareArgs,
+    #[command(flatten)]
+    pub cost: CostArgs,
+    /// What wins among deployments that meet every constraint
+    #[arg(long, value_enum)]
+    pub prefer: Option<Prefer>,
+    /// Choose GPU type and count from the priced cloud catalog instead of this machine
+    #[arg(long)]
+    pub cloud: bool,
+    /// Show the decision trace and every rejected candidate
+    #[arg(long)]
+    pub explain: bool,
+    /// When nothing qualifies, return the closest option with its violations (exit 0)
+    #[arg(long)]
+    pub best_effort: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Model to check (omit with --task to check the best recommendation)
+    pub model: Option<String>,
+    #[command(flatten)]
+    pub constraints: ConstraintArgs,
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
+    #[command(flatten)]
+    pub hardware: HardwareArgs,
+    #[command(flatten)]
+    pub cost: CostArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

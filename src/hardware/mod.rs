@@ -1,0 +1,131 @@
+//! The machine a deployment is planned for: probed from this computer, or simulated from the catalog.
+//!
+//! Everything downstream (sizing, perf, decide) sees only [`Hardware`]; it never knows whether the
+//! numbers came from NVML or from `--gpu h100-sxm:8`, which is what keeps simulated runs
+//! deterministic and lets CI gate deployments for machines it does not have.
+
+pub mod simulate;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::gpu::{GpuSpec, Interconnect, MemoryType, Vendor};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Hardware {
+    pub gpus: Vec<Gpu>,
+    pub host: Host,
+    pub source: HardwareSource,
+    /// Things the user should know about how this inventory was obtained.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HardwareSource {
+    Probed,
+    Simulated,
+}
+
+/// One accelerator as sizing and speed see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Gpu {
+    /// Catalog id when the device matched a catalog entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: String,
+    pub vendor: Vendor,
+    /// Total memory (NVML total, catalog size, or the Metal working set on unified memory).
+    pub memory_bytes: u64,
+    /// Memory free for a new process: total when simulated, NVML free when probed.
+    pub available_bytes: u64,
+    pub memory_type: MemoryType,
+    pub unified_memory: bool,
+    pub bandwidth_gb_s: f64,
+    pub fp16_tflops: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fp8_tflops: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute_capability: Option<String>,
+    pub interconnect: Interconnect,
+    /// GPU-to-GPU bandwidth per direction, GB/s.
+    pub interconnect_gb_s: f64,
+    /// Host link bandwidth per direction, GB/s.
+    pub pcie_gb_s: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usd_per_hour: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tdp_w: Option<f64>,
+    /// MIG enabled: the whole-GPU numbers do not apply.
+    #[serde(default)]
+    pub mig: bool,
+}
+
+impl Gpu {
+    /// A catalog GPU, whole and idle.
+    pub fn from_spec(spec: &GpuSpec) -> Gpu {
+        let memory = spec.memory_bytes();
+        Gpu {
+            id: Some(spec.id.clone()),
+            name: spec.name.clone(),
+            vendor: spec.vendor,
+            memory_bytes: memory,
+            available_bytes: memory,
+            memory_type: spec.memory_type,
+            unified_memory: spec.unified_memory,
+            bandwidth_gb_s: spec.bandwidth_gb_s,
+            fp16_tflops: spec.fp16_tflops,
+            fp8_tflops: spec.fp8_tflops,
+            compute_capability: spec.compute_capability.clone(),
+            interconnect: spec.interconnect,
+            interconnect_gb_s: spec.interconnect_gb_s,
+            pcie_gb_s: pcie_gb_s(spec.pcie_gen, spec.pcie_lanes),
+            usd_per_hour: spec.usd_per_hour,
+            tdp_w: spec.tdp_w,
+            mig: false,
+        }
+    }
+
+    /// NVIDIA compute capability as (major, minor).
+    pub fn cuda_cc(&self) -> Option<(u32, u32)> {
+        if self.vendor != Vendor::Nvidia {
+            return None;
+        }
+        let (a, b) = self.compute_capability.as_deref()?.split_once('.')?;
+        Some((a.parse().ok()?, b.parse().ok()?))
+    }
+}
+
+/// Per-direction PCIe bandwidth: 15.75 GB/s for Gen3 x16, doubling each generation (hardware.md §7).
+pub fn pcie_gb_s(generation: Option<u32>, lanes: Option<u32>) -> f64 {
+    match generation {
+        Some(g) if g >= 3 => {
+            15.75 * f64::from(1u32 << (g - 3).min(4)) * f64::from(lanes.unwrap_or(16)) / 16.0
+        }
+        Some(_) => 8.0,
+        None => 0.0,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Host {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physical_cores: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logical_cores: Option<u32>,
+    pub ram_bytes: u64,
+    pub available_ram_bytes: u64,
+    /// Sustainable DRAM bandwidth, GB/s (peak; decode applies the engine's CPU efficiency).
+    pub cpu_bandwidth_gb_s: f64,
+    /// FP32 FLOPS of the CPU, TFLOPS, for CPU prefill.
+    pub cpu_tflops: f64,
+}
+
+impl Hardware {
+    pub fn gpu_count(&self) -> u32 {
+        self.gpus.len() as u32
+    }
+}

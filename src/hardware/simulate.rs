@@ -1,0 +1,225 @@
+//! Simulated hardware: a machine described by flags, built only from the catalog.
+//! Never touches NVML or the host, so the same flags give the same numbers on every machine.
+
+use super::{Gpu, Hardware, HardwareSource, Host};
+use crate::catalog::Catalog;
+use crate::catalog::gpu::{GpuSpec, Vendor};
+use crate::error::{Error, Result, closest};
+
+/// What the user asked for on the command line.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SimulationRequest {
+    /// `--gpu SPEC` values, each `name` or `name:count`.
+    pub gpu_specs: Vec<String>,
+    /// `--gpus N`: count for a single `--gpu` without `:N`.
+    pub gpus: Option<u32>,
+    pub ram_bytes: Option<u64>,
+    pub cpu_bandwidth_gb_s: Option<f64>,
+    pub no_gpu: bool,
+}
+
+impl SimulationRequest {
+    pub fn is_empty(&self) -> bool {
+        self.gpu_specs.is_empty()
+            && !self.no_gpu
+            && self.ram_bytes.is_none()
+            && self.cpu_bandwidth_gb_s.is_none()
+    }
+}
+
+/// Most GPUs one simulated machine may hold (a large multi-node cluster).
+pub const MAX_GPUS: u32 = 1024;
+
+pub fn simulate(catalog: &Catalog, req: &SimulationRequest) -> Result<Hardware> {
+    if req.no_gpu && !req.gpu_specs.is_empty() {
+        return Err(Error::input(
+            "--no-gpu contradicts --gpu; give one or the other",
+        ));
+    }
+    let mut gpus = Vec::new();
+    for spec in &req.gpu_specs {
+        let (name, count) = split_count(spec)?;
+        let count = match (count, req.gpus) {
+            (Some(c), _) => c,
+            (None, Some(n)) if req.gpu_specs.len() == 1 => n,
+            (None, _) => 1,
+        };
+        let gpu_spec = resolve_gpu(catalog, name)?;
+        gpus.extend(std::iter::repeat_n(
+            Gpu::from_spec(gpu_spec),
+            count as usize,
+        ));
+    }
+    if gpus.len() as u32 > MAX_GPUS {
+        return Err(Error::input(format!(
+            "{} GPUs is more than r1pick plans for (at most {MAX_GPUS})",
+            gpus.len()
+        )));
+    }
+    if req.gpus.is_some() && req.gpu_specs.is_empty() {
+        return Err(Error::input("--gpus N needs --gpu NAME to say which GPU"));
+    }
+    let unified = gpus.first().is_some_and(|g| g.unified_memory);
+    let vram: u64 = gpus.iter().map(|g| g.memory_bytes).sum();
+    let ram = match req.ram_bytes {
+        Some(0) => {
+            return Err(Error::input(
+                "--ram 0: a machine needs some memory (e.g. --ram 64GiB)",
+            ));
+        }
+        Some(r) => r,
+        None if unified => vram,
+        // No RAM given: twice the GPU memory (server practice, e.g. 2 TB beside 8×80 GB in a DGX
+        // H100), at least 32 GiB.
+        None => (2 * vram).max(32 << 30),
+    };
+    if unified {
+        // Unified memory: the GPU may use only the Metal working set of the machine's RAM.
+        for g in &mut gpus {
+            g.memory_bytes = unified_gpu_budget(ram);
+            g.available_bytes = g.memory_bytes;
+        }
+    }
+    let cpu_bandwidth = match req.cpu_bandwidth_gb_s {
+        Some(b) if !(b > 0.0 && b < 100_000.0) => {
+            return Err(Error::input(format!(
+                "--cpu-bandwidth {b}: give GB/s between 0 and 100000"
+            )));
+        }
+        Some(b) => b,
+        None => default_cpu_bandwidth(catalog, &gpus),
+    };
+    Ok(Hardware {
+        gpus,
+        host: Host {
+            cpu: None,
+            physical_cores: None,
+            logical_cores: Some(SIMULATED_CORES),
+            ram_bytes: ram,
+            available_ram_bytes: ram,
+            cpu_bandwidth_gb_s: cpu_bandwidth,
+            cpu_tflops: cpu_tflops(SIMULATED_CORES),
+        },
+        source: HardwareSource::Simulated,
+        notes: vec![],
+    })
+}
+
+/// Cores assumed for a simulated host's CPU prefill.
+const SIMULATED_CORES: u32 = 16;
+
+/// FP32 TFLOPS of `cores` x86 cores at 3 GHz with two 256-bit FMA pipes (32 FLOP/cycle).
+pub fn cpu_tflops(cores: u32) -> f64 {
+    f64::from(cores) * 3.0e9 * 32.0 / 1e12
+}
+
+/// Memory the GPU of a unified-memory machine may use: Metal's recommendedMaxWorkingSetSize, which
+/// macOS sets to about 2/3 of RAM up to 36 GiB and 3/4 above (the value llmfit reads through
+/// objc2-metal, anchors.md §1.2; canitrun.dev assumes 75%, hardware.md §5).
+pub fn unified_gpu_budget(ram: u64) -> u64 {
+    if ram <= 36 << 30 {
+        ram / 3 * 2
+    } else {
+        ram / 4 * 3
+    }
+}
+
+/// Peak DRAM bandwidth of the host a simulated GPU usually sits in (hardware.md §6): a desktop with
+/// 2-channel DDR5-5600 (89.6 GB/s) for consumer cards and CPU-only, a 12-channel DDR5-4800 server
+/// (460.8 GB/s) beside data-center GPUs, and the chip's own bandwidth on unified memory.
+fn default_cpu_bandwidth(catalog: &Catalog, gpus: &[Gpu]) -> f64 {
+    let Some(first) = gpus.first() else {
+        return 89.6;
+    };
+    if first.unified_memory {
+        return first.bandwidth_gb_s;
+    }
+    let datacenter = first
+        .id
+        .as_deref()
+        .and_then(|id| catalog.gpus.iter().find(|g| g.id == id))
+        .is_some_and(|g| g.class == crate::catalog::gpu::GpuClass::Datacenter);
+    if datacenter { 460.8 } else { 89.6 }
+}
+
+/// `h100-sxm:8` → ("h100-sxm", Some(8)).
+pub fn split_count(spec: &str) -> Result<(&str, Option<u32>)> {
+    match spec.rsplit_once(':') {
+        Some((name, n)) => {
+            let count: u32 = n.trim().parse().map_err(|_| {
+                Error::input(format!(
+                    "--gpu '{spec}': the count after ':' must be a whole number, e.g. h100-sxm:8"
+                ))
+            })?;
+            if count == 0 || count > MAX_GPUS {
+                return Err(Error::input(format!(
+                    "--gpu '{spec}': the count must be between 1 and {MAX_GPUS}"
+                )));
+            }
+            Ok((name.trim(), Some(count)))
+        }
+        None => Ok((spec.trim(), None)),
+    }
+}
+
+/// Catalog id, alias, NVML name, or a spelling that names exactly one GPU ("4090", "H100 SXM").
+pub fn resolve_gpu<'a>(catalog: &'a Catalog, name: &str) -> Result<&'a GpuSpec> {
+    let key = normalize(name);
+    if key.is_empty() {
+        return Err(Error::input(
+            "--gpu needs a GPU name, e.g. --gpu h100-sxm (see `r1pick gpus`)",
+        ));
+    }
+    let exact = |g: &&GpuSpec| {
+        normalize(&g.id) == key
+            || g.aliases.iter().any(|a| normalize(a) == key)
+            || g.nvml_names.iter().any(|n| normalize(n) == key)
+    };
+    if let Some(g) = catalog.gpus.iter().find(exact) {
+        return Ok(g);
+    }
+    let partial: Vec<&GpuSpec> = catalog
+        .gpus
+        .iter()
+        .filter(|g| {
+            std::iter::once(&g.id)
+                .chain(&g.aliases)
+                .chain(&g.nvml_names)
+                .any(|n| normalize(n).contains(&key))
+        })
+        .collect();
+    match partial.as_slice() {
+        [one] => Ok(one),
+        [] => {
+            let names: Vec<&str> = catalog.gpus.iter().map(|g| g.id.as_str()).collect();
+            let hint = closest(name, &names)
+                .map(|c| format!("; did you mean '{c}'?"))
+                .unwrap_or_default();
+            Err(Error::input(format!(
+                "unknown GPU '{name}'{hint} (see `r1pick gpus` for the {} known ids)",
+                names.len()
+            )))
+        }
+        many => {
+            let ids: Vec<&str> = many.iter().take(8).map(|g| g.id.as_str()).collect();
+            Err(Error::input(format!(
+                "GPU '{name}' is ambiguous; it matches {}",
+                ids.join(", ")
+            )))
+        }
+    }
+}
+
+fn normalize(s: &str) -> String {
+    s.to_lowercase()
+        .replace("nvidia", "")
+        .replace("geforce", "")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect()
+}
+
+/// Whether a vendor's GPUs run CUDA engines.
+pub fn is_cuda(v: Vendor) -> bool {
+    v == Vendor::Nvidia
+}

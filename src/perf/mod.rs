@@ -1,0 +1,354 @@
+//! The speed model: decode (TPOT), prefill (TTFT), time to answer, throughput.
+//!
+//! Decode is memory-bound at small batch: every step reads the active weights and the KV cache of
+//! every sequence, so its time is bytes over effective bandwidth, plus the engine's fixed cost per
+//! layer and per step, plus tensor-parallel all-reduces, bounded below by compute at large batch.
+//! Prefill is compute-bound: FLOPs of the prompt over the achievable tensor rate, chunked as the
+//! engine does, plus the PCIe upload of host-resident weights under offload (formulas.md §1(e)–(h)).
+
+pub mod cost;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::catalog::engine::{EngineSpeed, MultiGpu};
+use crate::catalog::gpu::MemoryType;
+use crate::catalog::params::ParamBreakdown;
+use crate::catalog::quant::ComputeDtype;
+use crate::catalog::{Architecture, Model};
+use crate::hardware::{Gpu, Hardware};
+use crate::sizing::weights::WeightBytes;
+use crate::sizing::{Deployment, MemoryPlan, kv};
+
+/// Bytes per activation element passed between GPUs (bf16).
+const ACTIVATION_BYTES: f64 = 2.0;
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Performance {
+    pub ttft_ms: f64,
+    pub tpot_ms: f64,
+    pub decode_tokens_per_s: f64,
+    pub aggregate_tokens_per_s: f64,
+    pub prefill_tokens_per_s: f64,
+    pub time_to_answer_ms: f64,
+    /// How the step time splits, for the basis.
+    pub breakdown: Breakdown,
+}
+
+/// Where one decode step's time goes, ms.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, JsonSchema)]
+pub struct Breakdown {
+    pub weights_ms: f64,
+    pub kv_ms: f64,
+    pub fixed_ms: f64,
+    pub communication_ms: f64,
+    /// Extra time when compute, not memory, bounds the step.
+    pub compute_bound_ms: f64,
+    /// Bytes one decode step reads (all devices).
+    pub bytes_per_step: f64,
+    /// Effective bandwidth efficiency applied on the main device.
+    pub bandwidth_efficiency: f64,
+    pub prefill_mfu: f64,
+    pub prefill_tflops: f64,
+}
+
+/// One device's share of a decode step.
+#[derive(Debug, Clone, Copy)]
+struct DeviceShare {
+    weight_bytes: f64,
+    kv_bytes: f64,
+    /// FLOPs of the step on this device.
+    flops: f64,
+    bandwidth: f64,
+    efficiency: f64,
+    peak_flops: f64,
+}
+
+pub fn estimate(d: &Deployment, hw: &Hardware, mem: &MemoryPlan) -> Performance {
+    let s = &d.engine.speed;
+    let w = WeightBytes::of(d.model, d.quant);
+    let p = ParamBreakdown::of(d.model);
+    let batch = f64::from(d.workload.concurrency);
+    let context = f64::from(d.workload.context);
+
+    let (shares, comm_ms) = decode_shares(d, hw, mem, &w, &p, batch, context);
+    let mut weights_ms = 0.0;
+    let mut kv_ms = 0.0;
+    let mut compute_extra = 0.0;
+    let mut bytes = 0.0;
+    for sh in &shares {
+        let wm = sh.weight_bytes / (sh.efficiency * sh.bandwidth * 1e9) * 1e3;
+        let km = sh.kv_bytes / (sh.efficiency * sh.bandwidth * 1e9) * 1e3;
+        let cm = sh.flops / (s.prefill_mfu * sh.peak_flops) * 1e3;
+        weights_ms += wm;
+        kv_ms += km;
+        compute_extra += (cm - wm - km).max(0.0);
+        bytes += sh.weight_bytes + sh.kv_bytes;
+    }
+    let fixed_ms = fixed_step_ms(d.model, s);
+    let tpot = weights_ms + kv_ms + compute_extra + fixed_ms + comm_ms;
+
+    let prompt = d.workload.prompt;
+    let (prefill_ms, prefill_tflops) = prefill_ms(d, hw, mem, &w, &p);
+    // TTFT: the prompt's prefill plus the step that emits the first token (at the prompt's length).
+    let first_step = tpot - kv_ms * (1.0 - f64::from(prompt) / context).max(0.0);
+    let ttft = prefill_ms + first_step;
+    let output = f64::from(d.workload.output);
+    // Later tokens see a growing cache: the mean step reads the KV at the midpoint of the answer.
+    let mean_context = (f64::from(prompt) + output / 2.0).min(context);
+    let mean_step = tpot - kv_ms * (1.0 - mean_context / context).max(0.0);
+    let answer = ttft + (output - 1.0).max(0.0) * mean_step;
+
+    Performance {
+        ttft_ms: ttft,
+        tpot_ms: tpot,
+        decode_tokens_per_s: 1000.0 / tpot,
+        aggregate_tokens_per_s: batch * 1000.0 / tpot,
+        prefill_tokens_per_s: f64::from(prompt) / prefill_ms * 1000.0,
+        time_to_answer_ms: answer,
+        breakdown: Breakdown {
+            weights_ms,
+            kv_ms,
+            fixed_ms,
+            communication_ms: comm_ms,
+            compute_bound_ms: compute_extra,
+            bytes_per_step: bytes,
+            bandwidth_efficiency: shares.first().map(|s| s.efficiency).unwrap_or(0.0),
+            prefill_mfu: s.prefill_mfu,
+            prefill_tflops,
+        },
+    }
+}
+
+/// Per-layer and per-step fixed cost of one decode step, ms.
+fn fixed_step_ms(model: &Model, s: &EngineSpeed) -> f64 {
+    let (dense, moe) = match &model.arch {
+        Architecture::Dense(a) => (a.layers, 0),
+        Architecture::Moe(a) => (a.dense_layers, a.layers - a.dense_layers),
+    };
+    (f64::from(dense) * s.layer_us + f64::from(moe) * s.moe_layer_us + s.step_us) / 1e3
+}
+
+/// Bandwidth efficiency of an engine on a GPU's memory technology.
+pub fn bandwidth_efficiency(s: &EngineSpeed, gpu: &Gpu) -> f64 {
+    if gpu.unified_memory {
+        return s.bw_efficiency.unified;
+    }
+    match gpu.memory_type {
+        MemoryType::Hbm => s.bw_efficiency.hbm,
+        MemoryType::Gddr => s.bw_efficiency.gddr,
+        MemoryType::Lpddr => s.bw_efficiency.unified,
+    }
+}
+
+/// Dense tensor FLOPS a quant's matmuls run at on a GPU.
+pub fn peak_flops(gpu: &Gpu, compute: ComputeDtype) -> f64 {
+    let fp16 = gpu.fp16_tflops;
+    let tflops = match compute {
+        ComputeDtype::Fp8 => gpu.fp8_tflops.unwrap_or(fp16),
+        // W8A8 INT8 runs at the FP8/INT8 rate where the GPU has one.
+        ComputeDtype::Int8 => gpu.fp8_tflops.unwrap_or(fp16),
+        ComputeDtype::Bf16 | ComputeDtype::Fp16 => fp16,
+    };
+    tflops * 1e12
+}
+
+/// Decode-step work of every device, and the communication time, ms.
+fn decode_shares(
+    d: &Deployment,
+    hw: &Hardware,
+    mem: &MemoryPlan,
+    w: &WeightBytes,
+    p: &ParamBreakdown,
+    batch: f64,
+    context: f64,
+) -> (Vec<DeviceShare>, f64) {
+    let s = &d.engine.speed;
+    let layers = d.model.layers();
+    let read_all = w.read_per_step(batch);
+    let flops_all = 2.0 * (p.non_embedding_active() as f64) * batch;
+    let placement = &mem.placement;
+    let host_share = |weight_bytes: f64, kv_bytes: f64, flops: f64| DeviceShare {
+        weight_bytes,
+        kv_bytes,
+        flops,
+        bandwidth: hw.host.cpu_bandwidth_gb_s,
+        efficiency: s.bw_efficiency.cpu,
+        peak_flops: hw.host.cpu_tflops * 1e12,
+    };
+    let kv_token_layer = |tp: u32| kv::per_layer_token(d.model, d.mla_layout(), d.kv_dtype, tp);
+
+    if placement.gpus == 0 {
+        let kv_bytes = kv_token_layer(1) * f64::from(layers) * context * batch;
+        return (vec![host_share(read_all, kv_bytes, flops_all)], 0.0);
+    }
+
+    match d.engine.multi_gpu {
+        MultiGpu::Tensor => {
+            let tp = f64::from(placement.tensor_parallel);
+            let replicated: f64 = w
+                .layers
+                .iter()
+                .map(|l| l.attention_replicated + l.router)
+                .sum();
+            // Every GPU of a stage reads its slice at the same time: one stage's time is its
+            // per-GPU bytes over one GPU's bandwidth; stages run one after another.
+            let per_gpu = (read_all - replicated) / tp + replicated;
+            let kv_bytes =
+                kv_token_layer(placement.tensor_parallel) * f64::from(layers) * context * batch;
+            let gpu = &hw.gpus[0];
+            let share = DeviceShare {
+                weight_bytes: per_gpu,
+                kv_bytes,
+                flops: flops_all / tp,
+                bandwidth: gpu.bandwidth_gb_s,
+                efficiency: bandwidth_efficiency(s, gpu),
+                peak_flops: peak_flops(gpu, d.quant.compute),
+            };
+            let mut comm = 0.0;
+            if placement.tensor_parallel > 1 {
+                let message = batch * f64::from(d.model.hidden()) * ACTIVATION_BYTES;
+                comm += 2.0
+                    * f64::from(layers)
+                    * allreduce_ms(s, gpu, placement.tensor_parallel, message);
+            }
+            comm += f64::from(placement.pipeline_stages - 1) * s.split_hop_us / 1e3;
+            (vec![share], comm)
+        }
+        MultiGpu::Layer => {
+            let mut shares = Vec::new();
+            let kv_layer = kv_token_layer(1) * context * batch;
+            let mut layer = 0usize;
+            let n = placement.layers_per_gpu.len();
+            for (i, &count) in placement.layers_per_gpu.iter().enumerate() {
+                let range = layer..layer + count as usize;
+                layer += count as usize;
+                let cpu_experts =
+                    |l: usize| l >= layers as usize - placement.cpu_expert_layers as usize;
+                let mut bytes: f64 = range
+                    .clone()
+                    .map(|l| {
+                        let lb = &w.layers[l];
+                        if lb.experts > 0 && cpu_experts(l) {
+                            lb.non_expert()
+                        } else {
+                            w.layer_read(lb, batch)
+                        }
+                    })
+                    .sum();
+                if i == n - 1 {
+                    bytes += w.output;
+                }
+                let gpu = &hw.gpus[i];
+                let frac = f64::from(count) / f64::from(layers);
+                shares.push(DeviceShare {
+                    weight_bytes: bytes,
+                    kv_bytes: kv_layer * f64::from(count),
+                    flops: flops_all * frac,
+                    bandwidth: gpu.bandwidth_gb_s,
+                    efficiency: bandwidth_efficiency(s, gpu),
+                    peak_flops: peak_flops(gpu, d.quant.compute),
+                });
+            }
+            // What runs on the CPU: whole layers that did not fit, and routed experts sent to RAM.
+            let cpu_layer_bytes: f64 = (layer..layers as usize)
+                .map(|l| w.layer_read(&w.layers[l], batch))
+                .sum();
+            let expert_bytes: f64 = (0..layer)
+                .filter(|&l| {
+                    w.layers[l].experts > 0
+                        && l >= layers as usize - placement.cpu_expert_layers as usize
+                })
+                .map(|l| w.layer_read(&w.layers[l], batch) - w.layers[l].non_expert())
+                .sum();
+            let cpu_layers = f64::from(placement.cpu_layers);
+            if cpu_layer_bytes + expert_bytes > 0.0 {
+                let frac = (cpu_layer_bytes + expert_bytes) / read_all;
+                shares.push(host_share(
+                    cpu_layer_bytes + expert_bytes,
+                    kv_layer * cpu_layers,
+                    flops_all * frac,
+                ));
+            }
+            let hops = (shares.len().saturating_sub(1)) as f64 * s.split_hop_us / 1e3;
+            (shares, hops)
+        }
+    }
+}
+
+/// One all-reduce of `bytes` over `n` GPUs: fixed latency + ring transfer (formulas.md §1(g)).
+fn allreduce_ms(s: &EngineSpeed, gpu: &Gpu, n: u32, bytes: f64) -> f64 {
+    let (latency_us, link) = if gpu.interconnect.is_fabric() {
+        (s.allreduce_fabric_us, gpu.interconnect_gb_s)
+    } else {
+        (s.allreduce_pcie_us, gpu.pcie_gb_s.max(1.0))
+    };
+    let nf = f64::from(n);
+    latency_us / 1e3 + 2.0 * (nf - 1.0) / nf * bytes / (link * 1e9) * 1e3
+}
+
+/// Prefill time of one prompt, ms, and the tensor rate it ran at (TFLOPS, all GPUs).
+fn prefill_ms(
+    d: &Deployment,
+    hw: &Hardware,
+    mem: &MemoryPlan,
+    w: &WeightBytes,
+    p: &ParamBreakdown,
+) -> (f64, f64) {
+    let s = &d.engine.speed;
+    let prompt = f64::from(d.workload.prompt);
+    let chunk = match d.engine.memory.batched_tokens {
+        0 => prompt,
+        n => f64::from(n).min(prompt),
+    };
+    let chunks = (prompt / chunk).ceil();
+    let linear_flops = 2.0 * p.non_embedding_active() as f64 * prompt;
+    let attention_flops = attention_flops(d.model, prompt);
+    let flops = linear_flops + attention_flops;
+    let placement = &mem.placement;
+
+    if placement.gpus == 0 {
+        let rate = hw.host.cpu_tflops * 1e12 * s.prefill_mfu;
+        return (flops / rate * 1e3, hw.host.cpu_tflops);
+    }
+    let gpu = &hw.gpus[0];
+    let gpu_flops: f64 = match d.engine.multi_gpu {
+        MultiGpu::Tensor => peak_flops(gpu, d.quant.compute) * f64::from(placement.tensor_parallel),
+        // Layer split runs devices one after another: the rate of one device.
+        MultiGpu::Layer => peak_flops(gpu, d.quant.compute),
+    };
+    let compute_ms = flops / (s.prefill_mfu * gpu_flops) * 1e3;
+    // Each chunk also reads the weights it touches (all experts once chunks are large).
+    let eff = bandwidth_efficiency(s, gpu);
+    let per_chunk_bytes = w.read_per_step(chunk) / f64::from(placement.tensor_parallel.max(1));
+    let memory_ms = chunks * per_chunk_bytes / (eff * gpu.bandwidth_gb_s * 1e9) * 1e3;
+    let mut total = compute_ms.max(memory_ms);
+    if placement.tensor_parallel > 1 {
+        let message = chunk * f64::from(d.model.hidden()) * ACTIVATION_BYTES;
+        total += chunks
+            * 2.0
+            * f64::from(d.model.layers())
+            * allreduce_ms(s, gpu, placement.tensor_parallel, message);
+    }
+    // Host-resident weights go over PCIe for every ubatch (llama.cpp op_offload, formulas.md §1(h)).
+    if placement.offloaded_bytes > 0 {
+        let pcie = gpu.pcie_gb_s.max(1.0);
+        let upload_ms = chunks * placement.offloaded_bytes as f64 / (pcie * 1e9) * 1e3;
+        total = total.max(upload_ms);
+    }
+    (total, s.prefill_mfu * gpu_flops / 1e12)
+}
+
+/// Causal attention FLOPs of a prompt: 2·L·H·S²·(d_qk + d_v)/2 (formulas.md §1(f)).
+fn attention_flops(model: &Model, s: f64) -> f64 {
+    match &model.arch {
+        Architecture::Dense(a) => {
+            2.0 * f64::from(a.layers) * f64::from(a.heads) * s * s * f64::from(2 * a.head_dim) / 2.0
+        }
+        Architecture::Moe(a) => {
+            let dqk = f64::from(a.qk_nope_dim + a.qk_rope_dim);
+            let dv = f64::from(a.v_head_dim);
+            2.0 * f64::from(a.layers) * f64::from(a.heads) * s * s * (dqk + dv) / 2.0
+        }
+    }
+}

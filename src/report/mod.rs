@@ -1,0 +1,68 @@
+//! Renderers: tables for people, JSON for scripts. The JSON types in [`deployment`] and beside it are
+//! the public contract of design.md §5 — rename nothing without bumping the schema version.
+
+pub mod deployment;
+
+use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+use serde::Serialize;
+
+/// Every JSON document names its kind and version: `r1pick.<kind>/v1`.
+pub fn schema(kind: &str) -> String {
+    format!("r1pick.{kind}/v1")
+}
+
+/// Pretty JSON with a trailing newline.
+pub fn to_json<T: Serialize>(value: &T) -> String {
+    // Serializing plain structs of numbers and strings cannot fail.
+    let mut s = serde_json::to_string_pretty(value).expect("report types serialize");
+    s.push('\n');
+    s
+}
+
+/// A table for people: condensed borders, no terminal probing, so output is the same in a pipe,
+/// a terminal or a test.
+pub fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    // comfy-table is built without its `tty` feature: it never probes the terminal.
+    t.load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header.to_vec());
+    t
+}
+
+/// Right-align the given columns (numbers).
+pub fn align_right(t: &mut Table, columns: &[usize]) {
+    for &c in columns {
+        if let Some(col) = t.column_mut(c) {
+            col.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+/// "22.4 GiB" / "512 MiB".
+pub fn gib(bytes: u64) -> String {
+    crate::sizing::bytes(bytes)
+}
+
+/// "1.78 B" parameters.
+pub fn params(n: u64) -> String {
+    let b = n as f64 / 1e9;
+    if b >= 100.0 {
+        format!("{b:.1} B")
+    } else {
+        format!("{b:.2} B")
+    }
+}
+
+/// Milliseconds for people: "42 ms", "1.8 s", "3.2 min".
+pub fn duration_ms(ms: f64) -> String {
+    if ms < 10.0 {
+        format!("{ms:.2} ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else if ms < 120_000.0 {
+        format!("{:.1} s", ms / 1000.0)
+    } else {
+        format!("{:.1} min", ms / 60_000.0)
+    }
+}

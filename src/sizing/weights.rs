@@ -1,0 +1,118 @@
+//! Weight bytes per tensor class, from the parameter breakdown and the quant's bits per weight.
+
+use crate::catalog::params::{LayerParams, ParamBreakdown};
+use crate::catalog::quant::QuantFormat;
+use crate::catalog::{Model, Quant};
+
+/// Bits of the tensors every format keeps in 16 bit: norms, biases, the MoE router.
+const HIGH_PRECISION_BITS: f64 = 16.0;
+
+/// Bytes of one decoder layer.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct LayerBytes {
+    /// Attention tensors (sharded under TP), including the replicated part.
+    pub attention: f64,
+    /// Attention tensors TP replicates on every rank (MLA q_a / kv_a projections).
+    pub attention_replicated: f64,
+    /// Dense FFN or shared experts.
+    pub ffn: f64,
+    /// Router (replicated).
+    pub router: f64,
+    /// One routed expert.
+    pub expert: f64,
+    pub experts: u32,
+}
+
+impl LayerBytes {
+    pub fn routed(&self) -> f64 {
+        self.expert * f64::from(self.experts)
+    }
+
+    /// Everything but the routed experts.
+    pub fn non_expert(&self) -> f64 {
+        self.attention + self.ffn + self.router
+    }
+
+    pub fn total(&self) -> f64 {
+        self.non_expert() + self.routed()
+    }
+}
+
+/// Bytes of a model's weights in one quant format, by where they live.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightBytes {
+    pub embedding: f64,
+    /// lm_head plus the final norm.
+    pub output: f64,
+    pub layers: Vec<LayerBytes>,
+    pub experts_per_token: u32,
+}
+
+impl WeightBytes {
+    pub fn of(model: &Model, quant: &Quant) -> Self {
+        let p = ParamBreakdown::of(model);
+        let moe = model.is_moe();
+        let linear = quant.linear_bits_for(moe);
+        let expert = quant.expert_bits_for(moe);
+        let bytes = |params: u64, bits: f64| params as f64 * bits / 8.0;
+        WeightBytes {
+            embedding: bytes(p.embedding, quant.embedding_bits),
+            output: bytes(p.output, quant.output_bits) + bytes(p.final_norm, HIGH_PRECISION_BITS),
+            layers: p
+                .layers
+                .iter()
+                .map(|l: &LayerParams| LayerBytes {
+                    attention: bytes(l.attention, linear),
+                    attention_replicated: bytes(l.attention_replicated, linear),
+                    ffn: bytes(l.ffn, linear),
+                    router: bytes(l.router, HIGH_PRECISION_BITS),
+                    expert: bytes(l.expert, expert),
+                    experts: l.experts,
+                })
+                .collect(),
+            experts_per_token: p.experts_per_token,
+        }
+    }
+
+    pub fn total(&self) -> f64 {
+        self.embedding + self.output + self.layers.iter().map(LayerBytes::total).sum::<f64>()
+    }
+
+    /// Bytes one decode step reads when `tokens` tokens are routed together: everything dense, the
+    /// experts those tokens touch (uniform routing), not the embedding table (a row lookup).
+    pub fn read_per_step(&self, tokens: f64) -> f64 {
+        self.output
+            + self
+                .layers
+                .iter()
+                .map(|l| self.layer_read(l, tokens))
+                .sum::<f64>()
+    }
+
+    /// Bytes of one layer read in a step of `tokens` tokens.
+    pub fn layer_read(&self, l: &LayerBytes, tokens: f64) -> f64 {
+        if l.experts == 0 {
+            return l.non_expert();
+        }
+        let e = f64::from(l.experts);
+        let k = f64::from(self.experts_per_token);
+        let touched = e * (1.0 - (1.0 - k / e).powf(tokens.max(1.0)));
+        l.non_expert() + touched * l.expert
+    }
+}
+
+/// Size of the published checkpoint file(s) in bytes. Safetensors checkpoints of the 671B also ship
+/// the MTP module with its own copies of embedding and head (the "685B" on Hugging Face); GGUF
+/// conversions drop it.
+pub fn checkpoint_bytes(model: &Model, quant: &Quant) -> f64 {
+    let w = WeightBytes::of(model, quant);
+    let p = ParamBreakdown::of(model);
+    let mtp = match quant.format {
+        QuantFormat::Gguf => 0.0,
+        QuantFormat::Safetensors if p.mtp > 0 => {
+            p.mtp as f64 * quant.linear_bits_for(model.is_moe()) / 8.0 + w.embedding + w.output
+        }
+        QuantFormat::Safetensors => 0.0,
+    };
+    w.total() + mtp
+}

@@ -1,0 +1,5 @@
+//! One integration-test binary; each module is a topic (ripgrep's layout).
+
+mod catalog;
+mod sizing;
+mod util;

@@ -1,0 +1,43 @@
+//! Shared helpers for the integration tests.
+#![allow(dead_code)]
+
+use r1pick::catalog::Catalog;
+use r1pick::hardware::Hardware;
+use r1pick::hardware::simulate::{SimulationRequest, simulate};
+
+pub fn catalog() -> Catalog {
+    Catalog::embedded().expect("the embedded catalog loads")
+}
+
+/// A simulated machine: `machine("h100-sxm:8")`.
+pub fn machine(gpu: &str) -> Hardware {
+    let req = SimulationRequest {
+        gpu_specs: vec![gpu.to_string()],
+        ..Default::default()
+    };
+    simulate(&catalog(), &req).expect("simulated machine")
+}
+
+pub fn within(actual: f64, expected: f64, tolerance: f64) -> bool {
+    ((actual - expected) / expected).abs() <= tolerance
+}
+
+#[track_caller]
+pub fn assert_within(what: &str, actual: f64, expected: f64, tolerance: f64) {
+    assert!(
+        within(actual, expected, tolerance),
+        "{what}: {actual} is not within {:.1}% of {expected} ({:+.2}%)",
+        tolerance * 100.0,
+        (actual - expected) / expected * 100.0
+    );
+}
+
+pub fn r1pick() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("r1pick").expect("binary built");
+    cmd.env_remove("RUST_BACKTRACE")
+        .env("NO_COLOR", "1")
+        .env_remove("R1PICK_FORMAT")
+        .env_remove("R1PICK_CONFIG")
+        .env("R1PICK_NVML_LIB", "/nonexistent/libnvidia-ml.so.1");
+    cmd
+}
