@@ -115,27 +115,34 @@ pub enum ActivationRule {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EngineSpeed {
-    /// Fraction of peak DRAM bandwidth reached by decode, per memory technology.
-    pub bw_efficiency: BandwidthEfficiency,
+    /// Fraction of peak DRAM bandwidth reached by decode.
+    pub bw_efficiency: PerDevice,
     /// Fixed cost of one dense decoder layer per decode step, µs (launches, small kernels, syncs).
-    pub layer_us: f64,
-    /// Fixed cost of one MoE layer per decode step, µs (router, top-k, permute, grouped GEMM).
+    pub layer_us: PerDevice,
+    /// Extra fixed cost of a MoE layer over a dense one per decode step, µs (router, top-k,
+    /// permute, grouped GEMM).
     pub moe_layer_us: f64,
     /// Fixed cost per decode step, µs (sampling, scheduling, host sync).
     pub step_us: f64,
-    /// Fraction of dense tensor FLOPS reached in prefill.
-    pub prefill_mfu: f64,
+    /// Fraction of dense tensor FLOPS reached in prefill (and in compute-bound decode).
+    pub prefill_mfu: PerDevice,
+    /// Its matmuls accumulate in FP16, so GeForce cards run at their FP16-accumulate rate.
+    #[serde(default)]
+    pub fp16_accumulate: bool,
     /// Latency of one small all-reduce over a GPU fabric (NVLink/xGMI), µs.
     pub allreduce_fabric_us: f64,
     /// Latency of one small all-reduce over PCIe, µs.
     pub allreduce_pcie_us: f64,
-    /// Cost of handing activations from one layer-split device to the next, µs.
+    /// Cost of handing activations from one layer-split device (or pipeline stage) to the next, µs.
     pub split_hop_us: f64,
 }
 
+/// A constant that differs by device family. The memory technology stands for the family:
+/// HBM = data-center GPUs, GDDR = consumer and workstation cards, unified = Apple / Jetson (Metal),
+/// cpu = the host CPU.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct BandwidthEfficiency {
+pub struct PerDevice {
     pub hbm: f64,
     pub gddr: f64,
     pub unified: f64,

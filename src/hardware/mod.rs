@@ -44,6 +44,9 @@ pub struct Gpu {
     pub unified_memory: bool,
     pub bandwidth_gb_s: f64,
     pub fp16_tflops: f64,
+    /// FP16 tensor rate with FP16 accumulation (GeForce runs it at twice the FP32-accumulate rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fp16_acc16_tflops: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fp8_tflops: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,6 +79,7 @@ impl Gpu {
             unified_memory: spec.unified_memory,
             bandwidth_gb_s: spec.bandwidth_gb_s,
             fp16_tflops: spec.fp16_tflops,
+            fp16_acc16_tflops: spec.fp16_acc16_tflops,
             fp8_tflops: spec.fp8_tflops,
             compute_capability: spec.compute_capability.clone(),
             interconnect: spec.interconnect,

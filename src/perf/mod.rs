@@ -11,7 +11,7 @@ pub mod cost;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::catalog::engine::{EngineSpeed, MultiGpu};
+use crate::catalog::engine::{EngineSpeed, MultiGpu, PerDevice};
 use crate::catalog::gpu::MemoryType;
 use crate::catalog::params::ParamBreakdown;
 use crate::catalog::quant::ComputeDtype;
@@ -61,6 +61,7 @@ struct DeviceShare {
     flops: f64,
     bandwidth: f64,
     efficiency: f64,
+    mfu: f64,
     peak_flops: f64,
 }
 
@@ -79,17 +80,25 @@ pub fn estimate(d: &Deployment, hw: &Hardware, mem: &MemoryPlan) -> Performance 
     for sh in &shares {
         let wm = sh.weight_bytes / (sh.efficiency * sh.bandwidth * 1e9) * 1e3;
         let km = sh.kv_bytes / (sh.efficiency * sh.bandwidth * 1e9) * 1e3;
-        let cm = sh.flops / (s.prefill_mfu * sh.peak_flops) * 1e3;
+        let cm = sh.flops / (sh.mfu * sh.peak_flops) * 1e3;
         weights_ms += wm;
         kv_ms += km;
         compute_extra += (cm - wm - km).max(0.0);
         bytes += sh.weight_bytes + sh.kv_bytes;
     }
-    let fixed_ms = fixed_step_ms(d.model, s);
+    let layer_us = match hw.gpus.first().filter(|_| mem.placement.gpus > 0) {
+        Some(g) => for_gpu(&s.layer_us, g),
+        None => s.layer_us.cpu,
+    };
+    let fixed_ms = fixed_step_ms(d.model, s, layer_us);
     let tpot = weights_ms + kv_ms + compute_extra + fixed_ms + comm_ms;
 
     let prompt = d.workload.prompt;
     let (prefill_ms, prefill_tflops) = prefill_ms(d, hw, mem, &w, &p);
+    let prefill_mfu_used = match hw.gpus.first().filter(|_| mem.placement.gpus > 0) {
+        Some(g) => for_gpu(&s.prefill_mfu, g),
+        None => s.prefill_mfu.cpu,
+    };
     // TTFT: the prompt's prefill plus the step that emits the first token (at the prompt's length).
     let first_step = tpot - kv_ms * (1.0 - f64::from(prompt) / context).max(0.0);
     let ttft = prefill_ms + first_step;
@@ -114,36 +123,39 @@ pub fn estimate(d: &Deployment, hw: &Hardware, mem: &MemoryPlan) -> Performance 
             compute_bound_ms: compute_extra,
             bytes_per_step: bytes,
             bandwidth_efficiency: shares.first().map(|s| s.efficiency).unwrap_or(0.0),
-            prefill_mfu: s.prefill_mfu,
+            prefill_mfu: prefill_mfu_used,
             prefill_tflops,
         },
     }
 }
 
-/// Per-layer and per-step fixed cost of one decode step, ms.
-fn fixed_step_ms(model: &Model, s: &EngineSpeed) -> f64 {
-    let (dense, moe) = match &model.arch {
-        Architecture::Dense(a) => (a.layers, 0),
-        Architecture::Moe(a) => (a.dense_layers, a.layers - a.dense_layers),
+/// Per-layer and per-step fixed cost of one decode step on a device family, ms.
+fn fixed_step_ms(model: &Model, s: &EngineSpeed, layer_us: f64) -> f64 {
+    let moe = match &model.arch {
+        Architecture::Dense(_) => 0,
+        Architecture::Moe(a) => a.layers - a.dense_layers,
     };
-    (f64::from(dense) * s.layer_us + f64::from(moe) * s.moe_layer_us + s.step_us) / 1e3
+    (f64::from(model.layers()) * layer_us + f64::from(moe) * s.moe_layer_us + s.step_us) / 1e3
 }
 
-/// Bandwidth efficiency of an engine on a GPU's memory technology.
-pub fn bandwidth_efficiency(s: &EngineSpeed, gpu: &Gpu) -> f64 {
+/// The value of a per-family constant for a GPU.
+pub fn for_gpu(table: &PerDevice, gpu: &Gpu) -> f64 {
     if gpu.unified_memory {
-        return s.bw_efficiency.unified;
+        return table.unified;
     }
     match gpu.memory_type {
-        MemoryType::Hbm => s.bw_efficiency.hbm,
-        MemoryType::Gddr => s.bw_efficiency.gddr,
-        MemoryType::Lpddr => s.bw_efficiency.unified,
+        MemoryType::Hbm => table.hbm,
+        MemoryType::Gddr => table.gddr,
+        MemoryType::Lpddr => table.unified,
     }
 }
 
 /// Dense tensor FLOPS a quant's matmuls run at on a GPU.
-pub fn peak_flops(gpu: &Gpu, compute: ComputeDtype) -> f64 {
-    let fp16 = gpu.fp16_tflops;
+pub fn peak_flops(s: &EngineSpeed, gpu: &Gpu, compute: ComputeDtype) -> f64 {
+    let fp16 = match gpu.fp16_acc16_tflops {
+        Some(acc16) if s.fp16_accumulate => acc16,
+        _ => gpu.fp16_tflops,
+    };
     let tflops = match compute {
         ComputeDtype::Fp8 => gpu.fp8_tflops.unwrap_or(fp16),
         // W8A8 INT8 runs at the FP8/INT8 rate where the GPU has one.
@@ -174,6 +186,7 @@ fn decode_shares(
         flops,
         bandwidth: hw.host.cpu_bandwidth_gb_s,
         efficiency: s.bw_efficiency.cpu,
+        mfu: s.prefill_mfu.cpu,
         peak_flops: hw.host.cpu_tflops * 1e12,
     };
     let kv_token_layer = |tp: u32| kv::per_layer_token(d.model, d.mla_layout(), d.kv_dtype, tp);
@@ -202,8 +215,9 @@ fn decode_shares(
                 kv_bytes,
                 flops: flops_all / tp,
                 bandwidth: gpu.bandwidth_gb_s,
-                efficiency: bandwidth_efficiency(s, gpu),
-                peak_flops: peak_flops(gpu, d.quant.compute),
+                efficiency: for_gpu(&s.bw_efficiency, gpu),
+                mfu: for_gpu(&s.prefill_mfu, gpu),
+                peak_flops: peak_flops(s, gpu, d.quant.compute),
             };
             let mut comm = 0.0;
             if placement.tensor_parallel > 1 {
@@ -246,8 +260,9 @@ fn decode_shares(
                     kv_bytes: kv_layer * f64::from(count),
                     flops: flops_all * frac,
                     bandwidth: gpu.bandwidth_gb_s,
-                    efficiency: bandwidth_efficiency(s, gpu),
-                    peak_flops: peak_flops(gpu, d.quant.compute),
+                    efficiency: for_gpu(&s.bw_efficiency, gpu),
+                    mfu: for_gpu(&s.prefill_mfu, gpu),
+                    peak_flops: peak_flops(s, gpu, d.quant.compute),
                 });
             }
             // What runs on the CPU: whole layers that did not fit, and routed experts sent to RAM.
@@ -308,18 +323,21 @@ fn prefill_ms(
     let placement = &mem.placement;
 
     if placement.gpus == 0 {
-        let rate = hw.host.cpu_tflops * 1e12 * s.prefill_mfu;
-        return (flops / rate * 1e3, hw.host.cpu_tflops);
+        let rate = hw.host.cpu_tflops * 1e12 * s.prefill_mfu.cpu;
+        return (flops / rate * 1e3, rate / 1e12);
     }
     let gpu = &hw.gpus[0];
+    let mfu = for_gpu(&s.prefill_mfu, gpu);
     let gpu_flops: f64 = match d.engine.multi_gpu {
-        MultiGpu::Tensor => peak_flops(gpu, d.quant.compute) * f64::from(placement.tensor_parallel),
+        MultiGpu::Tensor => {
+            peak_flops(s, gpu, d.quant.compute) * f64::from(placement.tensor_parallel)
+        }
         // Layer split runs devices one after another: the rate of one device.
-        MultiGpu::Layer => peak_flops(gpu, d.quant.compute),
+        MultiGpu::Layer => peak_flops(s, gpu, d.quant.compute),
     };
-    let compute_ms = flops / (s.prefill_mfu * gpu_flops) * 1e3;
+    let compute_ms = flops / (mfu * gpu_flops) * 1e3;
     // Each chunk also reads the weights it touches (all experts once chunks are large).
-    let eff = bandwidth_efficiency(s, gpu);
+    let eff = for_gpu(&s.bw_efficiency, gpu);
     let per_chunk_bytes = w.read_per_step(chunk) / f64::from(placement.tensor_parallel.max(1));
     let memory_ms = chunks * per_chunk_bytes / (eff * gpu.bandwidth_gb_s * 1e9) * 1e3;
     let mut total = compute_ms.max(memory_ms);
@@ -336,7 +354,7 @@ fn prefill_ms(
         let upload_ms = chunks * placement.offloaded_bytes as f64 / (pcie * 1e9) * 1e3;
         total = total.max(upload_ms);
     }
-    (total, s.prefill_mfu * gpu_flops / 1e12)
+    (total, mfu * gpu_flops / 1e12)
 }
 
 /// Causal attention FLOPs of a prompt: 2·L·H·S²·(d_qk + d_v)/2 (formulas.md §1(f)).
