@@ -5,6 +5,7 @@ mod deploy;
 mod estimate;
 mod hardware;
 mod models;
+mod recommend;
 
 use std::io::IsTerminal;
 
@@ -45,9 +46,8 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         Command::Size(a) => estimate::size(&ctx, a),
         Command::Estimate(a) => estimate::estimate(&ctx, a),
         Command::Probe(a) => hardware::probe(&ctx, a),
-        Command::Recommend(_) | Command::Check(_) => {
-            Err(Error::input("this command is not built yet"))
-        }
+        Command::Recommend(a) => recommend::recommend(&ctx, a),
+        Command::Check(_) => Err(Error::input("this command is not built yet")),
         Command::Completions { shell } => Ok(completions(*shell)),
         Command::Man => man(),
     }?;

@@ -35,7 +35,9 @@ pub struct Engine {
     pub mla_kv: MlaKvLayout,
     pub memory: EngineMemory,
     pub speed: EngineSpeed,
-    /// Launch command template: {model} {repo} {gguf} {tp} {pp} {context} {concurrency} {ngl} {quant_flag} {ollama_tag}
+    /// Launch command template; placeholders are filled by `decide::launch::command`: {repo} {gguf}
+    /// {tp} {pp} {gpus} {pp_flag} {nnodes_flag} {context} {ctx_total} {concurrency} {quant_flag} {ngl}
+    /// {split_flag} {moe_flag} {ollama_tag} {output}.
     pub launch: String,
     pub sources: Vec<String>,
 }

@@ -24,5 +24,7 @@ pub struct Task {
     pub context: u32,
     /// Default time-to-first-token target, ms.
     pub latency_ms: f64,
+    /// Default slowest streaming speed per sequence, tokens/s.
+    pub min_speed: f64,
     pub why: String,
 }

@@ -120,6 +120,7 @@ fn reference_model(r: &ReferenceModel, quant: &str) -> Model {
         max_context: 131_072,
         quants: vec![quant.to_string()],
         note: None,
+        repos: Default::default(),
         arch: Architecture::Dense(DenseArch {
             layers: r.layers,
             hidden: r.hidden,

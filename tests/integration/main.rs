@@ -2,5 +2,6 @@
 
 mod calibration;
 mod catalog;
+mod perf;
 mod sizing;
 mod util;

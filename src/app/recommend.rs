@@ -1,0 +1,493 @@
+//! `r1pick recommend`: the task, the constraints and the machine in; the best deployment, its
+//! launch command, the runners-up, the rejections and the decision path out.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::catalog::Catalog;
+use crate::cli::{ConstraintArgs, Format, Prefer as CliPrefer, RecommendArgs};
+use crate::decide::constraints::{Check, Constraints};
+use crate::decide::launch;
+use crate::decide::search::{
+    Candidate, Decision, Machines, Pins, Prefer, Request, WorkloadSpec, search,
+};
+use crate::error::{Error, Result, exit};
+use crate::report::deployment::{DeploymentReport, HardwareSummary};
+use crate::report::{align_right, duration_ms, gib, schema, table, to_json};
+
+use super::{Context, Outcome, estimate, hardware};
+
+/// The task `recommend` assumes when none is given.
+pub const DEFAULT_TASK: &str = "chat";
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RecommendDocument {
+    pub schema: String,
+    pub task: String,
+    pub constraints: Constraints,
+    /// "local" (this or the simulated machine) or "cloud".
+    pub search: String,
+    pub hardware: Option<HardwareSummary>,
+    pub recommendation: Option<Recommendation>,
+    pub alternatives: Vec<DeploymentReport>,
+    pub rejected: Vec<RejectedReport>,
+    /// What would make something qualify, when nothing does.
+    pub suggestions: Vec<String>,
+    pub trace: Vec<String>,
+    /// Deployments sized and estimated.
+    pub evaluated: usize,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Recommendation {
+    #[serde(flatten)]
+    pub deployment: DeploymentReport,
+    /// Quantization-adjusted score on the task's benchmark.
+    pub quality: f64,
+    pub command: String,
+    pub why: Vec<String>,
+    /// Every constraint with its margin (violations marked with --best-effort).
+    pub checks: Vec<Check>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RejectedReport {
+    pub model: String,
+    pub quant: String,
+    pub engine: String,
+    pub gpus: String,
+    pub constraint: String,
+    pub reason: String,
+}
+
+/// Constraints from flags; budgets accept `3/h`, `50/day`, `2000/month`.
+/// A task's defaults fill what the flags leave open.
+pub fn constraints(
+    args: &ConstraintArgs,
+    task: Option<&crate::catalog::Task>,
+) -> Result<Constraints> {
+    let budget = args.budget.as_deref().map(parse_budget).transpose()?;
+    let c = Constraints {
+        latency_ms: args.latency.or(task.map(|t| t.latency_ms)),
+        tpot_ms: args.tpot,
+        // an explicit --tpot replaces the task's default speed floor
+        min_speed: args
+            .min_speed
+            .or(task.filter(|_| args.tpot.is_none()).map(|t| t.min_speed)),
+        answer_within_ms: args.answer_within,
+        budget_usd_per_hour: budget,
+        min_quality: args.min_quality,
+    };
+    c.validate()?;
+    Ok(c)
+}
+
+fn parse_budget(s: &str) -> Result<f64> {
+    match crate::cli::units::parse_budget_rate(s) {
+        Some(r) => r.map_err(|e| Error::input(format!("--budget: {e}"))),
+        None => Err(Error::input(format!(
+            "--budget '{s}': write an amount per period (3/h, 50/day, 2000/month)"
+        ))),
+    }
+}
+
+pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
+    let c = &ctx.catalog;
+    let mut notes = vec![];
+    let task = match args.constraints.task.as_deref() {
+        Some(t) => c.task(t)?,
+        None => {
+            notes.push(format!("no --task given: assuming '{DEFAULT_TASK}' (see `r1pick recommend --help` for tasks)"));
+            c.task(DEFAULT_TASK)?
+        }
+    };
+    let constraints = constraints(&args.constraints, Some(task))?;
+    let pins = pins(c, args)?;
+    let machines = if args.cloud {
+        if !args.hardware.gpu.is_empty() || args.hardware.hardware.is_some() || args.hardware.no_gpu
+        {
+            return Err(Error::input(
+                "--cloud chooses the GPUs itself; drop --gpu/--hardware/--no-gpu",
+            ));
+        }
+        Machines::Cloud
+    } else {
+        Machines::Local(hardware::resolve(ctx, &args.hardware)?)
+    };
+    let req = Request {
+        catalog: c,
+        task,
+        constraints,
+        prefer: match args.prefer {
+            Some(CliPrefer::Cost) => Prefer::Cost,
+            Some(CliPrefer::Speed) => Prefer::Speed,
+            Some(CliPrefer::Quality) | None => Prefer::Quality,
+        },
+        pins,
+        workload: WorkloadSpec {
+            context: args.deployment.context,
+            prompt: args.deployment.prompt,
+            output: args.deployment.output,
+            concurrency: args.deployment.concurrency.unwrap_or(1),
+        },
+        kv_dtype: args.deployment.kv_dtype.unwrap_or_default(),
+        machines,
+        price: args.cost.price,
+        kwh_price: args.cost.kwh_price,
+    };
+    let decision = search(&req);
+    let suggestions = if decision.choice.is_none() {
+        suggest(&req, &decision)
+    } else {
+        vec![]
+    };
+    let best_effort = decision.choice.is_none() && args.best_effort;
+    let chosen = decision.choice.as_ref().or(if best_effort {
+        decision.closest.first()
+    } else {
+        None
+    });
+    let doc = RecommendDocument {
+        schema: schema("recommend"),
+        task: task.id.clone(),
+        constraints: Constraints {
+            min_quality: Some(
+                constraints
+                    .min_quality
+                    .unwrap_or(task.min_score)
+                    .max(task.min_score),
+            ),
+            ..constraints
+        },
+        search: if args.cloud {
+            "cloud".into()
+        } else {
+            "local".into()
+        },
+        hardware: match &req.machines {
+            Machines::Local(hw) => Some(HardwareSummary::of(hw)),
+            Machines::Cloud => None,
+        },
+        recommendation: chosen.map(|ch| recommendation(ch, task)),
+        alternatives: decision
+            .alternatives
+            .iter()
+            .map(deployment_report)
+            .collect(),
+        rejected: rejected(&decision, args.explain),
+        suggestions,
+        trace: decision.trace.clone(),
+        evaluated: decision.evaluated,
+    };
+    let stdout = match ctx.format {
+        Format::Json => to_json(&doc),
+        Format::Table => render(&doc, args.explain, best_effort),
+    };
+    let code = if doc.recommendation.is_some() {
+        exit::OK
+    } else {
+        exit::UNMET
+    };
+    Ok(Outcome {
+        stdout,
+        exit: code,
+        notes,
+    })
+}
+
+fn pins<'a>(c: &'a Catalog, args: &RecommendArgs) -> Result<Pins<'a>> {
+    let quant = args
+        .deployment
+        .quant
+        .as_deref()
+        .map(|q| c.quant(q))
+        .transpose()?;
+    let engine = args
+        .deployment
+        .engine
+        .as_deref()
+        .map(|e| c.engine(e))
+        .transpose()?;
+    if let (Some(q), Some(e)) = (quant, engine)
+        && !e.quants.contains(&q.id)
+    {
+        return Err(Error::input(format!(
+            "--engine {} cannot run --quant {} (it loads: {})",
+            e.id,
+            q.id,
+            e.quants.join(", ")
+        )));
+    }
+    Ok(Pins {
+        model: None,
+        quant,
+        engine,
+    })
+}
+
+fn deployment_report(ch: &Candidate) -> DeploymentReport {
+    estimate::report(
+        &ch.deployment,
+        &ch.hardware,
+        &ch.memory,
+        Some(&ch.performance),
+        ch.cost.as_ref(),
+    )
+}
+
+fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation {
+    let d = &ch.deployment;
+    let mut why = vec![format!(
+        "{} {:.1} on {} ≥ {:.1} needed for {} ({} paper score × {:.3} retention of {})",
+        task.benchmark.label(),
+        ch.quality,
+        d.model.id,
+        task.min_score,
+        task.id,
+        d.model.scores.get(task.benchmark).unwrap_or(0.0),
+        d.quant
+            .retention_for(crate::catalog::ParamBreakdown::of(d.model).total()),
+        d.quant.id
+    )];
+    why.extend(
+        ch.checks
+            .iter()
+            .filter(|c| c.constraint != "quality")
+            .map(Check::describe),
+    );
+    Recommendation {
+        deployment: deployment_report(ch),
+        quality: (ch.quality * 10.0).round() / 10.0,
+        command: launch::command(d, &ch.memory),
+        why,
+        checks: ch.checks.clone(),
+    }
+}
+
+/// All rejections with --explain; otherwise the 20 that came closest.
+fn rejected(d: &Decision, explain: bool) -> Vec<RejectedReport> {
+    let keep = if explain { d.rejected.len() } else { 20 };
+    d.rejected
+        .iter()
+        .filter(|r| explain || r.constraint != "support")
+        .take(keep)
+        .map(|r| RejectedReport {
+            model: r.model.clone(),
+            quant: r.quant.clone(),
+            engine: r.engine.clone(),
+            gpus: r.gpus.clone(),
+            constraint: r.constraint.clone(),
+            reason: r.reason.clone(),
+        })
+        .collect()
+}
+
+/// What would make something qualify: each constraint's smallest sufficient relaxation, and the
+/// cheapest priced hardware on which everything holds.
+fn suggest(req: &Request, d: &Decision) -> Vec<String> {
+    let mut out = vec![];
+    for r in &d.relaxations {
+        let flag = match r.constraint.as_str() {
+            "latency" => "--latency",
+            "tpot" => "--tpot",
+            "min_speed" => "--min-speed",
+            "answer_within" => "--answer-within",
+            "budget" => "--budget",
+            other => other,
+        };
+        let value = match r.unit.as_str() {
+            "ms" => format!("{:.0}ms", r.needed.ceil()),
+            "USD/h" => format!("{:.2}/h", r.needed),
+            "tok/s" => format!("{:.1}", r.needed),
+            _ => format!("{:.1}", r.needed),
+        };
+        out.push(format!(
+            "relax {flag} to {value}: {} would then qualify",
+            r.candidate
+        ));
+    }
+    if d.relaxations.is_empty()
+        && let Some(c) = d.closest.first()
+    {
+        let misses: Vec<String> = c
+            .checks
+            .iter()
+            .filter(|k| !k.ok)
+            .map(Check::describe)
+            .collect();
+        out.push(format!(
+            "closest: {} {} with {} on {} misses {}",
+            c.deployment.model.id,
+            c.deployment.quant.id,
+            c.deployment.engine.id,
+            c.gpus_label(),
+            misses.join("; ")
+        ));
+    }
+    if matches!(req.machines, Machines::Local(_)) {
+        let cloud = Request {
+            machines: Machines::Cloud,
+            prefer: Prefer::Cost,
+            ..*req
+        };
+        match search(&cloud).choice {
+            Some(ch) => out.push(format!(
+                "cheapest hardware that meets every constraint: {} ({}) running {} {} with {}",
+                ch.gpus_label(),
+                ch.usd_per_hour()
+                    .map(|c| format!("${c:.2}/h"))
+                    .unwrap_or_else(|| "unpriced".into()),
+                ch.deployment.model.id,
+                ch.deployment.quant.id,
+                ch.deployment.engine.id
+            )),
+            None => out.push(
+                "no priced cloud hardware in the catalog meets every constraint either".into(),
+            ),
+        }
+    }
+    out
+}
+
+fn render(doc: &RecommendDocument, explain: bool, best_effort: bool) -> String {
+    let mut out = String::new();
+    let target = doc
+        .hardware
+        .as_ref()
+        .map(|h| match h.gpus.first() {
+            Some(g) => format!("{} × {}", h.gpu_count, g.name),
+            None => "this machine (no GPU)".to_string(),
+        })
+        .unwrap_or_else(|| "cloud GPUs".into());
+    match &doc.recommendation {
+        Some(r) => {
+            let d = &r.deployment;
+            let p = d.performance.as_ref();
+            out.push_str(&format!(
+                "{} for {} on {target}:\n\n  {} · {} · {} · {} GPU(s), tensor parallel {}, context {} × {}\n",
+                if best_effort { "Closest option (does NOT meet every constraint)" } else { "Recommended" },
+                doc.task,
+                d.model,
+                d.quant,
+                d.engine,
+                d.placement.gpus,
+                d.placement.tensor_parallel,
+                d.workload.context,
+                d.workload.concurrency
+            ));
+            if let Some(p) = p {
+                out.push_str(&format!(
+                    "  quality {:.1} · memory {} of {} per GPU · TTFT {} · {} per token ({:.1} tok/s) · answer in {}{}\n",
+                    r.quality,
+                    gib(d.memory.per_gpu_bytes),
+                    gib(d.memory.per_gpu_capacity_bytes),
+                    duration_ms(p.ttft_ms),
+                    duration_ms(p.tpot_ms),
+                    p.decode_tokens_per_s,
+                    duration_ms(p.time_to_answer_ms),
+                    d.cost
+                        .as_ref()
+                        .map(|c| format!(" · ${:.2}/h (${:.2} per 1M output tokens)", c.usd_per_hour, c.usd_per_million_output_tokens))
+                        .unwrap_or_default()
+                ));
+            }
+            out.push_str(&format!("\n  launch: {}\n\nwhy:\n", r.command));
+            for w in &r.why {
+                out.push_str(&format!("  - {w}\n"));
+            }
+            if best_effort {
+                out.push_str("violations:\n");
+                for c in r.checks.iter().filter(|c| !c.ok) {
+                    out.push_str(&format!("  ✗ {}\n", c.describe()));
+                }
+            }
+        }
+        None => {
+            out.push_str(&format!(
+                "Nothing qualifies for {} on {target}.\n",
+                doc.task
+            ));
+        }
+    }
+    if !doc.alternatives.is_empty() {
+        let mut t = table(&[
+            "alternative",
+            "quant",
+            "engine",
+            "GPUs",
+            "TTFT",
+            "tok/s",
+            "answer",
+            "$/h",
+        ]);
+        for a in &doc.alternatives {
+            let p = a.performance.as_ref();
+            t.add_row(vec![
+                a.model.clone(),
+                a.quant.clone(),
+                a.engine.clone(),
+                format!(
+                    "{} × {}",
+                    a.placement.gpus,
+                    a.hardware
+                        .gpus
+                        .first()
+                        .and_then(|g| g.id.clone())
+                        .unwrap_or_else(|| "cpu".into())
+                ),
+                p.map(|p| duration_ms(p.ttft_ms)).unwrap_or_default(),
+                p.map(|p| format!("{:.1}", p.decode_tokens_per_s))
+                    .unwrap_or_default(),
+                p.map(|p| duration_ms(p.time_to_answer_ms))
+                    .unwrap_or_default(),
+                a.cost
+                    .as_ref()
+                    .map(|c| format!("{:.2}", c.usd_per_hour))
+                    .unwrap_or_else(|| "–".into()),
+            ]);
+        }
+        align_right(&mut t, &[4, 5, 6, 7]);
+        out.push_str(&format!("\n{t}\n"));
+    }
+    if !doc.suggestions.is_empty() {
+        out.push_str("\nwhat would qualify:\n");
+        for s in &doc.suggestions {
+            out.push_str(&format!("  - {s}\n"));
+        }
+    }
+    if doc.recommendation.is_none() && !doc.rejected.is_empty() && !explain {
+        out.push_str("\nclosest candidates:\n");
+        for r in doc.rejected.iter().take(5) {
+            out.push_str(&format!(
+                "  - {} {} {} on {}: {}\n",
+                r.model, r.quant, r.engine, r.gpus, r.reason
+            ));
+        }
+    }
+    if explain {
+        out.push_str("\ndecision path:\n");
+        for t in &doc.trace {
+            out.push_str(&format!("  - {t}\n"));
+        }
+        let mut t = table(&[
+            "rejected",
+            "quant",
+            "engine",
+            "GPUs",
+            "constraint",
+            "reason",
+        ]);
+        for r in &doc.rejected {
+            t.add_row(vec![
+                r.model.clone(),
+                r.quant.clone(),
+                r.engine.clone(),
+                r.gpus.clone(),
+                r.constraint.clone(),
+                r.reason.clone(),
+            ]);
+        }
+        out.push_str(&format!("\n{t}\n"));
+    }
+    out
+}

@@ -1,0 +1,6 @@
+//! Decisions: constraints, the candidate search and its ranking, launch commands. Pure functions
+//! over the catalog, the hardware and the speed model.
+
+pub mod constraints;
+pub mod launch;
+pub mod search;

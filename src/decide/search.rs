@@ -1,0 +1,639 @@
+//! Candidate search and ranking: every deployment r1pick could recommend for a task on the given
+//! machine (or, with `--cloud`, on any priced GPU type and count), each sized and estimated with
+//! the same models as `estimate`, dropped at the first constraint it fails, the rest ranked.
+
+use std::cmp::Ordering;
+
+use crate::catalog::engine::MultiGpu;
+use crate::catalog::{Catalog, Engine, Model, Quant, Task};
+use crate::hardware::Hardware;
+use crate::hardware::simulate::{SimulationRequest, simulate};
+use crate::perf::cost::{Cost, cost};
+use crate::perf::{Performance, estimate};
+use crate::sizing::support::unsupported;
+use crate::sizing::{Deployment, KvDtype, MemoryPlan, Workload, plan};
+
+use super::constraints::{Check, Constraints, evaluate, quality};
+
+/// What wins among deployments that meet every constraint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prefer {
+    /// Highest quality, then lowest cost.
+    Quality,
+    /// Lowest cost per hour, then highest quality.
+    Cost,
+    /// Shortest time to answer, then highest quality.
+    Speed,
+}
+
+/// Where deployments may run.
+#[derive(Debug, Clone)]
+pub enum Machines {
+    /// This (probed or simulated) machine, using 1…all of its GPUs.
+    Local(Hardware),
+    /// Any priced GPU type from the catalog, 1–32 of them.
+    Cloud,
+}
+
+/// Things the user fixed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pins<'a> {
+    pub model: Option<&'a Model>,
+    pub quant: Option<&'a Quant>,
+    pub engine: Option<&'a Engine>,
+}
+
+/// Workload overrides; the task fills what is not given.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WorkloadSpec {
+    pub context: Option<u32>,
+    pub prompt: Option<u32>,
+    pub output: Option<u32>,
+    pub concurrency: u32,
+}
+
+pub struct Request<'a> {
+    pub catalog: &'a Catalog,
+    pub task: &'a Task,
+    pub constraints: Constraints,
+    pub prefer: Prefer,
+    pub pins: Pins<'a>,
+    pub workload: WorkloadSpec,
+    pub kv_dtype: KvDtype,
+    pub machines: Machines,
+    pub price: Option<f64>,
+    pub kwh_price: Option<f64>,
+}
+
+/// A deployment that was sized and estimated.
+#[derive(Debug, Clone)]
+pub struct Candidate<'a> {
+    pub deployment: Deployment<'a>,
+    pub hardware: Hardware,
+    pub memory: MemoryPlan,
+    pub performance: Performance,
+    pub cost: Option<Cost>,
+    pub quality: f64,
+    pub checks: Vec<Check>,
+}
+
+impl Candidate<'_> {
+    pub fn qualifies(&self) -> bool {
+        self.checks.iter().all(|c| c.ok)
+    }
+
+    /// Sum of relative violations: how far from qualifying.
+    pub fn violation(&self) -> f64 {
+        self.checks.iter().map(Check::shortfall).sum()
+    }
+
+    pub fn usd_per_hour(&self) -> Option<f64> {
+        self.cost.as_ref().map(|c| c.usd_per_hour)
+    }
+
+    /// "2 × NVIDIA H100 SXM5 80GB" or "CPU".
+    pub fn gpus_label(&self) -> String {
+        gpus_label(&self.hardware, self.deployment.gpus)
+    }
+}
+
+pub fn gpus_label(hw: &Hardware, gpus: u32) -> String {
+    match hw.gpus.first() {
+        Some(g) if gpus > 0 => format!("{gpus} × {}", g.name),
+        _ => "CPU".to_string(),
+    }
+}
+
+/// Why a candidate was dropped: the first constraint it failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub model: String,
+    pub quant: String,
+    pub engine: String,
+    pub gpus: String,
+    pub constraint: String,
+    pub reason: String,
+    /// Relative violation; infinite for reasons no relaxation fixes ("cannot run", no score).
+    pub shortfall: f64,
+}
+
+/// A constraint that, relaxed to `needed`, would let `candidate` qualify (every other check holds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Relaxation {
+    pub constraint: String,
+    pub required: f64,
+    pub needed: f64,
+    pub unit: String,
+    pub candidate: String,
+}
+
+pub struct Decision<'a> {
+    pub choice: Option<Candidate<'a>>,
+    /// One relaxation per failing constraint, the smallest that would make something qualify.
+    pub relaxations: Vec<Relaxation>,
+    pub alternatives: Vec<Candidate<'a>>,
+    pub rejected: Vec<Rejection>,
+    /// The candidates that came closest, when nothing qualifies (best first).
+    pub closest: Vec<Candidate<'a>>,
+    pub trace: Vec<String>,
+    pub evaluated: usize,
+}
+
+/// How many near misses and alternatives are kept.
+const KEEP: usize = 5;
+/// GPU counts tried on the cloud: one node of up to 8, or up to 4 nodes.
+const CLOUD_COUNTS: [u32; 6] = [1, 2, 4, 8, 16, 32];
+
+/// Run the search. Pure: no I/O; the machine is in the request.
+pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
+    let c = req.catalog;
+    let task = req.task;
+    let floor = req
+        .constraints
+        .min_quality
+        .unwrap_or(task.min_score)
+        .max(task.min_score);
+    let constraints = Constraints {
+        min_quality: Some(floor),
+        ..req.constraints
+    };
+    let mut trace = vec![format!(
+        "task {}: {} ≥ {floor:.1} — {}",
+        task.id,
+        task.benchmark.label(),
+        task.why
+    )];
+    let mut rejected = Vec::new();
+    let mut passing: Vec<Candidate<'a>> = Vec::new();
+    let mut closest: Vec<Candidate<'a>> = Vec::new();
+    let mut evaluated = 0usize;
+    let mut counts = Tally::default();
+    let mut relaxations: Vec<Relaxation> = Vec::new();
+
+    let machines: Vec<(Hardware, Vec<u32>)> = match &req.machines {
+        Machines::Local(hw) => {
+            trace.push(format!("hardware: {}", describe_machine(hw)));
+            vec![(hw.clone(), local_counts(hw))]
+        }
+        Machines::Cloud => {
+            let priced: Vec<_> = c.gpus.iter().filter(|g| g.usd_per_hour.is_some()).collect();
+            trace.push(format!(
+                "cloud: {} priced GPU types ({}) × {:?} GPUs",
+                priced.len(),
+                priced
+                    .iter()
+                    .map(|g| g.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                CLOUD_COUNTS
+            ));
+            priced
+                .iter()
+                .flat_map(|g| CLOUD_COUNTS.iter().map(move |n| (g, *n)))
+                .filter_map(|(g, n)| {
+                    let req = SimulationRequest {
+                        gpu_specs: vec![format!("{}:{n}", g.id)],
+                        ..Default::default()
+                    };
+                    simulate(c, &req).ok().map(|hw| (hw, vec![n]))
+                })
+                .collect()
+        }
+    };
+
+    let models: Vec<&Model> = match req.pins.model {
+        Some(m) => vec![m],
+        None => c.models.iter().collect(),
+    };
+    let mut below_floor = Vec::new();
+    for model in models {
+        let workload = match workload(model, task, &req.workload) {
+            Ok(w) => w,
+            Err(reason) => {
+                rejected.push(rejection(
+                    model,
+                    None,
+                    None,
+                    "-",
+                    "context",
+                    reason,
+                    f64::INFINITY,
+                ));
+                continue;
+            }
+        };
+        let Some(paper) = model.scores.get(task.benchmark) else {
+            below_floor.push(format!(
+                "{} (no comparable {} score)",
+                short(model),
+                task.benchmark.label()
+            ));
+            rejected.push(rejection(
+                model,
+                None,
+                None,
+                "-",
+                "quality",
+                format!("no comparable {} score published", task.benchmark.label()),
+                f64::INFINITY,
+            ));
+            continue;
+        };
+        if paper < floor {
+            below_floor.push(format!("{} ({paper:.1})", short(model)));
+        }
+        let engines: Vec<&Engine> = match req.pins.engine {
+            Some(e) => vec![e],
+            None => c.engines.iter().collect(),
+        };
+        for engine in engines {
+            let quants: Vec<&Quant> = match req.pins.quant {
+                Some(q) => vec![q],
+                None => c.quants_for(model, engine),
+            };
+            for quant in quants {
+                let q = quality(model, quant, task.benchmark).unwrap_or(0.0);
+                if q < floor {
+                    counts.quality += 1;
+                    rejected.push(rejection(
+                        model,
+                        Some(quant),
+                        Some(engine),
+                        "-",
+                        "quality",
+                        format!("{} {q:.1} < {floor:.1}", task.benchmark.label()),
+                        (floor - q) / floor,
+                    ));
+                    continue;
+                }
+                for (hw, gpu_counts) in &machines {
+                    for &gpus in gpu_counts {
+                        if gpus as usize > hw.gpus.len()
+                            || !count_suits(model, engine, gpus, &req.machines)
+                        {
+                            continue;
+                        }
+                        let label = gpus_label(hw, gpus);
+                        if let Some(why) = unsupported(model, quant, engine, hw, gpus) {
+                            counts.unsupported += 1;
+                            rejected.push(rejection(
+                                model,
+                                Some(quant),
+                                Some(engine),
+                                &label,
+                                "support",
+                                why,
+                                f64::INFINITY,
+                            ));
+                            continue;
+                        }
+                        let d = Deployment {
+                            model,
+                            quant,
+                            engine,
+                            gpus,
+                            tensor_parallel: None,
+                            kv_dtype: req.kv_dtype,
+                            mla_kv: None,
+                            workload,
+                        };
+                        let memory = match plan(&d, hw) {
+                            Ok(m) => m,
+                            Err(e) => {
+                                counts.unsupported += 1;
+                                rejected.push(rejection(
+                                    model,
+                                    Some(quant),
+                                    Some(engine),
+                                    &label,
+                                    "support",
+                                    e.to_string(),
+                                    f64::INFINITY,
+                                ));
+                                continue;
+                            }
+                        };
+                        evaluated += 1;
+                        if !memory.fits {
+                            counts.memory += 1;
+                            let why = memory.shortfall.clone().unwrap_or_default();
+                            let over = super::constraints::memory_check(&memory).shortfall();
+                            rejected.push(rejection(
+                                model,
+                                Some(quant),
+                                Some(engine),
+                                &label,
+                                "memory",
+                                why,
+                                over,
+                            ));
+                            continue;
+                        }
+                        let performance = estimate(&d, hw, &memory);
+                        let cost = cost(
+                            hw,
+                            gpus,
+                            performance.aggregate_tokens_per_s,
+                            req.price,
+                            req.kwh_price,
+                        );
+                        let checks =
+                            evaluate(&constraints, &memory, &performance, cost.as_ref(), Some(q));
+                        let cand = Candidate {
+                            deployment: d,
+                            hardware: hw.clone(),
+                            memory,
+                            performance,
+                            cost,
+                            quality: q,
+                            checks,
+                        };
+                        if cand.qualifies() {
+                            counts.ok += 1;
+                            passing.push(cand);
+                        } else {
+                            let first = cand
+                                .checks
+                                .iter()
+                                .find(|c| !c.ok)
+                                .cloned()
+                                .expect("a failing check");
+                            counts.count(&first.constraint);
+                            rejected.push(rejection(
+                                model,
+                                Some(quant),
+                                Some(engine),
+                                &label,
+                                &first.constraint,
+                                first.describe(),
+                                cand.violation(),
+                            ));
+                            note_relaxation(&mut relaxations, &cand);
+                            keep_closest(&mut closest, cand);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if !below_floor.is_empty() {
+        trace.push(format!(
+            "below the quality floor: {}",
+            below_floor.join(", ")
+        ));
+    }
+    trace.push(format!(
+        "{evaluated} deployments sized: {} do not fit, {} miss latency or speed, {} over budget, {} qualify ({} skipped as unsupported, {} below the quality floor)",
+        counts.memory, counts.speed, counts.budget, counts.ok, counts.unsupported, counts.quality
+    ));
+
+    passing.sort_by(|a, b| rank(req.prefer, a, b));
+    let mut passing = passing.into_iter();
+    let choice = passing.next();
+    let mut alternatives: Vec<Candidate<'a>> = Vec::new();
+    for cand in passing {
+        if alternatives.len() >= KEEP {
+            break;
+        }
+        let same = |x: &Candidate| {
+            x.deployment.model.id == cand.deployment.model.id
+                && x.deployment.quant.id == cand.deployment.quant.id
+                && x.hardware.gpus.first().map(|g| &g.id)
+                    == cand.hardware.gpus.first().map(|g| &g.id)
+        };
+        // one alternative per model × quant × GPU type: the best-ranked engine and count
+        if choice.as_ref().is_some_and(same) || alternatives.iter().any(same) {
+            continue;
+        }
+        alternatives.push(cand);
+    }
+    match &choice {
+        Some(ch) => trace.push(format!(
+            "ranked by {}: {} {} on {} with {} (quality {:.1}{})",
+            match req.prefer {
+                Prefer::Quality => "quality, then cost",
+                Prefer::Cost => "cost, then quality",
+                Prefer::Speed => "time to answer, then quality",
+            },
+            ch.deployment.model.id,
+            ch.deployment.quant.id,
+            ch.gpus_label(),
+            ch.deployment.engine.id,
+            ch.quality,
+            ch.usd_per_hour()
+                .map(|c| format!(", ${c:.2}/h"))
+                .unwrap_or_default()
+        )),
+        None => trace.push("nothing meets every constraint".to_string()),
+    }
+    rejected.sort_by(|a, b| {
+        a.shortfall
+            .total_cmp(&b.shortfall)
+            .then_with(|| a.model.cmp(&b.model))
+    });
+    relaxations.sort_by(|a, b| a.constraint.cmp(&b.constraint));
+    Decision {
+        choice,
+        relaxations,
+        alternatives,
+        rejected,
+        closest,
+        trace,
+        evaluated,
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    unsupported: usize,
+    quality: usize,
+    memory: usize,
+    speed: usize,
+    budget: usize,
+    ok: usize,
+}
+
+impl Tally {
+    fn count(&mut self, constraint: &str) {
+        match constraint {
+            "budget" => self.budget += 1,
+            "memory" => self.memory += 1,
+            "quality" => self.quality += 1,
+            _ => self.speed += 1,
+        }
+    }
+}
+
+fn short(m: &Model) -> &str {
+    m.aliases.first().map(String::as_str).unwrap_or(&m.id)
+}
+
+fn rejection(
+    model: &Model,
+    quant: Option<&Quant>,
+    engine: Option<&Engine>,
+    gpus: &str,
+    constraint: &str,
+    reason: String,
+    shortfall: f64,
+) -> Rejection {
+    Rejection {
+        model: model.id.clone(),
+        quant: quant.map(|q| q.id.clone()).unwrap_or_else(|| "-".into()),
+        engine: engine.map(|e| e.id.clone()).unwrap_or_else(|| "-".into()),
+        gpus: gpus.to_string(),
+        constraint: constraint.to_string(),
+        reason,
+        shortfall,
+    }
+}
+
+/// Remember the least change to one constraint that would make this candidate qualify.
+fn note_relaxation(relaxations: &mut Vec<Relaxation>, cand: &Candidate) {
+    let failing: Vec<&Check> = cand.checks.iter().filter(|c| !c.ok).collect();
+    let [only] = failing.as_slice() else { return };
+    if only.constraint == "memory" || only.constraint == "quality" {
+        return;
+    }
+    let candidate = format!(
+        "{} {} with {} on {}",
+        cand.deployment.model.id,
+        cand.deployment.quant.id,
+        cand.deployment.engine.id,
+        cand.gpus_label()
+    );
+    let better = |r: &Relaxation| only.margin.abs() < (r.needed - r.required).abs();
+    match relaxations
+        .iter_mut()
+        .find(|r| r.constraint == only.constraint)
+    {
+        Some(r) if better(r) => {
+            r.needed = only.actual;
+            r.candidate = candidate;
+        }
+        Some(_) => {}
+        None => relaxations.push(Relaxation {
+            constraint: only.constraint.clone(),
+            required: only.required,
+            needed: only.actual,
+            unit: only.unit.clone(),
+            candidate,
+        }),
+    }
+}
+
+fn keep_closest<'a>(closest: &mut Vec<Candidate<'a>>, cand: Candidate<'a>) {
+    closest.push(cand);
+    closest.sort_by(|a, b| {
+        a.violation()
+            .total_cmp(&b.violation())
+            .then_with(|| b.quality.total_cmp(&a.quality))
+    });
+    closest.truncate(KEEP);
+}
+
+/// The task's workload with the user's overrides, if the model can hold it.
+fn workload(model: &Model, task: &Task, spec: &WorkloadSpec) -> Result<Workload, String> {
+    let context = spec.context.unwrap_or(task.context);
+    if context > model.max_context {
+        return Err(format!(
+            "context {context} is above the model's maximum of {}",
+            model.max_context
+        ));
+    }
+    let prompt = spec.prompt.unwrap_or(task.prompt_tokens).min(context);
+    let output = spec
+        .output
+        .unwrap_or(task.reasoning_tokens + task.answer_tokens)
+        .min(context.saturating_sub(prompt))
+        .max(1);
+    Ok(Workload {
+        context,
+        prompt,
+        output,
+        concurrency: spec.concurrency.max(1),
+    })
+}
+
+/// GPU counts worth trying on a local machine: 1, 2, 4, … and all of them; none without GPUs.
+fn local_counts(hw: &Hardware) -> Vec<u32> {
+    let n = hw.gpu_count();
+    if n == 0 {
+        return vec![0];
+    }
+    let mut v: Vec<u32> = (0..6).map(|i| 1u32 << i).filter(|&c| c <= n).collect();
+    if !v.contains(&n) {
+        v.push(n);
+    }
+    v
+}
+
+/// Skip counts an engine would not use: tensor parallelism needs the heads to divide; layer
+/// split engines stay inside one node.
+fn count_suits(model: &Model, engine: &Engine, gpus: u32, machines: &Machines) -> bool {
+    match engine.multi_gpu {
+        MultiGpu::Tensor => {
+            gpus <= engine.max_tensor_parallel
+                || (engine.multi_node
+                    && gpus.is_multiple_of(engine.max_tensor_parallel)
+                    && model.is_moe())
+        }
+        // Ollama/llama.cpp/transformers on the cloud: one node.
+        MultiGpu::Layer => !matches!(machines, Machines::Cloud) || gpus <= 8,
+    }
+}
+
+fn describe_machine(hw: &Hardware) -> String {
+    let gpus = match hw.gpus.first() {
+        Some(g) => format!("{} × {}", hw.gpu_count(), g.name),
+        None => "no GPU".to_string(),
+    };
+    format!(
+        "{gpus}, {} RAM ({:?})",
+        crate::report::gib(hw.host.ram_bytes),
+        hw.source
+    )
+    .to_lowercase()
+}
+
+fn cmp_f64(a: f64, b: f64) -> Ordering {
+    a.total_cmp(&b)
+}
+
+/// Quality scores are compared in bands of this many points. The benchmarks behind them have a
+/// sampling error of about 3 points (GPQA Diamond: 198 questions ⇒ standard error ≈ 3.4 points at
+/// 60%), so a 1-point gain from a bigger quant is noise, not a reason to run slower or costlier.
+pub const QUALITY_BAND: f64 = 2.0;
+
+/// Times are compared in bands 10% wide: closer than that is within the speed model's error.
+const TIME_BAND: f64 = 1.1;
+
+fn time_band(ms: f64) -> f64 {
+    (ms.max(1e-3).ln() / TIME_BAND.ln()).floor()
+}
+
+/// Ranking. Default: the highest quality (in bands), then the fastest answer (in bands), then the
+/// lowest cost and fewest GPUs; engine order of the catalog breaks remaining ties (the sort is
+/// stable). Every key is a plain number, so the order is total.
+fn rank(prefer: Prefer, a: &Candidate, b: &Candidate) -> Ordering {
+    let cost = |c: &Candidate| c.usd_per_hour().unwrap_or(0.0);
+    let band = |c: &Candidate| (c.quality / QUALITY_BAND).round();
+    let quality = cmp_f64(band(b), band(a));
+    let exact_quality = cmp_f64(b.quality, a.quality);
+    let cheaper = cmp_f64(cost(a), cost(b)).then(a.deployment.gpus.cmp(&b.deployment.gpus));
+    let answer = |c: &Candidate| time_band(c.performance.time_to_answer_ms);
+    let faster = cmp_f64(answer(a), answer(b));
+    let ttft = cmp_f64(
+        time_band(a.performance.ttft_ms),
+        time_band(b.performance.ttft_ms),
+    );
+    match prefer {
+        Prefer::Quality => quality
+            .then(faster)
+            .then(cheaper)
+            .then(exact_quality)
+            .then(ttft),
+        Prefer::Cost => cheaper.then(quality).then(faster).then(exact_quality),
+        Prefer::Speed => faster.then(quality).then(cheaper).then(exact_quality),
+    }
+}
