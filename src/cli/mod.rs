@@ -149,10 +149,10 @@ pub struct DeploymentArgs {
 #[command(next_help_heading = "Cost")]
 pub struct CostArgs {
     /// Price per GPU-hour in USD (default: the catalog's cloud price) [env: R1PICK_PRICE]
-    #[arg(long, value_name = "USD", value_parser = units::parse_usd)]
+    #[arg(long, value_name = "USD", value_parser = units::parse_usd, allow_hyphen_values = true)]
     pub price: Option<f64>,
     /// Electricity price per kWh in USD, for local hardware without a cloud price [env: R1PICK_KWH_PRICE]
-    #[arg(long, value_name = "USD", value_parser = units::parse_usd)]
+    #[arg(long, value_name = "USD", value_parser = units::parse_usd, allow_hyphen_values = true)]
     pub kwh_price: Option<f64>,
 }
 
@@ -176,10 +176,10 @@ pub struct ConstraintArgs {
     #[arg(long, value_name = "DURATION", value_parser = units::parse_duration_ms)]
     pub answer_within: Option<f64>,
     /// Budget: 3/h, 2000/month, or a tier (personal, startup, enterprise, lab) [env: R1PICK_BUDGET]
-    #[arg(long, value_name = "BUDGET")]
+    #[arg(long, value_name = "BUDGET", allow_hyphen_values = true)]
     pub budget: Option<String>,
     /// Lowest quantization-adjusted score on the task's benchmark
-    #[arg(long, value_name = "SCORE", value_parser = units::parse_score)]
+    #[arg(long, value_name = "SCORE", value_parser = units::parse_score, allow_hyphen_values = true)]
     pub min_quality: Option<f64>,
 }
 

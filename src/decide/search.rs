@@ -4,16 +4,18 @@
 
 use std::cmp::Ordering;
 
+use crate::catalog::ParamBreakdown;
 use crate::catalog::engine::MultiGpu;
 use crate::catalog::{Catalog, Engine, Model, Quant, Task};
 use crate::hardware::Hardware;
 use crate::hardware::simulate::{SimulationRequest, simulate};
 use crate::perf::cost::{Cost, cost};
-use crate::perf::{Performance, estimate};
+use crate::perf::{Performance, estimate_with};
 use crate::sizing::support::unsupported;
-use crate::sizing::{Deployment, KvDtype, MemoryPlan, Workload, plan};
+use crate::sizing::weights::WeightBytes;
+use crate::sizing::{Deployment, KvDtype, MemoryPlan, Workload, plan_with};
 
-use super::constraints::{Check, Constraints, evaluate, quality};
+use super::constraints::{Check, Constraints, evaluate};
 
 /// What wins among deployments that meet every constraint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,6 +244,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
         if paper < floor {
             below_floor.push(format!("{} ({paper:.1})", short(model)));
         }
+        let params = ParamBreakdown::of(model);
         let engines: Vec<&Engine> = match req.pins.engine {
             Some(e) => vec![e],
             None => c.engines.iter().collect(),
@@ -252,7 +255,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                 None => c.quants_for(model, engine),
             };
             for quant in quants {
-                let q = quality(model, quant, task.benchmark).unwrap_or(0.0);
+                let q = paper * quant.retention_for(params.total());
                 if q < floor {
                     counts.quality += 1;
                     rejected.push(rejection(
@@ -266,6 +269,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                     ));
                     continue;
                 }
+                let weights = WeightBytes::of(model, quant);
                 for (hw, gpu_counts) in &machines {
                     for &gpus in gpu_counts {
                         if gpus as usize > hw.gpus.len()
@@ -297,7 +301,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                             mla_kv: None,
                             workload,
                         };
-                        let memory = match plan(&d, hw) {
+                        let memory = match plan_with(&d, hw, &weights) {
                             Ok(m) => m,
                             Err(e) => {
                                 counts.unsupported += 1;
@@ -329,7 +333,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                             ));
                             continue;
                         }
-                        let performance = estimate(&d, hw, &memory);
+                        let performance = estimate_with(&d, hw, &memory, &weights, &params);
                         let cost = cost(
                             hw,
                             gpus,

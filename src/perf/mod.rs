@@ -66,13 +66,28 @@ struct DeviceShare {
 }
 
 pub fn estimate(d: &Deployment, hw: &Hardware, mem: &MemoryPlan) -> Performance {
+    estimate_with(
+        d,
+        hw,
+        mem,
+        &WeightBytes::of(d.model, d.quant),
+        &ParamBreakdown::of(d.model),
+    )
+}
+
+/// [`estimate`] with the model's parameter and weight breakdowns already computed.
+pub fn estimate_with(
+    d: &Deployment,
+    hw: &Hardware,
+    mem: &MemoryPlan,
+    w: &WeightBytes,
+    p: &ParamBreakdown,
+) -> Performance {
     let s = &d.engine.speed;
-    let w = WeightBytes::of(d.model, d.quant);
-    let p = ParamBreakdown::of(d.model);
     let batch = f64::from(d.workload.concurrency);
     let context = f64::from(d.workload.context);
 
-    let (shares, comm_ms) = decode_shares(d, hw, mem, &w, &p, batch, context);
+    let (shares, comm_ms) = decode_shares(d, hw, mem, w, p, batch, context);
     let mut weights_ms = 0.0;
     let mut kv_ms = 0.0;
     let mut compute_extra = 0.0;
@@ -94,7 +109,7 @@ pub fn estimate(d: &Deployment, hw: &Hardware, mem: &MemoryPlan) -> Performance 
     let tpot = weights_ms + kv_ms + compute_extra + fixed_ms + comm_ms;
 
     let prompt = d.workload.prompt;
-    let (prefill_ms, prefill_tflops) = prefill_ms(d, hw, mem, &w, &p);
+    let (prefill_ms, prefill_tflops) = prefill_ms(d, hw, mem, w, p);
     let prefill_mfu_used = match hw.gpus.first().filter(|_| mem.placement.gpus > 0) {
         Some(g) => for_gpu(&s.prefill_mfu, g),
         None => s.prefill_mfu.cpu,

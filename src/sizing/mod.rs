@@ -131,6 +131,11 @@ pub struct MemoryPlan {
 /// Plan the memory of `d` on `hw`. Errors are impossible requests (bad TP degree, too few GPUs);
 /// a deployment that is merely too big returns a plan with `fits: false` and the shortfall.
 pub fn plan(d: &Deployment, hw: &Hardware) -> Result<MemoryPlan> {
+    plan_with(d, hw, &WeightBytes::of(d.model, d.quant))
+}
+
+/// [`plan`] with the model's weight breakdown already computed (the search reuses it).
+pub fn plan_with(d: &Deployment, hw: &Hardware, weights: &WeightBytes) -> Result<MemoryPlan> {
     if d.gpus as usize > hw.gpus.len() {
         return Err(Error::input(format!(
             "the deployment wants {} GPUs but the machine has {}",
@@ -148,14 +153,13 @@ pub fn plan(d: &Deployment, hw: &Hardware) -> Result<MemoryPlan> {
             w.context, d.model.id, d.model.max_context
         )));
     }
-    let weights = WeightBytes::of(d.model, d.quant);
     let kv_per_token = kv::per_token(d.model, d.mla_layout(), d.kv_dtype);
     let mut plan = if d.gpus == 0 {
-        cpu_only(d, hw, &weights)
+        cpu_only(d, hw, weights)
     } else {
         match d.engine.multi_gpu {
-            MultiGpu::Tensor => tensor_parallel(d, hw, &weights)?,
-            MultiGpu::Layer => layer_split(d, hw, &weights),
+            MultiGpu::Tensor => tensor_parallel(d, hw, weights)?,
+            MultiGpu::Layer => layer_split(d, hw, weights),
         }
     };
     plan.kv_bytes_per_token = kv_per_token.round() as u64;

@@ -3,5 +3,6 @@
 mod calibration;
 mod catalog;
 mod perf;
+mod recommend;
 mod sizing;
 mod util;
