@@ -4,6 +4,8 @@
 //! numbers came from NVML or from `--gpu h100-sxm:8`, which is what keeps simulated runs
 //! deterministic and lets CI gate deployments for machines it does not have.
 
+pub mod file;
+pub mod probe;
 pub mod simulate;
 
 use schemars::JsonSchema;
