@@ -317,3 +317,48 @@ fn link_gb_s(link: Interconnect, pcie: f64) -> f64 {
         Interconnect::Unified | Interconnect::None => 0.0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_err(text: &str) -> String {
+        let c = Catalog::embedded().unwrap();
+        parse(&c, "hw.toml", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn values_are_checked_where_they_are() {
+        assert_eq!(
+            parse_err("[host]\nram = \"64\"\n"),
+            "hw.toml: line 2: ram: '64' needs a unit (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+        );
+        assert_eq!(
+            parse_err("[[gpu]]\nid = \"l40s\"\ncount = 0\n"),
+            "hw.toml: line 3: count = 0: give 1 to 1024"
+        );
+        assert!(
+            parse_err("[[gpu]]\nid = \"nope9000\"\n")
+                .starts_with("hw.toml: line 2: unknown GPU 'nope9000'")
+        );
+        assert!(parse_err("[host]\nram = 64\n").starts_with("hw.toml: line 2: invalid type"));
+    }
+
+    #[test]
+    fn a_described_gpu_gets_link_defaults_from_its_interconnect() {
+        let c = Catalog::embedded().unwrap();
+        let m = parse(
+            &c,
+            "hw.toml",
+            "[[gpu]]\nname = \"X\"\nmemory = \"48GiB\"\nbandwidth_gb_s = 900\nfp16_tflops = 200\npcie_gen = 5\n",
+        )
+        .unwrap();
+        let g = &m.gpus[0];
+        assert_eq!(g.interconnect, Interconnect::Pcie5);
+        assert_eq!(g.interconnect_gb_s, 63.0);
+        assert_eq!(g.memory_type, MemoryType::Gddr);
+        let hw = m.hardware(&c, None, None).unwrap();
+        // No [host]: the simulation's rules (twice the GPU memory, at least 32 GiB).
+        assert_eq!(hw.host.ram_bytes, 96 << 30);
+    }
+}

@@ -149,3 +149,75 @@ fn amd_spec<'a>(catalog: &'a Catalog, product: &str) -> Option<&'a GpuSpec> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(root: &Path, name: &str, files: &[(&str, &str)]) {
+        let dev = root.join("class/drm").join(name).join("device");
+        std::fs::create_dir_all(&dev).unwrap();
+        for (f, v) in files {
+            std::fs::write(dev.join(f), format!("{v}\n")).unwrap();
+        }
+    }
+
+    #[test]
+    fn amd_cards_are_read_from_sysfs_and_matched_by_product_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let gib = 1u64 << 30;
+        card(
+            dir.path(),
+            "card1",
+            &[
+                ("vendor", "0x1002"),
+                ("product_name", "AMD Instinct MI300X OAM"),
+                ("mem_info_vram_total", &(192 * gib).to_string()),
+                ("mem_info_vram_used", &(100 * gib).to_string()),
+            ],
+        );
+        card(
+            dir.path(),
+            "card0",
+            &[
+                ("vendor", "0x1002"),
+                ("mem_info_vram_total", &(16 * gib).to_string()),
+                ("mem_info_vram_used", "0"),
+            ],
+        );
+        card(dir.path(), "card2", &[("vendor", "0x10de")]);
+        std::fs::create_dir_all(dir.path().join("class/drm/card0-DP-1")).unwrap();
+
+        let cards = read(dir.path());
+        assert_eq!(
+            cards.iter().map(|c| c.card).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
+        let c = Catalog::embedded().unwrap();
+        let (gpus, notes) = gpus(&c, &cards);
+        assert_eq!(gpus.len(), 2, "the NVIDIA card is not AMD's");
+        let unknown = &gpus[0].gpu;
+        assert_eq!(unknown.id, None);
+        assert_eq!(unknown.memory_bytes, 16 * gib);
+        assert_eq!(unknown.bandwidth_gb_s, UNKNOWN_BANDWIDTH_GB_S);
+        let mi300x = &gpus[1].gpu;
+        assert_eq!(mi300x.id.as_deref(), Some("mi300x"));
+        assert_eq!(mi300x.available_bytes, 92 * gib);
+        assert_eq!(mi300x.bandwidth_gb_s, 5300.0);
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("card1") && n.contains("in use"))
+        );
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("card0") && n.contains("not in r1pick's catalog"))
+        );
+    }
+
+    #[test]
+    fn no_drm_directory_means_no_amd_gpu() {
+        assert!(read(Path::new("/nonexistent/sys")).is_empty());
+    }
+}

@@ -160,3 +160,53 @@ fn first_model_number(brand: &str) -> Option<String> {
         })
         .find(|digits| digits.len() == 4)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bandwidth_follows_the_platform_the_cpu_names() {
+        let gb = |brand: &str| cpu_bandwidth(brand).0;
+        assert_eq!(gb("AMD EPYC 9654 96-Core Processor"), 460.8);
+        assert_eq!(gb("AMD EPYC 9755 128-Core Processor"), 576.0);
+        assert_eq!(gb("AMD EPYC 7763 64-Core Processor"), 204.8);
+        assert_eq!(gb("AMD EPYC"), 204.8);
+        assert_eq!(gb("Intel(R) Xeon(R) Platinum 8480+"), 307.2);
+        assert_eq!(gb("INTEL(R) XEON(R) PLATINUM 8592+"), 358.4);
+        assert_eq!(gb("Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz"), 204.8);
+        assert_eq!(gb("AMD Ryzen 9 9950X 16-Core Processor"), 89.6);
+        assert_eq!(gb("AMD Ryzen 7 7800X3D 8-Core Processor"), 76.8);
+        assert_eq!(gb("Intel(R) Core(TM) i7-8700 CPU @ 3.20GHz"), 51.2);
+        assert_eq!(gb("Cortex-A76"), 17.07);
+        assert_eq!(gb(""), 51.2);
+    }
+
+    #[test]
+    fn ram_is_capped_by_the_cgroup_limit() {
+        let r = HostReading {
+            cpu_brand: Some("AMD EPYC 9654".into()),
+            physical_cores: Some(96),
+            logical_cores: Some(8),
+            total_ram: 512 << 30,
+            available_ram: 500 << 30,
+            cgroup_total: Some(32 << 30),
+            cgroup_free: Some(30 << 30),
+        };
+        let (host, detail, notes) = host(&r);
+        assert_eq!(host.ram_bytes, 32 << 30);
+        assert_eq!(host.available_ram_bytes, 30 << 30);
+        assert!(detail.ram_limited_by_cgroup);
+        assert_eq!(notes.len(), 1);
+        assert_eq!(host.cpu_tflops, cpu_tflops(96));
+
+        let free = HostReading {
+            cgroup_total: None,
+            cgroup_free: None,
+            ..r
+        };
+        let (host, detail, notes) = super::host(&free);
+        assert_eq!(host.ram_bytes, 512 << 30);
+        assert!(!detail.ram_limited_by_cgroup && notes.is_empty());
+    }
+}

@@ -422,3 +422,122 @@ pub fn restrict_to_visible(snap: &mut NvmlSnapshot, visible: &str) -> Vec<String
     snap.devices = kept;
     notes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Catalog {
+        Catalog::embedded().unwrap()
+    }
+
+    fn h100(index: u32) -> NvmlDevice {
+        NvmlDevice {
+            index,
+            name: Some("NVIDIA H100 80GB HBM3".into()),
+            uuid: Some(format!("GPU-{index}abc")),
+            memory_total: Some(81_559 << 20),
+            memory_free: Some(81_000 << 20),
+            bus_width: Some(5120),
+            max_mem_clock: Some(2619),
+            pcie_gen_max: Some(5),
+            pcie_width_max: Some(16),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn bandwidth_is_bus_width_times_double_data_rate_clock() {
+        assert_eq!(nvml_bandwidth_gb_s(5120, 2619), 3352.32);
+        assert_eq!(nvml_bandwidth_gb_s(6016, 3201), 4814.304);
+        assert_eq!(nvml_bandwidth_gb_s(384, 10501), 1008.096);
+    }
+
+    #[test]
+    fn a_bandwidth_far_from_the_catalog_keeps_the_catalogs() {
+        let mut d = h100(0);
+        d.max_mem_clock = Some(1000);
+        let snap = NvmlSnapshot {
+            devices: vec![d],
+            ..Default::default()
+        };
+        let (gpus, notes) = gpus(&catalog(), &snap);
+        assert_eq!(gpus[0].gpu.bandwidth_gb_s, 3350.0);
+        assert_eq!(gpus[0].detail.bandwidth_source, BandwidthSource::Catalog);
+        assert!(
+            notes[0].contains("1280 GB/s, far from the catalog's 3350"),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn nvlink_gpus_without_active_links_talk_over_pcie() {
+        let mut a = h100(0);
+        let mut b = h100(1);
+        a.nvlink_states = vec![false; 18];
+        b.nvlink_states = vec![false; 18];
+        let snap = NvmlSnapshot {
+            devices: vec![a.clone(), b],
+            ..Default::default()
+        };
+        let (gpus, _) = gpus(&catalog(), &snap);
+        assert_eq!(gpus[0].gpu.interconnect, Interconnect::Pcie5);
+        assert_eq!(gpus[0].gpu.interconnect_gb_s, 63.0);
+        assert_eq!(gpus[0].detail.nvlink_active_links, Some(0));
+
+        a.nvlink_states = vec![true; 18];
+        let linked = NvmlSnapshot {
+            devices: vec![a.clone(), a],
+            ..Default::default()
+        };
+        let (gpus, _) = super::gpus(&catalog(), &linked);
+        assert_eq!(gpus[0].gpu.interconnect, Interconnect::Nvlink4);
+        assert_eq!(gpus[0].detail.nvlink_active_links, Some(18));
+    }
+
+    #[test]
+    fn link_states_read_as_flags_or_numbers() {
+        let d: NvmlDevice =
+            serde_json::from_str(r#"{"index": 0, "nvlink_states": [true, 0, 1]}"#).unwrap();
+        assert_eq!(d.nvlink_states, vec![true, false, true]);
+    }
+
+    #[test]
+    fn cuda_visible_devices_keeps_the_named_gpus() {
+        let snap = NvmlSnapshot {
+            devices: vec![h100(0), h100(1), h100(2)],
+            ..Default::default()
+        };
+        let mut s = snap.clone();
+        restrict_to_visible(&mut s, "2,GPU-0");
+        let kept: Vec<u32> = s.devices.iter().map(|d| d.index).collect();
+        assert_eq!(kept, vec![2, 0]);
+
+        let mut s = snap.clone();
+        let notes = restrict_to_visible(&mut s, "1,7,0");
+        assert_eq!(s.devices.len(), 1, "CUDA stops at the first invalid entry");
+        assert!(notes.iter().any(|n| n.contains("'7' matches no GPU")));
+
+        let mut s = snap;
+        restrict_to_visible(&mut s, "");
+        assert!(s.devices.is_empty());
+    }
+
+    #[test]
+    fn versions_and_architectures_decode() {
+        assert_eq!(cuda_version(13000), "13.0");
+        assert_eq!(cuda_version(12040), "12.4");
+        assert_eq!(arch_name(9), Some("hopper"));
+        assert_eq!(arch_name(u32::MAX), None);
+    }
+
+    #[test]
+    fn only_exact_names_match_the_catalog() {
+        let c = catalog();
+        assert_eq!(
+            match_catalog(&c, "NVIDIA GeForce RTX 4090").map(|g| g.id.as_str()),
+            Some("rtx-4090")
+        );
+        assert!(match_catalog(&c, "NVIDIA GeForce RTX 4090 D").is_none());
+    }
+}
