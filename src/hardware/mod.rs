@@ -3,6 +3,15 @@
 //! Everything downstream (sizing, perf, decide) sees only [`Hardware`]; it never knows whether the
 //! numbers came from NVML or from `--gpu h100-sxm:8`, which is what keeps simulated runs
 //! deterministic and lets CI gate deployments for machines it does not have.
+//!
+//! # Usable memory
+//!
+//! [`Gpu::available_bytes`] is what a new process can have: the driver's total for a simulated
+//! catalog GPU (`driver_total_mib`, e.g. 24,564 MiB on an RTX 4090), NVML's free memory for a probed
+//! one (a GPU in use is sized by what is left), and Metal's working set on unified memory
+//! ([`simulate::unified_gpu_budget`]). Sizing multiplies it by the engine's share from
+//! `data/engines.toml` `[engine.memory]`: vLLM's `gpu_memory_utilization` 0.9 (formulas.md §5),
+//! llama.cpp's whole device less the 1024 MiB `--fit` keeps free (formulas.md §4).
 
 pub mod file;
 pub mod probe;
@@ -40,7 +49,8 @@ pub struct Gpu {
     pub vendor: Vendor,
     /// Total memory (NVML total, catalog size, or the Metal working set on unified memory).
     pub memory_bytes: u64,
-    /// Memory free for a new process: total when simulated, NVML free when probed.
+    /// Memory free for a new process: total when simulated, NVML free when probed (see
+    /// "Usable memory" above for the rule engines apply to it).
     pub available_bytes: u64,
     pub memory_type: MemoryType,
     pub unified_memory: bool,
