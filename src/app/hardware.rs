@@ -92,7 +92,7 @@ pub fn probe(ctx: &Context, args: &ProbeArgs) -> Result<Outcome> {
         let reason = report
             .nvidia
             .reason()
-            .unwrap_or_else(|| "the machine has none".into());
+            .unwrap_or_else(|| "none is visible on this machine".into());
         return Err(Error::Environment(format!(
             "--require-gpu: no GPU could be probed: {reason}"
         )));

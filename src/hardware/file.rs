@@ -280,25 +280,21 @@ fn described(
         g if g >= 5 => Interconnect::Pcie5,
         _ => Interconnect::Pcie4,
     });
-    Ok(Gpu {
-        id: None,
-        name: name.clone(),
-        vendor: e.vendor.unwrap_or(Vendor::Nvidia),
-        memory_bytes: memory,
-        available_bytes: memory,
-        memory_type: e.memory_type.unwrap_or(MemoryType::Gddr),
-        unified_memory: false,
-        bandwidth_gb_s: bandwidth,
-        fp16_tflops: fp16,
-        fp8_tflops: fp8,
-        compute_capability: e.compute_capability.clone(),
-        interconnect,
-        interconnect_gb_s: link_override.unwrap_or_else(|| link_gb_s(interconnect, pcie)),
-        pcie_gb_s: pcie,
-        usd_per_hour: None,
-        tdp_w: tdp,
-        mig: false,
-    })
+    let mut gpu = Gpu::uncatalogued(
+        name.clone(),
+        e.vendor.unwrap_or(Vendor::Nvidia),
+        memory,
+        bandwidth,
+        fp16,
+    );
+    gpu.memory_type = e.memory_type.unwrap_or(MemoryType::Gddr);
+    gpu.fp8_tflops = fp8;
+    gpu.compute_capability = e.compute_capability.clone();
+    gpu.interconnect = interconnect;
+    gpu.interconnect_gb_s = link_override.unwrap_or_else(|| link_gb_s(interconnect, pcie));
+    gpu.pcie_gb_s = pcie;
+    gpu.tdp_w = tdp;
+    Ok(gpu)
 }
 
 /// GPU-to-GPU bandwidth per direction of a link type, GB/s: half the bidirectional figures of

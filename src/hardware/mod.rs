@@ -99,6 +99,38 @@ impl Gpu {
         }
     }
 
+    /// A GPU the catalog does not know, from what is known of it; the rest is left at what promises
+    /// nothing: GDDR, a PCIe 4.0 x16 host link (hardware.md §7: 31.5 GB/s per direction) that is also
+    /// its only GPU-to-GPU path, no FP8, no price. Callers set what they learn beyond that.
+    pub fn uncatalogued(
+        name: String,
+        vendor: Vendor,
+        memory_bytes: u64,
+        bandwidth_gb_s: f64,
+        fp16_tflops: f64,
+    ) -> Gpu {
+        let pcie = pcie_gb_s(Some(4), Some(16));
+        Gpu {
+            id: None,
+            name,
+            vendor,
+            memory_bytes,
+            available_bytes: memory_bytes,
+            memory_type: MemoryType::Gddr,
+            unified_memory: false,
+            bandwidth_gb_s,
+            fp16_tflops,
+            fp8_tflops: None,
+            compute_capability: None,
+            interconnect: Interconnect::Pcie4,
+            interconnect_gb_s: pcie,
+            pcie_gb_s: pcie,
+            usd_per_hour: None,
+            tdp_w: None,
+            mig: false,
+        }
+    }
+
     /// NVIDIA compute capability as (major, minor).
     pub fn cuda_cc(&self) -> Option<(u32, u32)> {
         if self.vendor != Vendor::Nvidia {

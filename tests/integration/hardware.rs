@@ -28,10 +28,24 @@ fn json(cmd: &mut assert_cmd::Command) -> Value {
     serde_json::from_slice(&out).expect("valid JSON")
 }
 
+/// Run r1pick with `args`; it must exit with `code` and say `message` on stderr.
+fn fails(args: &[&str], code: i32, message: &str) {
+    r1pick()
+        .args(args)
+        .assert()
+        .code(code)
+        .stdout("")
+        .stderr(predicate::str::contains(message));
+}
+
+/// The `memory` object of `r1pick size ARGS --json`.
+fn size_memory(args: &[&str]) -> Value {
+    json(r1pick().arg("size").args(args).arg("--json"))["memory"].clone()
+}
+
 /// `memory.per_gpu_capacity_bytes` of `r1pick size` with these arguments.
 fn capacity(args: &[&str]) -> u64 {
-    let doc = json(r1pick().arg("size").args(args).arg("--json"));
-    doc["memory"]["per_gpu_capacity_bytes"]
+    size_memory(args)["per_gpu_capacity_bytes"]
         .as_u64()
         .expect("capacity is a number")
 }
@@ -103,6 +117,22 @@ fn probe_reads_a_recorded_snapshot_through_the_binary() {
     assert_eq!(g["bandwidth_gb_s"].as_f64().map(f64::round), Some(3352.0));
     assert_eq!(doc["nvidia"]["driver"], "580.159.04");
     assert_eq!(doc["nvidia"]["cuda"], "13.0");
+}
+
+#[test]
+fn cuda_visible_devices_hides_gpus_from_the_probe() {
+    let doc = json(
+        r1pick()
+            .args(["probe", "--json"])
+            .env("R1PICK_NVML_SNAPSHOT", fixture("nvml-h100-sxm.json"))
+            .env("CUDA_VISIBLE_DEVICES", ""),
+    );
+    assert_eq!(doc["gpus"], Value::Array(vec![]));
+    assert_eq!(doc["nvidia"]["devices"], 1);
+    assert_eq!(
+        doc["notes"][0],
+        "CUDA_VISIBLE_DEVICES='' leaves 0 of 1 GPUs visible"
+    );
 }
 
 #[test]
@@ -209,12 +239,7 @@ fn probe_json_without_nvml_has_no_gpus_and_the_host() {
 
 #[test]
 fn require_gpu_without_one_exits_3() {
-    r1pick()
-        .args(["probe", "--require-gpu"])
-        .assert()
-        .code(3)
-        .stdout("")
-        .stderr(predicate::str::contains("no GPU could be probed"));
+    fails(&["probe", "--require-gpu"], 3, "no GPU could be probed");
 }
 
 #[test]
@@ -275,24 +300,20 @@ fn gpu_spellings_people_use_resolve() {
 
 #[test]
 fn an_ambiguous_gpu_lists_what_it_matches() {
-    r1pick()
-        .args(["probe", "--gpu", "a100 pcie"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "GPU 'a100 pcie' is ambiguous; it matches a100-pcie-40gb, a100-pcie-80gb",
-        ));
+    fails(
+        &["probe", "--gpu", "a100 pcie"],
+        2,
+        "GPU 'a100 pcie' is ambiguous; it matches a100-pcie-40gb, a100-pcie-80gb",
+    );
 }
 
 #[test]
 fn an_unknown_gpu_lists_the_closest_ids() {
-    r1pick()
-        .args(["size", "7b", "--gpu", "h1000"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "unknown GPU 'h1000'; closest: h100-sxm",
-        ));
+    fails(
+        &["size", "7b", "--gpu", "h1000"],
+        2,
+        "unknown GPU 'h1000'; closest: h100-sxm",
+    );
 }
 
 #[test]
@@ -370,26 +391,23 @@ fn a_typo_in_a_hardware_file_fails_with_its_line() {
         "typo",
         "[host]\nram = \"64GiB\"\n\n[[gpu]]\nid = \"l40s\"\ncuont = 2\n",
     );
-    r1pick()
-        .args(["size", "7b", "--hardware"])
-        .arg(&path)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("line 6: unknown field `cuont`"));
+    let file = path.to_str().unwrap();
+    fails(
+        &["size", "7b", "--hardware", file],
+        2,
+        &format!("{file}: line 6: unknown field `cuont`"),
+    );
     let _ = std::fs::remove_file(path);
 }
 
 #[test]
 fn an_incomplete_gpu_in_a_hardware_file_names_what_is_missing() {
     let path = hardware_file("missing", "[[gpu]]\nname = \"X\"\nmemory = \"48GiB\"\n");
-    r1pick()
-        .args(["probe", "--hardware"])
-        .arg(&path)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "line 1: a [[gpu]] needs id = \"<catalog id>\" (see `r1pick gpus`) or its specs; missing: bandwidth_gb_s, fp16_tflops",
-        ));
+    fails(
+        &["probe", "--hardware", path.to_str().unwrap()],
+        2,
+        "line 1: a [[gpu]] needs id = \"<catalog id>\" (see `r1pick gpus`) or its specs; missing: bandwidth_gb_s, fp16_tflops",
+    );
     let _ = std::fs::remove_file(path);
 }
 
@@ -405,20 +423,7 @@ fn a_24gb_card_gives_vllm_90_percent_and_llama_cpp_all_but_1_gib() {
         capacity(&["7b", "--gpu", "4090", "--engine", "vllm", "--quant", "bf16"]),
         (total as f64 * 0.9).round() as u64
     );
-    assert_eq!(
-        capacity(&[
-            "7b",
-            "--gpu",
-            "4090",
-            "--engine",
-            "llama.cpp",
-            "--quant",
-            "q4_k_m"
-        ]),
-        total
-    );
-    let doc = json(r1pick().args([
-        "size",
+    let llama = size_memory(&[
         "7b",
         "--gpu",
         "4090",
@@ -426,9 +431,9 @@ fn a_24gb_card_gives_vllm_90_percent_and_llama_cpp_all_but_1_gib() {
         "llama.cpp",
         "--quant",
         "q4_k_m",
-        "--json",
-    ]));
-    assert_eq!(doc["memory"]["overhead_bytes"], 1024 * MIB);
+    ]);
+    assert_eq!(llama["per_gpu_capacity_bytes"], total);
+    assert_eq!(llama["overhead_bytes"], 1024 * MIB);
 }
 
 #[test]

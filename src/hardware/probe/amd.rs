@@ -7,8 +7,8 @@ use std::path::Path;
 use super::nvidia::{UNKNOWN_BANDWIDTH_GB_S, match_catalog, squash};
 use super::{BandwidthSource, GpuDetail, ProbedGpu, in_use_note};
 use crate::catalog::Catalog;
-use crate::catalog::gpu::{GpuSpec, Interconnect, MemoryType, Vendor};
-use crate::hardware::{Gpu, pcie_gb_s};
+use crate::catalog::gpu::{GpuSpec, Vendor};
+use crate::hardware::Gpu;
 
 /// PCI vendor id of AMD (ATI), as the kernel writes it in `device/vendor`.
 const AMD_VENDOR: &str = "0x1002";
@@ -85,28 +85,13 @@ pub fn gpus(catalog: &Catalog, cards: &[AmdCard]) -> (Vec<ProbedGpu>, Vec<String
                     notes.push(format!(
                         "{label} is not in r1pick's catalog: memory from sysfs, {UNKNOWN_BANDWIDTH_GB_S} GB/s and {fp16} FP16 TFLOPS assumed (conservative); describe it with --hardware FILE"
                     ));
-                    // Unknown part: assume a PCIe 4.0 x16 card (hardware.md §7), as AMD's
-                    // current GPUs are.
-                    let pcie = pcie_gb_s(Some(4), Some(16));
-                    Gpu {
-                        id: None,
-                        name: name.clone(),
-                        vendor: Vendor::Amd,
-                        memory_bytes: total,
-                        available_bytes: available,
-                        memory_type: MemoryType::Gddr,
-                        unified_memory: false,
-                        bandwidth_gb_s: UNKNOWN_BANDWIDTH_GB_S,
-                        fp16_tflops: fp16,
-                        fp8_tflops: None,
-                        compute_capability: None,
-                        interconnect: Interconnect::Pcie4,
-                        interconnect_gb_s: pcie,
-                        pcie_gb_s: pcie,
-                        usd_per_hour: None,
-                        tdp_w: None,
-                        mig: false,
-                    }
+                    Gpu::uncatalogued(
+                        name.clone(),
+                        Vendor::Amd,
+                        total,
+                        UNKNOWN_BANDWIDTH_GB_S,
+                        fp16,
+                    )
                 }
             };
             gpu.name = name;

@@ -185,6 +185,8 @@ pub fn probe(catalog: &Catalog, opts: &ProbeOptions) -> ProbeReport {
         };
         match snapshot {
             Ok(mut snap) => {
+                // What NVML found, before CUDA_VISIBLE_DEVICES hides some (its notes say so).
+                let devices = snap.devices.len() as u32;
                 if let Some(visible) = &opts.cuda_visible_devices {
                     notes.extend(nvidia::restrict_to_visible(&mut snap, visible));
                 }
@@ -194,7 +196,7 @@ pub fn probe(catalog: &Catalog, opts: &ProbeOptions) -> ProbeReport {
                 NvidiaStatus::Found {
                     driver: snap.driver.clone(),
                     cuda: snap.cuda.map(nvidia::cuda_version),
-                    devices: snap.devices.len() as u32,
+                    devices,
                 }
             }
             Err(status) => status,

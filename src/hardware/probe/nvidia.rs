@@ -281,25 +281,11 @@ fn device(catalog: &Catalog, d: &NvmlDevice, multi: bool, notes: &mut Vec<String
                 (Some(n), Some(link)) if n > 0 => (link, f64::from(n) * nvlink_per_link_gb_s(link)),
                 _ => (pcie_link, pcie),
             };
-            Gpu {
-                id: None,
-                name: name.clone(),
-                vendor: Vendor::Nvidia,
-                memory_bytes: total,
-                available_bytes: available,
-                memory_type: memory_type_of(d.bus_width),
-                unified_memory: false,
-                bandwidth_gb_s: bandwidth,
-                fp16_tflops: fp16,
-                fp8_tflops: None,
-                compute_capability: None,
-                interconnect,
-                interconnect_gb_s,
-                pcie_gb_s: pcie,
-                usd_per_hour: None,
-                tdp_w: None,
-                mig: false,
-            }
+            let mut g = Gpu::uncatalogued(name.clone(), Vendor::Nvidia, total, bandwidth, fp16);
+            g.memory_type = memory_type_of(d.bus_width);
+            g.interconnect = interconnect;
+            g.interconnect_gb_s = interconnect_gb_s;
+            g
         }
     };
     gpu.name = name;
