@@ -1,31 +1,104 @@
-//! Which machine a command plans for: simulated from flags, or this one, probed.
+//! Which machine a command plans for: simulated from flags or a file, or this one, probed.
 
-use crate::cli::{HardwareArgs, ProbeArgs};
-use crate::error::Result;
+use std::path::PathBuf;
+
+use crate::cli::{Format, HardwareArgs, ProbeArgs};
+use crate::error::{Error, Result};
 use crate::hardware::Hardware;
+use crate::hardware::probe::{
+    NvmlSnapshot, NvmlSource, ProbeOptions, ProbeReport, probe as probe_machine,
+};
 use crate::hardware::simulate::{SimulationRequest, simulate};
+use crate::report::probe::{ProbeDocument, probe_table};
+use crate::report::to_json;
 
-use super::{Context, Outcome};
+use super::{Context, Outcome, read_file};
+
+/// `R1PICK_NVML_LIB`: the NVML library to load instead of `libnvidia-ml.so.1` (a path that does not
+/// exist forces the no-GPU path, which the tests use on GPU machines).
+const NVML_LIB_ENV: &str = "R1PICK_NVML_LIB";
+/// `R1PICK_NVML_SNAPSHOT`: NVML readings recorded on another machine (JSON, as in tests/fixtures),
+/// used instead of the driver; a test seam for the probe's NVIDIA path.
+const NVML_SNAPSHOT_ENV: &str = "R1PICK_NVML_SNAPSHOT";
 
 /// The machine for a command: simulated when any hardware flag says so, else probed.
 pub fn resolve(ctx: &Context, args: &HardwareArgs) -> Result<Hardware> {
-    let req = SimulationRequest {
-        gpu_specs: args.gpu.clone(),
-        gpus: args.gpus,
-        ram_bytes: args.ram,
-        cpu_bandwidth_gb_s: args.cpu_bandwidth,
-        no_gpu: args.no_gpu,
-    };
-    simulate(&ctx.catalog, &req)
+    Ok(machine(ctx, args)?.hardware)
 }
 
-pub fn probe(ctx: &Context, _args: &ProbeArgs) -> Result<Outcome> {
-    let hw = resolve(
-        ctx,
-        &HardwareArgs {
-            no_gpu: true,
-            ..Default::default()
-        },
-    )?;
-    Ok(Outcome::ok(crate::report::to_json(&hw)))
+/// The machine in the probe's shape. `--hardware`, `--gpu`, `--gpus` and `--no-gpu` simulate and
+/// never touch NVML; otherwise this computer is probed and `--ram` / `--cpu-bandwidth` replace what
+/// was found.
+fn machine(ctx: &Context, args: &HardwareArgs) -> Result<ProbeReport> {
+    let simulated = !args.gpu.is_empty() || args.gpus.is_some() || args.no_gpu;
+    if let Some(path) = &args.hardware {
+        if simulated {
+            return Err(Error::input(
+                "--hardware FILE describes the whole machine; drop --gpu, --gpus and --no-gpu (--ram and --cpu-bandwidth still apply)",
+            ));
+        }
+        let text = read_file(path, "hardware")?;
+        let described =
+            crate::hardware::file::parse(&ctx.catalog, &path.display().to_string(), &text)?;
+        let hw = described.hardware(&ctx.catalog, args.ram, args.cpu_bandwidth)?;
+        return Ok(ProbeReport::simulated(hw, "file"));
+    }
+    if simulated {
+        let req = SimulationRequest {
+            gpu_specs: args.gpu.clone(),
+            gpus: args.gpus,
+            ram_bytes: args.ram,
+            cpu_bandwidth_gb_s: args.cpu_bandwidth,
+            no_gpu: args.no_gpu,
+        };
+        return Ok(ProbeReport::simulated(
+            simulate(&ctx.catalog, &req)?,
+            "simulated",
+        ));
+    }
+    let mut report = probe_machine(&ctx.catalog, &probe_options()?);
+    report.override_host(args.ram, args.cpu_bandwidth)?;
+    Ok(report)
+}
+
+/// Probe settings from the environment.
+fn probe_options() -> Result<ProbeOptions> {
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    let nvml = match (env(NVML_SNAPSHOT_ENV), env(NVML_LIB_ENV)) {
+        (Some(path), _) => {
+            let path = PathBuf::from(path);
+            let text = read_file(&path, "NVML snapshot")?;
+            let snap: NvmlSnapshot = serde_json::from_str(&text).map_err(|e| {
+                Error::input(format!(
+                    "{NVML_SNAPSHOT_ENV}='{}': not an NVML snapshot: {e}",
+                    path.display()
+                ))
+            })?;
+            NvmlSource::Snapshot(snap)
+        }
+        (None, lib) => NvmlSource::Library(lib.map(PathBuf::from)),
+    };
+    Ok(ProbeOptions {
+        nvml,
+        cuda_visible_devices: std::env::var("CUDA_VISIBLE_DEVICES").ok(),
+        ..ProbeOptions::default()
+    })
+}
+
+/// `r1pick probe`: what this machine has (or the simulated one), for people or scripts.
+pub fn probe(ctx: &Context, args: &ProbeArgs) -> Result<Outcome> {
+    let report = machine(ctx, &args.hardware)?;
+    if args.require_gpu && report.hardware.gpus.is_empty() {
+        let reason = report
+            .nvidia
+            .reason()
+            .unwrap_or_else(|| "none is visible on this machine".into());
+        return Err(Error::Environment(format!(
+            "--require-gpu: no GPU could be probed: {reason}"
+        )));
+    }
+    Ok(Outcome::ok(match ctx.format {
+        Format::Json => to_json(&ProbeDocument::of(&report)),
+        Format::Table => probe_table(&report),
+    }))
 }

@@ -85,6 +85,9 @@ pub struct ProbeArgs {
     /// Exit 3 when no GPU can be probed
     #[arg(long)]
     pub require_gpu: bool,
+    /// With any of these, show the simulated machine instead of probing
+    #[command(flatten)]
+    pub hardware: HardwareArgs,
 }
 
 /// Which machine: none of these probes this computer.

@@ -3,7 +3,18 @@
 //! Everything downstream (sizing, perf, decide) sees only [`Hardware`]; it never knows whether the
 //! numbers came from NVML or from `--gpu h100-sxm:8`, which is what keeps simulated runs
 //! deterministic and lets CI gate deployments for machines it does not have.
+//!
+//! # Usable memory
+//!
+//! [`Gpu::available_bytes`] is what a new process can have: the driver's total for a simulated
+//! catalog GPU (`driver_total_mib`, e.g. 24,564 MiB on an RTX 4090), NVML's free memory for a probed
+//! one (a GPU in use is sized by what is left), and Metal's working set on unified memory
+//! ([`simulate::unified_gpu_budget`]). Sizing multiplies it by the engine's share from
+//! `data/engines.toml` `[engine.memory]`: vLLM's `gpu_memory_utilization` 0.9 (formulas.md §5),
+//! llama.cpp's whole device less the 1024 MiB `--fit` keeps free (formulas.md §4).
 
+pub mod file;
+pub mod probe;
 pub mod simulate;
 
 use schemars::JsonSchema;
@@ -38,7 +49,8 @@ pub struct Gpu {
     pub vendor: Vendor,
     /// Total memory (NVML total, catalog size, or the Metal working set on unified memory).
     pub memory_bytes: u64,
-    /// Memory free for a new process: total when simulated, NVML free when probed.
+    /// Memory free for a new process: total when simulated, NVML free when probed (see
+    /// "Usable memory" above for the rule engines apply to it).
     pub available_bytes: u64,
     pub memory_type: MemoryType,
     pub unified_memory: bool,
@@ -87,6 +99,39 @@ impl Gpu {
             pcie_gb_s: pcie_gb_s(spec.pcie_gen, spec.pcie_lanes),
             usd_per_hour: spec.usd_per_hour,
             tdp_w: spec.tdp_w,
+            mig: false,
+        }
+    }
+
+    /// A GPU the catalog does not know, from what is known of it; the rest is left at what promises
+    /// nothing: GDDR, a PCIe 4.0 x16 host link (hardware.md §7: 31.5 GB/s per direction) that is also
+    /// its only GPU-to-GPU path, no FP8, no price. Callers set what they learn beyond that.
+    pub fn uncatalogued(
+        name: String,
+        vendor: Vendor,
+        memory_bytes: u64,
+        bandwidth_gb_s: f64,
+        fp16_tflops: f64,
+    ) -> Gpu {
+        let pcie = pcie_gb_s(Some(4), Some(16));
+        Gpu {
+            id: None,
+            name,
+            vendor,
+            memory_bytes,
+            available_bytes: memory_bytes,
+            memory_type: MemoryType::Gddr,
+            unified_memory: false,
+            bandwidth_gb_s,
+            fp16_tflops,
+            fp16_acc16_tflops: None,
+            fp8_tflops: None,
+            compute_capability: None,
+            interconnect: Interconnect::Pcie4,
+            interconnect_gb_s: pcie,
+            pcie_gb_s: pcie,
+            usd_per_hour: None,
+            tdp_w: None,
             mig: false,
         }
     }

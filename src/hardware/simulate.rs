@@ -4,7 +4,7 @@
 use super::{Gpu, Hardware, HardwareSource, Host};
 use crate::catalog::Catalog;
 use crate::catalog::gpu::{GpuSpec, Vendor};
-use crate::error::{Error, Result, closest};
+use crate::error::{Error, Result, edit_distance};
 
 /// What the user asked for on the command line.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -45,48 +45,45 @@ pub fn simulate(catalog: &Catalog, req: &SimulationRequest) -> Result<Hardware> 
             (None, _) => 1,
         };
         let gpu_spec = resolve_gpu(catalog, name)?;
+        if gpus.len() + count as usize > MAX_GPUS as usize {
+            return Err(too_many(gpus.len() + count as usize));
+        }
         gpus.extend(std::iter::repeat_n(
             Gpu::from_spec(gpu_spec),
             count as usize,
         ));
     }
-    if gpus.len() as u32 > MAX_GPUS {
-        return Err(Error::input(format!(
-            "{} GPUs is more than r1pick plans for (at most {MAX_GPUS})",
-            gpus.len()
-        )));
-    }
     if req.gpus.is_some() && req.gpu_specs.is_empty() {
         return Err(Error::input("--gpus N needs --gpu NAME to say which GPU"));
     }
+    machine(catalog, gpus, req.ram_bytes, req.cpu_bandwidth_gb_s)
+}
+
+/// A simulated machine from its GPUs and the host settings given (flags or a `--hardware` file);
+/// the host values left out follow the rules below, so the result depends on nothing but the input.
+pub fn machine(
+    catalog: &Catalog,
+    mut gpus: Vec<Gpu>,
+    ram_bytes: Option<u64>,
+    cpu_bandwidth_gb_s: Option<f64>,
+) -> Result<Hardware> {
+    if gpus.len() > MAX_GPUS as usize {
+        return Err(too_many(gpus.len()));
+    }
     let unified = gpus.first().is_some_and(|g| g.unified_memory);
     let vram: u64 = gpus.iter().map(|g| g.memory_bytes).sum();
-    let ram = match req.ram_bytes {
-        Some(0) => {
-            return Err(Error::input(
-                "--ram 0: a machine needs some memory (e.g. --ram 64GiB)",
-            ));
-        }
-        Some(r) => r,
+    let ram = match ram_bytes {
+        Some(r) => check_ram(r)?,
         None if unified => vram,
         // No RAM given: twice the GPU memory (server practice, e.g. 2 TB beside 8×80 GB in a DGX
         // H100), at least 32 GiB.
         None => (2 * vram).max(32 << 30),
     };
     if unified {
-        // Unified memory: the GPU may use only the Metal working set of the machine's RAM.
-        for g in &mut gpus {
-            g.memory_bytes = unified_gpu_budget(ram);
-            g.available_bytes = g.memory_bytes;
-        }
+        set_unified_budget(&mut gpus, ram);
     }
-    let cpu_bandwidth = match req.cpu_bandwidth_gb_s {
-        Some(b) if !(b > 0.0 && b < 100_000.0) => {
-            return Err(Error::input(format!(
-                "--cpu-bandwidth {b}: give GB/s between 0 and 100000"
-            )));
-        }
-        Some(b) => b,
+    let cpu_bandwidth = match cpu_bandwidth_gb_s {
+        Some(b) => check_cpu_bandwidth(b)?,
         None => default_cpu_bandwidth(catalog, &gpus),
     };
     Ok(Hardware {
@@ -103,6 +100,40 @@ pub fn simulate(catalog: &Catalog, req: &SimulationRequest) -> Result<Hardware> 
         source: HardwareSource::Simulated,
         notes: vec![],
     })
+}
+
+fn too_many(n: usize) -> Error {
+    Error::input(format!(
+        "{n} GPUs is more than r1pick plans for (at most {MAX_GPUS})"
+    ))
+}
+
+/// `--ram` as given: any positive size.
+pub fn check_ram(ram: u64) -> Result<u64> {
+    if ram == 0 {
+        return Err(Error::input(
+            "--ram 0: a machine needs some memory (e.g. --ram 64GiB)",
+        ));
+    }
+    Ok(ram)
+}
+
+/// `--cpu-bandwidth` as given: GB/s in (0, 100000).
+pub fn check_cpu_bandwidth(gb_s: f64) -> Result<f64> {
+    if !(gb_s > 0.0 && gb_s < 100_000.0) {
+        return Err(Error::input(format!(
+            "--cpu-bandwidth {gb_s}: give GB/s between 0 and 100000"
+        )));
+    }
+    Ok(gb_s)
+}
+
+/// Unified memory: the GPU may use only the Metal working set of the machine's RAM.
+pub fn set_unified_budget(gpus: &mut [Gpu], ram: u64) {
+    for g in gpus.iter_mut().filter(|g| g.unified_memory) {
+        g.memory_bytes = unified_gpu_budget(ram);
+        g.available_bytes = g.memory_bytes;
+    }
 }
 
 /// Cores assumed for a simulated host's CPU prefill.
@@ -191,23 +222,42 @@ pub fn resolve_gpu<'a>(catalog: &'a Catalog, name: &str) -> Result<&'a GpuSpec> 
     match partial.as_slice() {
         [one] => Ok(one),
         [] => {
-            let names: Vec<&str> = catalog.gpus.iter().map(|g| g.id.as_str()).collect();
-            let hint = closest(name, &names)
-                .map(|c| format!("; did you mean '{c}'?"))
-                .unwrap_or_default();
+            let near = nearest_ids(catalog, &key, 5);
             Err(Error::input(format!(
-                "unknown GPU '{name}'{hint} (see `r1pick gpus` for the {} known ids)",
-                names.len()
+                "unknown GPU '{name}'; closest: {} (see `r1pick gpus` for all {} ids)",
+                near.join(", "),
+                catalog.gpus.len()
             )))
         }
         many => {
-            let ids: Vec<&str> = many.iter().take(8).map(|g| g.id.as_str()).collect();
+            let ids: Vec<&str> = many.iter().map(|g| g.id.as_str()).collect();
             Err(Error::input(format!(
-                "GPU '{name}' is ambiguous; it matches {}",
+                "GPU '{name}' is ambiguous; it matches {} — give one of these ids",
                 ids.join(", ")
             )))
         }
     }
+}
+
+/// The `n` catalog ids whose id, alias or NVML name is nearest to `key` (normalized) by edit
+/// distance, nearest first; ties keep catalog order, so the list is deterministic.
+fn nearest_ids<'a>(catalog: &'a Catalog, key: &str, n: usize) -> Vec<&'a str> {
+    let mut scored: Vec<(usize, usize, &str)> = catalog
+        .gpus
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let d = std::iter::once(&g.id)
+                .chain(&g.aliases)
+                .chain(&g.nvml_names)
+                .map(|s| edit_distance(key, &normalize(s)))
+                .min()
+                .unwrap_or(usize::MAX);
+            (d, i, g.id.as_str())
+        })
+        .collect();
+    scored.sort_unstable();
+    scored.into_iter().take(n).map(|(_, _, id)| id).collect()
 }
 
 fn normalize(s: &str) -> String {

@@ -2,6 +2,7 @@
 
 mod calibration;
 mod catalog;
+mod hardware;
 mod perf;
 mod recommend;
 mod sizing;

@@ -46,7 +46,14 @@ fn the_7b_in_bf16_fits_a_24gb_gpu_at_8k() {
     assert!(!fits("14b", "bf16", "vllm", "rtx-4090", 8192));
 }
 
-fn sized(model: &str, quant: &str, engine: &str, gpu: &str, context: u32, concurrency: u32) -> r1pick::sizing::MemoryPlan {
+fn sized(
+    model: &str,
+    quant: &str,
+    engine: &str,
+    gpu: &str,
+    context: u32,
+    concurrency: u32,
+) -> r1pick::sizing::MemoryPlan {
     let c = catalog();
     let hw = machine(gpu);
     let d = Deployment {
@@ -57,7 +64,12 @@ fn sized(model: &str, quant: &str, engine: &str, gpu: &str, context: u32, concur
         tensor_parallel: None,
         kv_dtype: KvDtype::Bf16,
         mla_kv: None,
-        workload: Workload { context, prompt: 1024, output: 1024, concurrency },
+        workload: Workload {
+            context,
+            prompt: 1024,
+            output: 1024,
+            concurrency,
+        },
     };
     plan(&d, &hw).unwrap()
 }
@@ -123,7 +135,12 @@ fn the_671b_on_one_gpu_keeps_attention_on_the_gpu_and_experts_in_ram() {
         tensor_parallel: None,
         kv_dtype: KvDtype::Bf16,
         mla_kv: None,
-        workload: Workload { context: 8192, prompt: 1024, output: 1024, concurrency: 1 },
+        workload: Workload {
+            context: 8192,
+            prompt: 1024,
+            output: 1024,
+            concurrency: 1,
+        },
     };
     let p = plan(&d, &hw).unwrap();
     assert!(p.fits);

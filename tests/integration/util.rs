@@ -38,6 +38,8 @@ pub fn r1pick() -> assert_cmd::Command {
         .env("NO_COLOR", "1")
         .env_remove("R1PICK_FORMAT")
         .env_remove("R1PICK_CONFIG")
-        .env("R1PICK_NVML_LIB", "/nonexistent/libnvidia-ml.so.1");
+        .env("R1PICK_NVML_LIB", "/nonexistent/libnvidia-ml.so.1")
+        .env_remove("R1PICK_NVML_SNAPSHOT")
+        .env_remove("CUDA_VISIBLE_DEVICES");
     cmd
 }
