@@ -63,7 +63,10 @@ pub fn size(ctx: &Context, args: &DeployArgs) -> Result<Outcome> {
         }),
         Format::Table => memory_table(&report, &memory),
     };
-    Ok(Outcome::ok(stdout))
+    Ok(Outcome {
+        notes: hw.notes.clone(),
+        ..Outcome::ok(stdout)
+    })
 }
 
 pub fn estimate(ctx: &Context, args: &EstimateArgs) -> Result<Outcome> {
@@ -99,7 +102,10 @@ pub fn estimate(ctx: &Context, args: &EstimateArgs) -> Result<Outcome> {
             speed_table(&report)
         ),
     };
-    Ok(Outcome::ok(stdout))
+    Ok(Outcome {
+        notes: e.hardware.notes.clone(),
+        ..Outcome::ok(stdout)
+    })
 }
 
 #[derive(serde::Serialize)]

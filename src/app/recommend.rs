@@ -135,6 +135,9 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
         price: args.cost.price,
         kwh_price: args.cost.kwh_price,
     };
+    if let Machines::Local(hw) = &req.machines {
+        notes.extend(hw.notes.iter().cloned());
+    }
     let decision = search(&req);
     let suggestions = if decision.choice.is_none() {
         suggest(&req, &decision)
