@@ -270,6 +270,15 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                     continue;
                 }
                 let weights = WeightBytes::of(model, quant);
+                let subject = Subject {
+                    model,
+                    quant,
+                    engine,
+                    workload,
+                    quality: q,
+                    weights: &weights,
+                    params: &params,
+                };
                 for (hw, gpu_counts) in &machines {
                     for &gpus in gpu_counts {
                         if gpus as usize > hw.gpus.len()
@@ -277,103 +286,47 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                         {
                             continue;
                         }
-                        let label = gpus_label(hw, gpus);
-                        if let Some(why) = unsupported(model, quant, engine, hw, gpus) {
-                            counts.unsupported += 1;
-                            rejected.push(rejection(
-                                model,
-                                Some(quant),
-                                Some(engine),
-                                &label,
-                                "support",
-                                why,
-                                f64::INFINITY,
-                            ));
-                            continue;
-                        }
-                        let d = Deployment {
-                            model,
-                            quant,
-                            engine,
-                            gpus,
-                            tensor_parallel: None,
-                            kv_dtype: req.kv_dtype,
-                            mla_kv: None,
-                            workload,
-                        };
-                        let memory = match plan_with(&d, hw, &weights) {
-                            Ok(m) => m,
-                            Err(e) => {
-                                counts.unsupported += 1;
+                        match assess(req, &constraints, &subject, hw, gpus) {
+                            Err((constraint, reason, shortfall)) => {
+                                counts.count(constraint);
+                                evaluated += usize::from(constraint == "memory");
+                                let label = gpus_label(hw, gpus);
                                 rejected.push(rejection(
                                     model,
                                     Some(quant),
                                     Some(engine),
                                     &label,
-                                    "support",
-                                    e.to_string(),
-                                    f64::INFINITY,
+                                    constraint,
+                                    reason,
+                                    shortfall,
                                 ));
-                                continue;
                             }
-                        };
-                        evaluated += 1;
-                        if !memory.fits {
-                            counts.memory += 1;
-                            let why = memory.shortfall.clone().unwrap_or_default();
-                            let over = super::constraints::memory_check(&memory).shortfall();
-                            rejected.push(rejection(
-                                model,
-                                Some(quant),
-                                Some(engine),
-                                &label,
-                                "memory",
-                                why,
-                                over,
-                            ));
-                            continue;
-                        }
-                        let performance = estimate_with(&d, hw, &memory, &weights, &params);
-                        let cost = cost(
-                            hw,
-                            gpus,
-                            performance.aggregate_tokens_per_s,
-                            req.price,
-                            req.kwh_price,
-                        );
-                        let checks =
-                            evaluate(&constraints, &memory, &performance, cost.as_ref(), Some(q));
-                        let cand = Candidate {
-                            deployment: d,
-                            hardware: hw.clone(),
-                            memory,
-                            performance,
-                            cost,
-                            quality: q,
-                            checks,
-                        };
-                        if cand.qualifies() {
-                            counts.ok += 1;
-                            passing.push(cand);
-                        } else {
-                            let first = cand
-                                .checks
-                                .iter()
-                                .find(|c| !c.ok)
-                                .cloned()
-                                .expect("a failing check");
-                            counts.count(&first.constraint);
-                            rejected.push(rejection(
-                                model,
-                                Some(quant),
-                                Some(engine),
-                                &label,
-                                &first.constraint,
-                                first.describe(),
-                                cand.violation(),
-                            ));
-                            note_relaxation(&mut relaxations, &cand);
-                            keep_closest(&mut closest, cand);
+                            Ok(cand) if cand.qualifies() => {
+                                evaluated += 1;
+                                counts.ok += 1;
+                                passing.push(cand);
+                            }
+                            Ok(cand) => {
+                                evaluated += 1;
+                                let first = cand
+                                    .checks
+                                    .iter()
+                                    .find(|c| !c.ok)
+                                    .expect("a candidate that does not qualify fails a check");
+                                counts.count(&first.constraint);
+                                let (reason, shortfall) = (first.describe(), cand.violation());
+                                rejected.push(rejection(
+                                    model,
+                                    Some(quant),
+                                    Some(engine),
+                                    &cand.gpus_label(),
+                                    &first.constraint,
+                                    reason,
+                                    shortfall,
+                                ));
+                                note_relaxation(&mut relaxations, &cand);
+                                keep_closest(&mut closest, cand);
+                            }
                         }
                     }
                 }
@@ -460,6 +413,7 @@ struct Tally {
 impl Tally {
     fn count(&mut self, constraint: &str) {
         match constraint {
+            "support" => self.unsupported += 1,
             "budget" => self.budget += 1,
             "memory" => self.memory += 1,
             "quality" => self.quality += 1,
@@ -490,6 +444,71 @@ fn rejection(
         reason,
         shortfall,
     }
+}
+
+/// One model × quant × engine, with the work that is the same on every machine.
+struct Subject<'a, 'w> {
+    model: &'a Model,
+    quant: &'a Quant,
+    engine: &'a Engine,
+    workload: Workload,
+    quality: f64,
+    weights: &'w WeightBytes,
+    params: &'w ParamBreakdown,
+}
+
+/// Size, estimate and check one deployment. `Err` says why it cannot even be estimated: it cannot
+/// run there ("support") or does not fit ("memory"), with the reason and the relative shortfall.
+fn assess<'a>(
+    req: &Request<'a>,
+    constraints: &Constraints,
+    s: &Subject<'a, '_>,
+    hw: &Hardware,
+    gpus: u32,
+) -> Result<Candidate<'a>, (&'static str, String, f64)> {
+    if let Some(why) = unsupported(s.model, s.quant, s.engine, hw, gpus) {
+        return Err(("support", why, f64::INFINITY));
+    }
+    let d = Deployment {
+        model: s.model,
+        quant: s.quant,
+        engine: s.engine,
+        gpus,
+        tensor_parallel: None,
+        kv_dtype: req.kv_dtype,
+        mla_kv: None,
+        workload: s.workload,
+    };
+    let memory =
+        plan_with(&d, hw, s.weights).map_err(|e| ("support", e.to_string(), f64::INFINITY))?;
+    if !memory.fits {
+        let over = super::constraints::memory_check(&memory).shortfall();
+        return Err(("memory", memory.shortfall.clone().unwrap_or_default(), over));
+    }
+    let performance = estimate_with(&d, hw, &memory, s.weights, s.params);
+    let cost = cost(
+        hw,
+        gpus,
+        performance.aggregate_tokens_per_s,
+        req.price,
+        req.kwh_price,
+    );
+    let checks = evaluate(
+        constraints,
+        &memory,
+        &performance,
+        cost.as_ref(),
+        Some(s.quality),
+    );
+    Ok(Candidate {
+        deployment: d,
+        hardware: hw.clone(),
+        memory,
+        performance,
+        cost,
+        quality: s.quality,
+        checks,
+    })
 }
 
 /// Remember the least change to one constraint that would make this candidate qualify.

@@ -5,7 +5,7 @@ use r1pick::perf::{Performance, estimate};
 use r1pick::sizing::weights::WeightBytes;
 use r1pick::sizing::{Deployment, KvDtype, Workload, plan};
 
-use crate::util::{catalog, machine, r1pick};
+use crate::util::{assert_refused, catalog, machine, r1pick};
 
 struct Setup<'a> {
     model: &'a str,
@@ -265,11 +265,6 @@ fn impossible_workloads_are_refused() {
         ),
     ];
     for (args, needle) in cases {
-        let out = r1pick().args(*args).output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(needle), "{args:?}: {err}");
-        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
-        assert!(out.stdout.is_empty());
+        assert_refused(args, needle);
     }
 }

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::util::{catalog, r1pick};
+use crate::util::{assert_refused, catalog, r1pick};
 
 fn recommend(args: &[&str]) -> (i32, Value) {
     let out = r1pick()
@@ -286,10 +286,6 @@ fn bad_input_is_refused_with_exit_2() {
         ),
     ];
     for (args, needle) in cases {
-        let out = r1pick().args(*args).output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(needle), "{args:?}: {err}");
-        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert_refused(args, needle);
     }
 }

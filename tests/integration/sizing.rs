@@ -5,24 +5,7 @@ use r1pick::sizing::{Deployment, KvDtype, Workload, plan};
 use crate::util::{catalog, machine};
 
 fn fits(model: &str, quant: &str, engine: &str, gpu: &str, context: u32) -> bool {
-    let c = catalog();
-    let hw = machine(gpu);
-    let d = Deployment {
-        model: c.model(model).unwrap(),
-        quant: c.quant(quant).unwrap(),
-        engine: c.engine(engine).unwrap(),
-        gpus: hw.gpu_count(),
-        tensor_parallel: None,
-        kv_dtype: KvDtype::Bf16,
-        mla_kv: None,
-        workload: Workload {
-            context,
-            prompt: 1024,
-            output: 1024,
-            concurrency: 1,
-        },
-    };
-    plan(&d, &hw).unwrap().fits
+    sized(model, quant, engine, gpu, context, 1).fits
 }
 
 #[test]

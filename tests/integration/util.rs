@@ -43,3 +43,18 @@ pub fn r1pick() -> assert_cmd::Command {
         .env_remove("CUDA_VISIBLE_DEVICES");
     cmd
 }
+
+/// The documented refusal of bad input: exit 2, one line on stderr that contains `needle`, nothing
+/// on stdout.
+#[track_caller]
+pub fn assert_refused(args: &[&str], needle: &str) {
+    let out = r1pick().args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert!(
+        err.contains(needle),
+        "{args:?}: expected '{needle}' in: {err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+    assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
+}
