@@ -368,8 +368,8 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
         Some(ch) => trace.push(format!(
             "ranked by {}: {} {} on {} with {} (quality {:.1}{})",
             match req.prefer {
-                Prefer::Quality => "quality, then cost",
-                Prefer::Cost => "cost, then quality",
+                Prefer::Quality => "quality (2-point bands), then time to answer, then cost",
+                Prefer::Cost => "cost, then quality, then time to answer",
                 Prefer::Speed => "time to answer, then quality",
             },
             ch.deployment.model.id,
