@@ -6,6 +6,7 @@
 pub mod app;
 pub mod catalog;
 pub mod cli;
+pub mod decide;
 pub mod error;
 pub mod hardware;
 pub mod perf;

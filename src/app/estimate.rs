@@ -1,5 +1,8 @@
 //! `r1pick size` and `r1pick estimate`: one deployment, its memory and (for estimate) its speed and cost.
 
+use schemars::JsonSchema;
+use serde::Serialize;
+
 use crate::catalog::Catalog;
 use crate::cli::{DeployArgs, EstimateArgs, Format};
 use crate::error::Result;
@@ -57,11 +60,11 @@ pub fn size(ctx: &Context, args: &DeployArgs) -> Result<Outcome> {
     let memory = plan(&d, &hw)?;
     let report = report(&d, &hw, &memory, None, None);
     let stdout = match ctx.format {
-        Format::Json => to_json(&Document {
-            schema: schema("size"),
-            deployment: &report,
-        }),
         Format::Table => memory_table(&report, &memory),
+        Format::Json => to_json(&DeploymentDocument {
+            schema: schema("size"),
+            deployment: report,
+        }),
     };
     Ok(Outcome::ok(stdout))
 }
@@ -89,24 +92,26 @@ pub fn estimate(ctx: &Context, args: &EstimateArgs) -> Result<Outcome> {
         e.cost.as_ref(),
     );
     let stdout = match ctx.format {
-        Format::Json => to_json(&Document {
-            schema: schema("estimate"),
-            deployment: &report,
-        }),
         Format::Table => format!(
             "{}{}",
             memory_table(&report, &e.memory),
             speed_table(&report)
         ),
+        Format::Json => to_json(&DeploymentDocument {
+            schema: schema("estimate"),
+            deployment: report,
+        }),
     };
     Ok(Outcome::ok(stdout))
 }
 
-#[derive(serde::Serialize)]
-struct Document<'a> {
-    schema: String,
+/// `size --json` and `estimate --json`: the deployment object of design.md §5 with its schema tag
+/// (`r1pick.size/v1`, `r1pick.estimate/v1`; `size` has no `performance` and a null `cost`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DeploymentDocument {
+    pub schema: String,
     #[serde(flatten)]
-    deployment: &'a DeploymentReport,
+    pub deployment: DeploymentReport,
 }
 
 /// The contract object of design.md §5.
@@ -197,7 +202,7 @@ fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
-fn gpu_line(r: &DeploymentReport) -> String {
+pub(super) fn gpu_line(r: &DeploymentReport) -> String {
     match r.hardware.gpus.first() {
         None => "CPU only".to_string(),
         Some(g) => format!("{} × {}", r.hardware.gpu_count, g.name),

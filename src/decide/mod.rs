@@ -1,0 +1,3 @@
+//! Decisions: which deployments meet which constraints.
+
+pub mod constraints;
