@@ -1,5 +1,6 @@
 //! One integration-test binary; each module is a topic (ripgrep's layout).
 
+mod bad_input;
 mod catalog;
 mod schema;
 mod sizing;
