@@ -2,6 +2,9 @@
 
 mod bad_input;
 mod catalog;
+mod check;
+mod config;
+mod exit_codes;
 mod schema;
 mod sizing;
 mod util;
