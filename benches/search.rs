@@ -82,7 +82,7 @@ fn benches(cr: &mut Criterion) {
         task,
         constraints: Constraints {
             latency_ms: Some(200.0),
-            min_speed: Some(20.0),
+            min_tokens_per_s: Some(20.0),
             ..Constraints::default()
         },
         prefer: Prefer::Quality,

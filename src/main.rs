@@ -55,9 +55,17 @@ fn clap_error(e: clap::Error) -> ExitCode {
             let rendered = e.render().to_string();
             let mut lines = rendered.lines().filter(|l| !l.trim().is_empty());
             let first = lines.next().unwrap_or("error: invalid arguments");
-            // clap puts the possible values / tip on the following lines; keep a "possible values" line.
+            // clap puts the possible values / tip on the following lines, and the missing
+            // arguments indented before "Usage:"; keep those on the one line.
+            let missing = e.kind() == ErrorKind::MissingRequiredArgument;
             let extra: Vec<&str> = lines
-                .filter(|l| l.contains("possible values") || l.contains("similar"))
+                .take_while(|l| !l.starts_with("Usage:"))
+                .filter(|l| {
+                    l.contains("possible values")
+                        || l.contains("similar")
+                        || (missing && l.starts_with(' '))
+                })
+                .map(str::trim)
                 .collect();
             if extra.is_empty() {
                 eprintln!("{first}");

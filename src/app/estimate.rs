@@ -1,10 +1,13 @@
 //! `r1pick size` and `r1pick estimate`: one deployment, its memory and (for estimate) its speed and cost.
 
+use schemars::JsonSchema;
+use serde::Serialize;
+
 use crate::catalog::Catalog;
 use crate::cli::{DeployArgs, EstimateArgs, Format};
 use crate::error::Result;
 use crate::hardware::Hardware;
-use crate::perf::cost::{Cost, CostBasis, cost};
+use crate::perf::cost::{Cost, cost};
 use crate::perf::{Performance, estimate as perf_estimate};
 use crate::report::deployment::{
     Basis, CostReport, DeploymentReport, HardwareSummary, MemoryReport, PerformanceReport,
@@ -57,11 +60,11 @@ pub fn size(ctx: &Context, args: &DeployArgs) -> Result<Outcome> {
     let memory = plan(&d, &hw)?;
     let report = report(&d, &hw, &memory, None, None);
     let stdout = match ctx.format {
-        Format::Json => to_json(&Document {
-            schema: schema("size"),
-            deployment: &report,
-        }),
         Format::Table => memory_table(&report, &memory),
+        Format::Json => to_json(&DeploymentDocument {
+            schema: schema("size"),
+            deployment: report,
+        }),
     };
     Ok(Outcome {
         notes: hw.notes.clone(),
@@ -92,15 +95,15 @@ pub fn estimate(ctx: &Context, args: &EstimateArgs) -> Result<Outcome> {
         e.cost.as_ref(),
     );
     let stdout = match ctx.format {
-        Format::Json => to_json(&Document {
-            schema: schema("estimate"),
-            deployment: &report,
-        }),
         Format::Table => format!(
             "{}{}",
             memory_table(&report, &e.memory),
             speed_table(&report)
         ),
+        Format::Json => to_json(&DeploymentDocument {
+            schema: schema("estimate"),
+            deployment: report,
+        }),
     };
     Ok(Outcome {
         notes: e.hardware.notes.clone(),
@@ -108,11 +111,13 @@ pub fn estimate(ctx: &Context, args: &EstimateArgs) -> Result<Outcome> {
     })
 }
 
-#[derive(serde::Serialize)]
-struct Document<'a> {
-    schema: String,
+/// `size --json` and `estimate --json`: the deployment object of design.md §5 with its schema tag
+/// (`r1pick.size/v1`, `r1pick.estimate/v1`; `size` has no `performance` and a null `cost`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DeploymentDocument {
+    pub schema: String,
     #[serde(flatten)]
-    deployment: &'a DeploymentReport,
+    pub deployment: DeploymentReport,
 }
 
 /// The contract object of design.md §5.
@@ -172,38 +177,13 @@ pub fn report(
         placement: PlacementReport::of(mem),
         workload: d.workload,
         memory: MemoryReport::of(mem),
-        performance: perf.map(|p| PerformanceReport {
-            ttft_ms: round2(p.ttft_ms),
-            tpot_ms: round2(p.tpot_ms),
-            decode_tokens_per_s: round2(p.decode_tokens_per_s),
-            aggregate_tokens_per_s: round2(p.aggregate_tokens_per_s),
-            prefill_tokens_per_s: round2(p.prefill_tokens_per_s),
-            time_to_answer_ms: round2(p.time_to_answer_ms),
-        }),
-        cost: cost.map(|c| CostReport {
-            usd_per_hour: round4(c.usd_per_hour),
-            usd_per_million_output_tokens: round4(c.usd_per_million_output_tokens),
-            basis: match c.basis {
-                CostBasis::CloudPrice => "cloud-price",
-                CostBasis::UserPrice => "user-price",
-                CostBasis::Energy => "energy",
-            }
-            .into(),
-        }),
+        performance: perf.map(PerformanceReport::of),
+        cost: cost.map(CostReport::of),
         basis,
     }
 }
 
-/// Round to 2 decimals so JSON stays readable and byte-identical across platforms' float printing.
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
-}
-
-fn round4(x: f64) -> f64 {
-    (x * 10_000.0).round() / 10_000.0
-}
-
-fn gpu_line(r: &DeploymentReport) -> String {
+pub fn gpu_line(r: &DeploymentReport) -> String {
     match r.hardware.gpus.first() {
         None => "CPU only".to_string(),
         Some(g) => format!("{} × {}", r.hardware.gpu_count, g.name),

@@ -1,11 +1,16 @@
 //! The command layer: turns parsed flags into library calls and rendered output. The only place
 //! (with `hardware::probe` and `main`) that touches files, the environment or the machine.
 
+mod check;
+pub mod config;
 mod deploy;
 mod estimate;
 mod hardware;
 mod models;
 mod recommend;
+mod schema;
+
+pub use schema::json_schemas;
 
 use std::io::IsTerminal;
 
@@ -39,6 +44,7 @@ pub struct Context {
 
 /// Run one command to completion; nothing is printed here, so a failure never leaves half an output.
 pub fn run(cli: &Cli) -> Result<Outcome> {
+    let cli = &config::resolve(cli)?;
     let ctx = context(cli)?;
     let mut outcome = match &cli.command {
         Command::Models => models::models(&ctx),
@@ -47,12 +53,13 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         Command::Estimate(a) => estimate::estimate(&ctx, a),
         Command::Probe(a) => hardware::probe(&ctx, a),
         Command::Recommend(a) => recommend::recommend(&ctx, a),
-        Command::Check(_) => Err(Error::input("this command is not built yet")),
+        Command::Check(a) => check::check(&ctx, a),
         Command::Completions { shell } => Ok(completions(*shell)),
         Command::Man => man(),
     }?;
     if cli.global.quiet {
         outcome.stdout.clear();
+        outcome.notes.clear();
     }
     Ok(outcome)
 }
@@ -65,23 +72,11 @@ fn context(cli: &Cli) -> Result<Context> {
         }
         None => Catalog::embedded()?,
     };
-    let env_format = std::env::var("R1PICK_FORMAT").ok();
+    // config::resolve has put R1PICK_FORMAT or the file's format here when no flag gave one.
     let format = if cli.global.json {
         Format::Json
-    } else if let Some(f) = cli.global.format {
-        f
-    } else if let Some(f) = env_format {
-        match f.to_ascii_lowercase().as_str() {
-            "json" => Format::Json,
-            "table" => Format::Table,
-            other => {
-                return Err(Error::input(format!(
-                    "R1PICK_FORMAT='{other}' (valid: table, json)"
-                )));
-            }
-        }
     } else {
-        Format::Table
+        cli.global.format.unwrap_or(Format::Table)
     };
     Ok(Context { catalog, format })
 }

@@ -5,8 +5,9 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::catalog::Catalog;
+use crate::catalog::Task;
 use crate::cli::{ConstraintArgs, Format, Prefer as CliPrefer, RecommendArgs};
-use crate::decide::constraints::{Check, Constraints};
+use crate::decide::constraints::{CheckResult, Constraint, Constraints, Unit};
 use crate::decide::launch;
 use crate::decide::search::{
     Candidate, Decision, Machines, Pins, Prefer, Request, WorkloadSpec, search,
@@ -47,7 +48,7 @@ pub struct Recommendation {
     pub command: String,
     pub why: Vec<String>,
     /// Every constraint with its margin (violations marked with --best-effort).
-    pub checks: Vec<Check>,
+    pub checks: Vec<CheckResult>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -60,35 +61,16 @@ pub struct RejectedReport {
     pub reason: String,
 }
 
-/// Constraints from flags; budgets accept `3/h`, `50/day`, `2000/month`.
-/// A task's defaults fill what the flags leave open.
-pub fn constraints(
-    args: &ConstraintArgs,
-    task: Option<&crate::catalog::Task>,
-) -> Result<Constraints> {
-    let budget = args.budget.as_deref().map(parse_budget).transpose()?;
-    let c = Constraints {
-        latency_ms: args.latency.or(task.map(|t| t.latency_ms)),
-        tpot_ms: args.tpot,
-        // an explicit --tpot replaces the task's default speed floor
-        min_speed: args
-            .min_speed
-            .or(task.filter(|_| args.tpot.is_none()).map(|t| t.min_speed)),
-        answer_within_ms: args.answer_within,
-        budget_usd_per_hour: budget,
-        min_quality: args.min_quality,
-    };
+/// `check`'s reading of the constraint flags, with the task's defaults for what they leave open:
+/// its TTFT target and (unless `--tpot` is given) its streaming-speed floor.
+pub fn constraints(catalog: &Catalog, args: &ConstraintArgs, task: &Task) -> Result<Constraints> {
+    let mut c = super::check::resolve_constraints(catalog, args, Some(task))?;
+    c.latency_ms = c.latency_ms.or(Some(task.latency_ms));
+    if c.tpot_ms.is_none() {
+        c.min_tokens_per_s = c.min_tokens_per_s.or(Some(task.min_speed));
+    }
     c.validate()?;
     Ok(c)
-}
-
-fn parse_budget(s: &str) -> Result<f64> {
-    match crate::cli::units::parse_budget_rate(s) {
-        Some(r) => r.map_err(|e| Error::input(format!("--budget: {e}"))),
-        None => Err(Error::input(format!(
-            "--budget '{s}': write an amount per period (3/h, 50/day, 2000/month)"
-        ))),
-    }
 }
 
 pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
@@ -101,7 +83,7 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
             c.task(DEFAULT_TASK)?
         }
     };
-    let constraints = constraints(&args.constraints, Some(task))?;
+    let constraints = constraints(c, &args.constraints, task)?;
     let pins = pins(c, args)?;
     let machines = if args.cloud {
         if !args.hardware.gpu.is_empty() || args.hardware.hardware.is_some() || args.hardware.no_gpu
@@ -117,7 +99,7 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
     let req = Request {
         catalog: c,
         task,
-        constraints,
+        constraints: constraints.clone(),
         prefer: match args.prefer {
             Some(CliPrefer::Cost) => Prefer::Cost,
             Some(CliPrefer::Speed) => Prefer::Speed,
@@ -153,15 +135,7 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
     let doc = RecommendDocument {
         schema: schema("recommend"),
         task: task.id.clone(),
-        constraints: Constraints {
-            min_quality: Some(
-                constraints
-                    .min_quality
-                    .unwrap_or(task.min_score)
-                    .max(task.min_score),
-            ),
-            ..constraints
-        },
+        constraints,
         search: if args.cloud {
             "cloud".into()
         } else {
@@ -255,8 +229,8 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation
     why.extend(
         ch.checks
             .iter()
-            .filter(|c| c.constraint != "quality")
-            .map(Check::describe),
+            .filter(|c| c.constraint != Constraint::MinQuality)
+            .map(|c| c.message.clone()),
     );
     Recommendation {
         deployment: deployment_report(ch),
@@ -290,18 +264,10 @@ fn rejected(d: &Decision, explain: bool) -> Vec<RejectedReport> {
 fn suggest(req: &Request, d: &Decision) -> Vec<String> {
     let mut out = vec![];
     for r in &d.relaxations {
-        let flag = match r.constraint.as_str() {
-            "latency" => "--latency",
-            "tpot" => "--tpot",
-            "min_speed" => "--min-speed",
-            "answer_within" => "--answer-within",
-            "budget" => "--budget",
-            other => other,
-        };
-        let value = match r.unit.as_str() {
-            "ms" => format!("{:.0}ms", r.needed.ceil()),
-            "USD/h" => format!("{:.2}/h", r.needed),
-            "tok/s" => format!("{:.1}", r.needed),
+        let flag = r.constraint.flag();
+        let value = match r.unit {
+            Unit::Ms => format!("{:.0}ms", r.needed.ceil()),
+            Unit::UsdPerHour => format!("{:.2}/h", r.needed),
             _ => format!("{:.1}", r.needed),
         };
         out.push(format!(
@@ -316,7 +282,7 @@ fn suggest(req: &Request, d: &Decision) -> Vec<String> {
             .checks
             .iter()
             .filter(|k| !k.ok)
-            .map(Check::describe)
+            .map(|k| k.message.clone())
             .collect();
         out.push(format!(
             "closest: {} {} with {} on {} misses {}",
@@ -331,6 +297,7 @@ fn suggest(req: &Request, d: &Decision) -> Vec<String> {
         let cloud = Request {
             machines: Machines::Cloud,
             prefer: Prefer::Cost,
+            constraints: req.constraints.clone(),
             ..*req
         };
         match search(&cloud).choice {
@@ -401,7 +368,7 @@ fn render(doc: &RecommendDocument, explain: bool, best_effort: bool) -> String {
             if best_effort {
                 out.push_str("violations:\n");
                 for c in r.checks.iter().filter(|c| !c.ok) {
-                    out.push_str(&format!("  ✗ {}\n", c.describe()));
+                    out.push_str(&format!("  ✗ {}\n", c.message));
                 }
             }
         }

@@ -19,7 +19,7 @@ pub use gpu::{GpuSpec, Vendor};
 pub use model::{Architecture, Benchmark, Model};
 pub use params::ParamBreakdown;
 pub use quant::Quant;
-pub use task::Task;
+pub use task::{Task, Tier};
 
 use crate::error::{Error, Result, unknown};
 
@@ -49,6 +49,8 @@ struct CatalogFile {
     gpu: Vec<GpuSpec>,
     #[serde(default)]
     task: Vec<Task>,
+    #[serde(default)]
+    tier: Vec<Tier>,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +60,7 @@ pub struct Catalog {
     pub engines: Vec<Engine>,
     pub gpus: Vec<GpuSpec>,
     pub tasks: Vec<Task>,
+    pub tiers: Vec<Tier>,
 }
 
 impl Catalog {
@@ -87,6 +90,7 @@ impl Catalog {
             engines: vec![],
             gpus: vec![],
             tasks: vec![],
+            tiers: vec![],
         }
     }
 
@@ -96,6 +100,7 @@ impl Catalog {
         upsert(&mut self.engines, file.engine, |e| &e.id);
         upsert(&mut self.gpus, file.gpu, |g| &g.id);
         upsert(&mut self.tasks, file.task, |t| &t.id);
+        upsert(&mut self.tiers, file.tier, |t| &t.id);
     }
 
     fn validate(&self, origin: &str) -> Result<()> {
@@ -181,6 +186,15 @@ impl Catalog {
                 )));
             }
         }
+        for t in &self.tiers {
+            if !(t.usd_per_hour > 0.0 && t.usd_per_hour.is_finite()) {
+                return Err(Error::input(format!(
+                    "{}: tier '{}' needs a positive usd_per_hour",
+                    at(&t.id),
+                    t.id
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -208,6 +222,13 @@ impl Catalog {
             let ids: Vec<&str> = self.tasks.iter().map(|t| t.id.as_str()).collect();
             unknown("task", name, &ids)
         })
+    }
+
+    /// A budget tier by name (case-insensitive).
+    pub fn tier(&self, name: &str) -> Option<&Tier> {
+        self.tiers
+            .iter()
+            .find(|t| t.id.eq_ignore_ascii_case(name.trim()))
     }
 
     /// Canonical ids plus the short aliases people type (1.5b … 671b).

@@ -28,3 +28,13 @@ pub struct Task {
     pub min_speed: f64,
     pub why: String,
 }
+
+/// A named budget for `--budget` (data/tasks.toml `[[tier]]`).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    pub id: String,
+    /// Hardware spend the tier allows, USD per hour.
+    pub usd_per_hour: f64,
+    pub why: String,
+}

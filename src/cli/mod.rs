@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::catalog::MlaKvLayout;
 use crate::sizing::KvDtype;
 
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(
     name = "r1pick",
     version,
@@ -55,7 +55,7 @@ pub enum Format {
     Json,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// What hardware is here, and what r1pick derives from it
     Probe(ProbeArgs),
@@ -152,10 +152,10 @@ pub struct DeploymentArgs {
 #[command(next_help_heading = "Cost")]
 pub struct CostArgs {
     /// Price per GPU-hour in USD (default: the catalog's cloud price) [env: R1PICK_PRICE]
-    #[arg(long, value_name = "USD", value_parser = units::parse_usd, allow_hyphen_values = true)]
+    #[arg(long, value_name = "USD", value_parser = units::parse_usd, allow_negative_numbers = true)]
     pub price: Option<f64>,
     /// Electricity price per kWh in USD, for local hardware without a cloud price [env: R1PICK_KWH_PRICE]
-    #[arg(long, value_name = "USD", value_parser = units::parse_usd, allow_hyphen_values = true)]
+    #[arg(long, value_name = "USD", value_parser = units::parse_usd, allow_negative_numbers = true)]
     pub kwh_price: Option<f64>,
 }
 
@@ -173,7 +173,7 @@ pub struct ConstraintArgs {
     #[arg(long, value_name = "DURATION", value_parser = units::parse_duration_ms)]
     pub tpot: Option<f64>,
     /// Slowest acceptable streaming speed per sequence, tokens/s
-    #[arg(long, value_name = "TOK/S", value_parser = parse_speed)]
+    #[arg(long, value_name = "TOK/S", value_parser = units::parse_speed, allow_negative_numbers = true)]
     pub min_speed: Option<f64>,
     /// Longest time for the whole reasoning answer, e.g. 30s
     #[arg(long, value_name = "DURATION", value_parser = units::parse_duration_ms)]
@@ -182,23 +182,8 @@ pub struct ConstraintArgs {
     #[arg(long, value_name = "BUDGET", allow_hyphen_values = true)]
     pub budget: Option<String>,
     /// Lowest quantization-adjusted score on the task's benchmark
-    #[arg(long, value_name = "SCORE", value_parser = units::parse_score, allow_hyphen_values = true)]
+    #[arg(long, value_name = "SCORE", value_parser = units::parse_score, allow_negative_numbers = true)]
     pub min_quality: Option<f64>,
-}
-
-fn parse_speed(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .trim()
-        .trim_end_matches("tok/s")
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{s}' is not a speed in tokens/s (e.g. 30)"))?;
-    if !v.is_finite() || v <= 0.0 || v > 1e6 {
-        return Err(format!(
-            "speed '{s}' must be between 0 and 1000000 tokens/s"
-        ));
-    }
-    Ok(v)
 }
 
 #[derive(Debug, Clone, Args)]

@@ -165,6 +165,33 @@ pub fn parse_score(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+/// Tokens per second > 0, e.g. `30` or `30tok/s`.
+pub fn parse_speed(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .trim_end_matches("tok/s")
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a speed in tokens/s (e.g. 30)"))?;
+    if !v.is_finite() || v <= 0.0 || v > 1e6 {
+        return Err(format!(
+            "speed '{s}' must be between 0 and 1000000 tokens/s"
+        ));
+    }
+    Ok(v)
+}
+
+/// A switch from the environment or a config file: `1 true yes on` / `0 false no off`.
+pub fn parse_bool(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(format!(
+            "'{s}' is not a switch (true/false, 1/0, yes/no, on/off)"
+        )),
+    }
+}
+
 /// Hours in a month of continuous service (8760 / 12).
 pub const HOURS_PER_MONTH: f64 = 730.0;
 

@@ -1,205 +1,598 @@
-//! Service-level constraints and their evaluation against one estimated deployment. Shared by
-//! `recommend` (to filter candidates) and `check` (to gate a deployment).
+//! Service-level constraints, and how one deployment measures up against them.
+//!
+//! Pure: the caller hands over the deployment's numbers as scripts see them (the rounded report,
+//! the memory plan, the quantization-adjusted quality) and gets one [`CheckResult`] per constraint,
+//! with the required value, the actual value and the margin between them. `check` prints these;
+//! `recommend` can reject candidates with the same results.
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::catalog::{Benchmark, Model, ParamBreakdown, Quant};
-use crate::perf::Performance;
-use crate::perf::cost::Cost;
+use crate::catalog::{Benchmark, Catalog, Model, ParamBreakdown, Quant};
+use crate::cli::units::parse_budget_rate;
+use crate::error::{Error, Result, unknown};
+use crate::report::deployment::{CostReport, PerformanceReport};
+use crate::report::{duration_ms, gib};
 use crate::sizing::MemoryPlan;
 
-/// What the user requires. `None` means "no limit".
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, JsonSchema)]
+/// What a check is about. `fits` is always checked; the others only when asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Constraint {
+    /// The deployment fits the memory of every device.
+    Fits,
+    /// Time to first token (`--latency`).
+    Latency,
+    /// Time per output token (`--tpot`).
+    Tpot,
+    /// One sequence's streaming speed (`--min-speed`).
+    MinSpeed,
+    /// Time to the whole reasoning answer (`--answer-within`).
+    AnswerWithin,
+    /// Hardware cost per hour (`--budget`).
+    Budget,
+    /// Quantization-adjusted benchmark score (`--min-quality`, or the task's floor).
+    MinQuality,
+}
+
+/// Whether the required value is a ceiling (`actual ≤ required`) or a floor (`actual ≥ required`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Bound {
+    Max,
+    Min,
+}
+
+/// The unit of `required`, `actual` and `margin`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+pub enum Unit {
+    #[serde(rename = "bytes")]
+    Bytes,
+    #[serde(rename = "ms")]
+    Ms,
+    #[serde(rename = "tokens/s")]
+    TokensPerS,
+    #[serde(rename = "usd/h")]
+    UsdPerHour,
+    /// Benchmark points (percent, or a Codeforces rating).
+    #[serde(rename = "score")]
+    Score,
+}
+
+/// A budget in USD per hour, with how the user spelled it.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Budget {
+    pub usd_per_hour: f64,
+    /// `3/h`, `2000/month` or a tier name, as given.
+    pub given: String,
+}
+
+/// The lowest acceptable score on one benchmark.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct QualityFloor {
+    pub benchmark: Benchmark,
+    pub min_score: f64,
+    /// The task the benchmark (and, without `--min-quality`, the floor) came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+}
+
+/// Every limit a deployment may be held to; `None` means "not asked for".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
 pub struct Constraints {
-    /// Longest time to first token, ms.
     pub latency_ms: Option<f64>,
-    /// Longest time per output token, ms.
     pub tpot_ms: Option<f64>,
-    /// Slowest streaming speed per sequence, tokens/s.
-    pub min_speed: Option<f64>,
-    /// Longest time for the whole reasoning answer, ms.
+    pub min_tokens_per_s: Option<f64>,
     pub answer_within_ms: Option<f64>,
-    /// Most USD per hour.
-    pub budget_usd_per_hour: Option<f64>,
-    /// Lowest quantization-adjusted score on the task's benchmark.
-    pub min_quality: Option<f64>,
+    pub budget: Option<Budget>,
+    pub min_quality: Option<QualityFloor>,
 }
 
 impl Constraints {
-    /// Contradictions no deployment can satisfy, caught before searching.
-    pub fn validate(&self) -> crate::error::Result<()> {
-        let check = |name: &str, v: Option<f64>| -> crate::error::Result<()> {
-            match v {
-                Some(x) if !(x > 0.0 && x.is_finite()) => Err(crate::error::Error::input(format!(
-                    "{name} must be greater than zero (got {x})"
-                ))),
-                _ => Ok(()),
-            }
-        };
-        check("--latency", self.latency_ms)?;
-        check("--tpot", self.tpot_ms)?;
-        check("--min-speed", self.min_speed)?;
-        check("--answer-within", self.answer_within_ms)?;
-        check("--budget", self.budget_usd_per_hour)?;
+    /// Contradictions no deployment can satisfy, refused before any search.
+    pub fn validate(&self) -> Result<()> {
         if let (Some(latency), Some(answer)) = (self.latency_ms, self.answer_within_ms)
             && answer < latency
         {
-            return Err(crate::error::Error::input(format!(
-                "--answer-within {answer:.0}ms is shorter than --latency {latency:.0}ms: the answer cannot finish before its first token"
+            return Err(Error::input(format!(
+                "--answer-within {answer:.0}ms is shorter than --latency {latency:.0}ms: an answer cannot finish before its first token"
+            )));
+        }
+        if let (Some(tpot), Some(speed)) = (self.tpot_ms, self.min_tokens_per_s)
+            && tpot > 1000.0 / speed
+        {
+            return Err(Error::input(format!(
+                "--tpot {tpot:.0}ms allows slower tokens than --min-speed {speed} tok/s ({:.1} ms per token); give one of them",
+                1000.0 / speed
             )));
         }
         Ok(())
     }
 }
 
-/// One constraint's verdict.
+/// One constraint against one deployment.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-pub struct Check {
-    /// `memory`, `quality`, `latency`, `tpot`, `min_speed`, `answer_within`, `budget`.
-    pub constraint: String,
+pub struct CheckResult {
+    pub constraint: Constraint,
+    pub bound: Bound,
+    pub unit: Unit,
+    #[serde(serialize_with = "number")]
     pub required: f64,
-    pub actual: f64,
+    /// `null` when the deployment has no such number (no price, no published score).
+    #[serde(serialize_with = "optional_number")]
+    pub actual: Option<f64>,
     pub ok: bool,
-    /// How far from the limit: positive = headroom, negative = violation, in the constraint's unit.
-    pub margin: f64,
-    pub unit: String,
+    /// `actual − required` in `unit`: above zero is over a `max`, below zero is under a `min`.
+    #[serde(serialize_with = "optional_number")]
+    pub margin: Option<f64>,
+    /// The check in words, e.g. "latency: 420 ms > 200 ms (+220 ms)".
+    pub message: String,
 }
 
-impl Check {
-    fn at_most(name: &str, unit: &str, limit: f64, actual: f64) -> Check {
-        Check {
-            constraint: name.into(),
-            required: limit,
-            actual,
-            ok: actual <= limit,
-            margin: limit - actual,
-            unit: unit.into(),
-        }
-    }
-
-    fn at_least(name: &str, unit: &str, limit: f64, actual: f64) -> Check {
-        Check {
-            constraint: name.into(),
-            required: limit,
-            actual,
-            ok: actual >= limit,
-            margin: actual - limit,
-            unit: unit.into(),
-        }
-    }
-
-    /// Violation relative to the limit (0 when met); compares how close candidates came.
-    pub fn shortfall(&self) -> f64 {
-        if self.ok {
-            0.0
-        } else {
-            (self.margin.abs() / self.required.abs().max(1e-9)).min(1e6)
-        }
-    }
-
-    /// "latency: 420 ms > 200 ms (+220 ms)".
-    pub fn describe(&self) -> String {
-        let (cmp, over) = if self.constraint == "quality" || self.constraint == "min_speed" {
-            (if self.ok { "≥" } else { "<" }, -self.margin)
-        } else {
-            (if self.ok { "≤" } else { ">" }, -self.margin)
-        };
-        let fmt = |v: f64| match self.unit.as_str() {
-            "ms" => crate::report::duration_ms(v),
-            "USD/h" => format!("${v:.2}/h"),
-            "bytes" => crate::report::gib(v.max(0.0) as u64),
-            "tok/s" => format!("{v:.1} tok/s"),
-            _ => format!("{v:.1}"),
-        };
-        let delta = if self.ok {
-            String::new()
-        } else {
-            format!(
-                " ({}{})",
-                if over > 0.0 { "+" } else { "−" },
-                fmt(over.abs())
-            )
-        };
-        format!(
-            "{}: {} {cmp} {}{delta}",
-            self.constraint,
-            fmt(self.actual),
-            fmt(self.required)
-        )
-    }
+/// A deployment's numbers, as the report gives them.
+#[derive(Debug, Clone, Copy)]
+pub struct Measured<'a> {
+    pub memory: &'a MemoryPlan,
+    pub performance: &'a PerformanceReport,
+    pub cost: Option<&'a CostReport>,
+    /// Score on the quality floor's benchmark after quantization; `None` when unpublished.
+    pub quality: Option<f64>,
 }
 
-/// Quality of a model in a quant on a benchmark: the paper score × the quant's retention at that size.
+/// The paper score of `model` on `benchmark`, times the retention of `quant` at the model's size.
 pub fn quality(model: &Model, quant: &Quant, benchmark: Benchmark) -> Option<f64> {
     let score = model.scores.get(benchmark)?;
     Some(score * quant.retention_for(ParamBreakdown::of(model).total()))
 }
 
-/// Every check for one deployment, in a fixed order: memory, quality, latency, tpot, min_speed,
-/// answer_within, budget. Unset constraints produce no check; memory is always checked.
-pub fn evaluate(
-    c: &Constraints,
-    memory: &MemoryPlan,
-    perf: &Performance,
-    cost: Option<&Cost>,
-    quality: Option<f64>,
-) -> Vec<Check> {
-    let mut checks = vec![memory_check(memory)];
-    if let Some(q) = c.min_quality {
-        checks.push(Check::at_least(
-            "quality",
-            "score",
-            q,
-            quality.unwrap_or(0.0),
+/// `3/h`, `2000/month`, or a tier of data/tasks.toml, in USD per hour.
+pub fn budget(catalog: &Catalog, given: &str) -> Result<Budget> {
+    let usd_per_hour = match parse_budget_rate(given) {
+        Some(rate) => {
+            rate.map_err(|e| Error::input(format!("--budget '{}': {e}", given.trim())))?
+        }
+        None => match catalog.tier(given) {
+            Some(tier) => tier.usd_per_hour,
+            None if given.trim().parse::<f64>().is_ok() => {
+                return Err(Error::input(format!(
+                    "--budget '{given}' needs a period: {0}/h, {0}/day or {0}/month (or a tier name)",
+                    given.trim()
+                )));
+            }
+            None => {
+                let tiers: Vec<&str> = catalog.tiers.iter().map(|t| t.id.as_str()).collect();
+                return Err(unknown("budget tier", given, &tiers));
+            }
+        },
+    };
+    Ok(Budget {
+        usd_per_hour,
+        given: given.trim().to_string(),
+    })
+}
+
+/// Every check, `fits` first, then the constraints in the order of [`Constraints`]' fields.
+pub fn evaluate(c: &Constraints, m: &Measured) -> Vec<CheckResult> {
+    let p = m.performance;
+    let mut checks = vec![fits(m.memory)];
+    let timed = [
+        (Constraint::Latency, c.latency_ms, p.ttft_ms),
+        (Constraint::Tpot, c.tpot_ms, p.tpot_ms),
+        (
+            Constraint::AnswerWithin,
+            c.answer_within_ms,
+            p.time_to_answer_ms,
+        ),
+    ];
+    for (constraint, required, actual) in timed {
+        if let Some(required) = required {
+            checks.push(compare(constraint, "", required, Some(actual)));
+        }
+    }
+    if let Some(required) = c.min_tokens_per_s {
+        checks.push(compare(
+            Constraint::MinSpeed,
+            "",
+            required,
+            Some(p.decode_tokens_per_s),
         ));
     }
-    if let Some(l) = c.latency_ms {
-        checks.push(Check::at_most("latency", "ms", l, perf.ttft_ms));
+    if let Some(b) = &c.budget {
+        let mut check = compare(
+            Constraint::Budget,
+            "",
+            b.usd_per_hour,
+            m.cost.map(|c| c.usd_per_hour),
+        );
+        if m.cost.is_none() {
+            check.message = "cost: no price: pass --price or --kwh-price".into();
+        }
+        checks.push(check);
     }
-    if let Some(t) = c.tpot_ms {
-        checks.push(Check::at_most("tpot", "ms", t, perf.tpot_ms));
-    }
-    if let Some(s) = c.min_speed {
-        checks.push(Check::at_least(
-            "min_speed",
-            "tok/s",
-            s,
-            perf.decode_tokens_per_s,
-        ));
-    }
-    if let Some(a) = c.answer_within_ms {
-        checks.push(Check::at_most(
-            "answer_within",
-            "ms",
-            a,
-            perf.time_to_answer_ms,
-        ));
-    }
-    if let Some(b) = c.budget_usd_per_hour {
-        // No price basis: the budget cannot be shown to hold.
-        let actual = cost.map(|c| c.usd_per_hour).unwrap_or(f64::INFINITY);
-        checks.push(Check::at_most("budget", "USD/h", b, actual));
+    if let Some(q) = &c.min_quality {
+        let detail = match &q.task {
+            Some(task) => format!(" ({}, task {task})", q.benchmark.label()),
+            None => format!(" ({}, no --task given)", q.benchmark.label()),
+        };
+        let mut check = compare(Constraint::MinQuality, &detail, q.min_score, m.quality);
+        if m.quality.is_none() {
+            check.message = format!(
+                "quality{detail}: the model has no published {} score",
+                q.benchmark.label()
+            );
+        }
+        checks.push(check);
     }
     checks
 }
 
-/// The memory check: the device that is fullest relative to what it may use.
-pub fn memory_check(m: &MemoryPlan) -> Check {
-    let devices = m
+/// Whether every check holds.
+pub fn all_ok(checks: &[CheckResult]) -> bool {
+    checks.iter().all(|c| c.ok)
+}
+
+impl Constraint {
+    pub fn bound(self) -> Bound {
+        match self {
+            Constraint::MinSpeed | Constraint::MinQuality => Bound::Min,
+            _ => Bound::Max,
+        }
+    }
+
+    pub fn unit(self) -> Unit {
+        match self {
+            Constraint::Fits => Unit::Bytes,
+            Constraint::Latency | Constraint::Tpot | Constraint::AnswerWithin => Unit::Ms,
+            Constraint::MinSpeed => Unit::TokensPerS,
+            Constraint::Budget => Unit::UsdPerHour,
+            Constraint::MinQuality => Unit::Score,
+        }
+    }
+
+    /// The name scripts see (the serde name): `fits`, `latency`, `min_speed`, …
+    pub fn id(self) -> &'static str {
+        match self {
+            Constraint::Fits => "fits",
+            Constraint::Latency => "latency",
+            Constraint::Tpot => "tpot",
+            Constraint::MinSpeed => "min_speed",
+            Constraint::AnswerWithin => "answer_within",
+            Constraint::Budget => "budget",
+            Constraint::MinQuality => "min_quality",
+        }
+    }
+
+    /// The flag that sets this constraint.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Constraint::Fits => "--context/--concurrency",
+            Constraint::Latency => "--latency",
+            Constraint::Tpot => "--tpot",
+            Constraint::MinSpeed => "--min-speed",
+            Constraint::AnswerWithin => "--answer-within",
+            Constraint::Budget => "--budget",
+            Constraint::MinQuality => "--min-quality",
+        }
+    }
+
+    /// The word a person reads in a check line.
+    pub fn label(self) -> &'static str {
+        match self {
+            Constraint::Fits => "memory",
+            Constraint::Latency => "latency",
+            Constraint::Tpot => "time per token",
+            Constraint::MinSpeed => "speed",
+            Constraint::AnswerWithin => "time to answer",
+            Constraint::Budget => "cost",
+            Constraint::MinQuality => "quality",
+        }
+    }
+}
+
+impl Bound {
+    /// "≤" for a ceiling, "≥" for a floor.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Bound::Max => "≤",
+            Bound::Min => "≥",
+        }
+    }
+}
+
+impl Unit {
+    /// A value for people: "420 ms", "22.4 GiB", "33.0 tok/s", "$3.14/h", "59.1".
+    pub fn show(self, v: f64) -> String {
+        match self {
+            Unit::Ms => duration_ms(v),
+            Unit::Bytes => gib(v.max(0.0).round() as u64),
+            Unit::TokensPerS => format!("{v:.1} tok/s"),
+            Unit::UsdPerHour => format!("${v:.2}/h"),
+            Unit::Score => format!("{v:.1}"),
+        }
+    }
+
+    /// A signed difference: "+220 ms", "-5.0 tok/s".
+    pub fn show_signed(self, v: f64) -> String {
+        let sign = if v < 0.0 { '-' } else { '+' };
+        format!("{sign}{}", self.show(v.abs()))
+    }
+}
+
+/// One bound against one number; a missing number fails the check.
+fn compare(
+    constraint: Constraint,
+    detail: &str,
+    required: f64,
+    actual: Option<f64>,
+) -> CheckResult {
+    let bound = constraint.bound();
+    let unit = constraint.unit();
+    let required = round(required);
+    let actual = actual.map(round);
+    let ok = actual.is_some_and(|a| match bound {
+        Bound::Max => a <= required,
+        Bound::Min => a >= required,
+    });
+    let margin = actual.map(|a| round(a - required));
+    let message = match (actual, margin) {
+        (Some(a), Some(d)) => {
+            let op = match (bound, ok) {
+                (Bound::Max, true) => "≤",
+                (Bound::Max, false) => ">",
+                (Bound::Min, true) => "≥",
+                (Bound::Min, false) => "<",
+            };
+            format!(
+                "{}{detail}: {} {op} {} ({})",
+                constraint.label(),
+                unit.show(a),
+                unit.show(required),
+                unit.show_signed(d)
+            )
+        }
+        _ => format!("{}{detail}: unknown", constraint.label()),
+    };
+    CheckResult {
+        constraint,
+        bound,
+        unit,
+        required,
+        actual,
+        ok,
+        margin,
+        message,
+    }
+}
+
+/// The device with the least room (the host when nothing runs on a GPU), against its capacity.
+fn fits(memory: &MemoryPlan) -> CheckResult {
+    let gpus = memory
         .gpus
         .iter()
-        .chain(std::iter::once(&m.host))
-        .filter(|d| d.total > 0);
-    let worst = devices
-        .max_by(|a, b| {
-            let ra = a.total as f64 / a.capacity.max(1) as f64;
-            let rb = b.total as f64 / b.capacity.max(1) as f64;
-            ra.total_cmp(&rb)
-        })
-        .copied()
-        .unwrap_or_default();
-    let mut c = Check::at_most("memory", "bytes", worst.capacity as f64, worst.total as f64);
-    c.ok = m.fits;
-    c
+        .enumerate()
+        .map(|(i, g)| (format!("GPU {i}"), g));
+    let host = (memory.host.total > 0 || memory.gpus.is_empty())
+        .then(|| ("host RAM".to_string(), &memory.host));
+    let over = |d: &crate::sizing::DeviceMemory| d.total as f64 - d.capacity as f64;
+    let tightest = gpus
+        .chain(host)
+        .max_by(|(_, a), (_, b)| over(a).total_cmp(&over(b)));
+    let (device, used, capacity) = match tightest {
+        Some((name, d)) => (name, d.total as f64, d.capacity as f64),
+        None => ("host RAM".to_string(), 0.0, 0.0),
+    };
+    let mut check = compare(
+        Constraint::Fits,
+        &format!(" on {device}"),
+        capacity,
+        Some(used),
+    );
+    // The memory plan is the one source of the verdict (it also knows what an engine cannot do).
+    check.ok = memory.fits;
+    if let Some(why) = &memory.shortfall {
+        check.message = format!("memory: does not fit: {why}");
+    } else {
+        check.message = format!(
+            "memory on {device}: {} of {} usable",
+            Unit::Bytes.show(used),
+            Unit::Bytes.show(capacity)
+        );
+    }
+    check
+}
+
+/// Whole numbers as JSON integers (bytes are integers, design.md §5), the others as they are.
+fn number<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        s.serialize_i64(*v as i64)
+    } else {
+        s.serialize_f64(*v)
+    }
+}
+
+fn optional_number<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => number(v, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// Two decimals, like the report, so `actual` equals the number in the deployment object.
+fn round(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sizing::{DeviceMemory, Placement};
+
+    fn perf(ttft: f64, tpot: f64) -> PerformanceReport {
+        PerformanceReport {
+            ttft_ms: ttft,
+            tpot_ms: tpot,
+            decode_tokens_per_s: 1000.0 / tpot,
+            aggregate_tokens_per_s: 1000.0 / tpot,
+            prefill_tokens_per_s: 5000.0,
+            time_to_answer_ms: ttft + 4096.0 * tpot,
+        }
+    }
+
+    fn memory(total: u64, capacity: u64) -> MemoryPlan {
+        let gpu = DeviceMemory {
+            weights: total,
+            total,
+            capacity,
+            ..Default::default()
+        };
+        MemoryPlan {
+            placement: Placement {
+                gpus: 1,
+                tensor_parallel: 1,
+                pipeline_stages: 1,
+                layer_split: false,
+                gpu_layers: 1,
+                cpu_layers: 0,
+                cpu_expert_layers: 0,
+                offloaded_bytes: 0,
+                layers_per_gpu: vec![],
+                experts_on_gpu: vec![],
+            },
+            gpus: vec![gpu],
+            host: DeviceMemory::default(),
+            kv_bytes_per_token: 0,
+            weights_bytes: total,
+            kv_cache_bytes: 0,
+            activation_bytes: 0,
+            overhead_bytes: 0,
+            total_bytes: total,
+            per_gpu_bytes: total,
+            per_gpu_capacity_bytes: capacity,
+            host_bytes: 0,
+            fits: total <= capacity,
+            shortfall: (total > capacity).then(|| "GPU 0 is short".to_string()),
+        }
+    }
+
+    #[test]
+    fn a_slow_first_token_fails_with_its_margin() {
+        let (m, p) = (memory(10, 20), perf(420.0, 30.0));
+        let c = Constraints {
+            latency_ms: Some(200.0),
+            ..Default::default()
+        };
+        let checks = evaluate(
+            &c,
+            &Measured {
+                memory: &m,
+                performance: &p,
+                cost: None,
+                quality: None,
+            },
+        );
+        assert_eq!(checks.len(), 2);
+        assert!(checks[0].ok, "fits");
+        let l = &checks[1];
+        assert_eq!(l.constraint, Constraint::Latency);
+        assert!(!l.ok);
+        assert_eq!(l.margin, Some(220.0));
+        assert_eq!(l.message, "latency: 420 ms > 200 ms (+220 ms)");
+        assert!(!all_ok(&checks));
+    }
+
+    #[test]
+    fn floors_pass_above_and_fail_below() {
+        let (m, p) = (memory(10, 20), perf(100.0, 40.0)); // 25 tok/s
+        let measured = Measured {
+            memory: &m,
+            performance: &p,
+            cost: None,
+            quality: Some(57.0),
+        };
+        let c = Constraints {
+            min_tokens_per_s: Some(30.0),
+            min_quality: Some(QualityFloor {
+                benchmark: Benchmark::GpqaDiamond,
+                min_score: 55.0,
+                task: None,
+            }),
+            ..Default::default()
+        };
+        let checks = evaluate(&c, &measured);
+        assert_eq!(checks[1].margin, Some(-5.0));
+        assert!(!checks[1].ok);
+        assert_eq!(
+            checks[1].message,
+            "speed: 25.0 tok/s < 30.0 tok/s (-5.0 tok/s)"
+        );
+        assert!(checks[2].ok);
+        assert_eq!(checks[2].margin, Some(2.0));
+        assert!(checks[2].message.contains("GPQA Diamond, no --task given"));
+    }
+
+    #[test]
+    fn a_budget_without_a_price_fails_and_says_why() {
+        let (m, p) = (memory(10, 20), perf(100.0, 40.0));
+        let c = Constraints {
+            budget: Some(Budget {
+                usd_per_hour: 3.0,
+                given: "3/h".into(),
+            }),
+            ..Default::default()
+        };
+        let measured = Measured {
+            memory: &m,
+            performance: &p,
+            cost: None,
+            quality: None,
+        };
+        let b = &evaluate(&c, &measured)[1];
+        assert!(!b.ok);
+        assert_eq!(b.actual, None);
+        assert!(b.message.contains("no price: pass --price or --kwh-price"));
+    }
+
+    #[test]
+    fn fits_follows_the_memory_plan() {
+        let (m, p) = (memory(30, 20), perf(100.0, 40.0));
+        let measured = Measured {
+            memory: &m,
+            performance: &p,
+            cost: None,
+            quality: None,
+        };
+        let f = &evaluate(&Constraints::default(), &measured)[0];
+        assert_eq!(f.constraint, Constraint::Fits);
+        assert!(!f.ok);
+        assert_eq!(
+            (f.required, f.actual, f.margin),
+            (20.0, Some(30.0), Some(10.0))
+        );
+    }
+
+    #[test]
+    fn budgets_read_rates_and_tiers() {
+        let c = Catalog::embedded().unwrap();
+        assert_eq!(budget(&c, "2190/month").unwrap().usd_per_hour, 3.0);
+        assert_eq!(budget(&c, "Startup").unwrap().usd_per_hour, 10.0);
+        let e = budget(&c, "startp").unwrap_err().to_string();
+        assert!(e.contains("did you mean 'startup'"), "{e}");
+        assert!(
+            budget(&c, "3")
+                .unwrap_err()
+                .to_string()
+                .contains("needs a period")
+        );
+        assert!(budget(&c, "-3/h").unwrap_err().to_string().contains("-3"));
+    }
+
+    #[test]
+    fn quality_is_the_paper_score_times_retention() {
+        let c = Catalog::embedded().unwrap();
+        let m = c.model("32b").unwrap();
+        let bf16 = quality(m, c.quant("bf16").unwrap(), Benchmark::GpqaDiamond).unwrap();
+        assert_eq!(bf16, 62.1 * c.quant("bf16").unwrap().retention.medium);
+        let int4 = quality(m, c.quant("int4").unwrap(), Benchmark::GpqaDiamond).unwrap();
+        assert!(int4 < bf16);
+    }
 }

@@ -1,5 +1,5 @@
-//! Decisions: constraints, the candidate search and its ranking, launch commands. Pure functions
-//! over the catalog, the hardware and the speed model.
+//! Decisions: constraints and how a deployment measures up against them, the candidate search and
+//! its ranking, launch commands. Pure functions over the catalog, the hardware and the speed model.
 
 pub mod constraints;
 pub mod launch;

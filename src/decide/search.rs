@@ -15,7 +15,10 @@ use crate::sizing::support::unsupported;
 use crate::sizing::weights::WeightBytes;
 use crate::sizing::{Deployment, KvDtype, MemoryPlan, Workload, plan_with};
 
-use super::constraints::{Check, Constraints, evaluate};
+use super::constraints::{
+    CheckResult, Constraint, Constraints, Measured, QualityFloor, Unit, evaluate,
+};
+use crate::report::deployment::{CostReport, PerformanceReport};
 
 /// What wins among deployments that meet every constraint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +79,7 @@ pub struct Candidate<'a> {
     pub performance: Performance,
     pub cost: Option<Cost>,
     pub quality: f64,
-    pub checks: Vec<Check>,
+    pub checks: Vec<CheckResult>,
 }
 
 impl Candidate<'_> {
@@ -86,7 +89,7 @@ impl Candidate<'_> {
 
     /// Sum of relative violations: how far from qualifying.
     pub fn violation(&self) -> f64 {
-        self.checks.iter().map(Check::shortfall).sum()
+        self.checks.iter().map(shortfall).sum()
     }
 
     pub fn usd_per_hour(&self) -> Option<f64> {
@@ -96,6 +99,17 @@ impl Candidate<'_> {
     /// "2 × NVIDIA H100 SXM5 80GB" or "CPU".
     pub fn gpus_label(&self) -> String {
         gpus_label(&self.hardware, self.deployment.gpus)
+    }
+}
+
+/// How far a check misses, relative to its limit (0 when it holds; large when unknown).
+pub fn shortfall(c: &CheckResult) -> f64 {
+    if c.ok {
+        return 0.0;
+    }
+    match c.margin {
+        Some(m) => (m.abs() / c.required.abs().max(1e-9)).min(1e6),
+        None => 1e6,
     }
 }
 
@@ -122,10 +136,10 @@ pub struct Rejection {
 /// A constraint that, relaxed to `needed`, would let `candidate` qualify (every other check holds).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Relaxation {
-    pub constraint: String,
+    pub constraint: Constraint,
     pub required: f64,
     pub needed: f64,
-    pub unit: String,
+    pub unit: Unit,
     pub candidate: String,
 }
 
@@ -150,14 +164,19 @@ const CLOUD_COUNTS: [u32; 6] = [1, 2, 4, 8, 16, 32];
 pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
     let c = req.catalog;
     let task = req.task;
+    // The quality floor is on the task's benchmark: --min-quality when given, else the task's.
     let floor = req
         .constraints
         .min_quality
-        .unwrap_or(task.min_score)
-        .max(task.min_score);
+        .as_ref()
+        .map_or(task.min_score, |q| q.min_score);
     let constraints = Constraints {
-        min_quality: Some(floor),
-        ..req.constraints
+        min_quality: Some(QualityFloor {
+            benchmark: task.benchmark,
+            min_score: floor,
+            task: Some(task.id.clone()),
+        }),
+        ..req.constraints.clone()
     };
     let mut trace = vec![format!(
         "task {}: {} ≥ {floor:.1} — {}",
@@ -235,7 +254,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                 None,
                 None,
                 "-",
-                "quality",
+                "min_quality",
                 format!("no comparable {} score published", task.benchmark.label()),
                 f64::INFINITY,
             ));
@@ -263,7 +282,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                         Some(quant),
                         Some(engine),
                         "-",
-                        "quality",
+                        "min_quality",
                         format!("{} {q:.1} < {floor:.1}", task.benchmark.label()),
                         (floor - q) / floor,
                     ));
@@ -289,7 +308,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                         match assess(req, &constraints, &subject, hw, gpus) {
                             Err((constraint, reason, shortfall)) => {
                                 counts.count(constraint);
-                                evaluated += usize::from(constraint == "memory");
+                                evaluated += usize::from(constraint == "fits");
                                 let label = gpus_label(hw, gpus);
                                 rejected.push(rejection(
                                     model,
@@ -313,14 +332,14 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                                     .iter()
                                     .find(|c| !c.ok)
                                     .expect("a candidate that does not qualify fails a check");
-                                counts.count(&first.constraint);
-                                let (reason, shortfall) = (first.describe(), cand.violation());
+                                counts.count(first.constraint.id());
+                                let (reason, shortfall) = (first.message.clone(), cand.violation());
                                 rejected.push(rejection(
                                     model,
                                     Some(quant),
                                     Some(engine),
                                     &cand.gpus_label(),
-                                    &first.constraint,
+                                    first.constraint.id(),
                                     reason,
                                     shortfall,
                                 ));
@@ -388,7 +407,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
             .total_cmp(&b.shortfall)
             .then_with(|| a.model.cmp(&b.model))
     });
-    relaxations.sort_by(|a, b| a.constraint.cmp(&b.constraint));
+    relaxations.sort_by_key(|r| r.constraint.id());
     Decision {
         choice,
         relaxations,
@@ -413,10 +432,10 @@ struct Tally {
 impl Tally {
     fn count(&mut self, constraint: &str) {
         match constraint {
-            "support" => self.unsupported += 1,
+            "support" | "context" => self.unsupported += 1,
             "budget" => self.budget += 1,
-            "memory" => self.memory += 1,
-            "quality" => self.quality += 1,
+            "fits" => self.memory += 1,
+            "min_quality" => self.quality += 1,
             _ => self.speed += 1,
         }
     }
@@ -482,8 +501,14 @@ fn assess<'a>(
     let memory =
         plan_with(&d, hw, s.weights).map_err(|e| ("support", e.to_string(), f64::INFINITY))?;
     if !memory.fits {
-        let over = super::constraints::memory_check(&memory).shortfall();
-        return Err(("memory", memory.shortfall.clone().unwrap_or_default(), over));
+        let over = memory
+            .gpus
+            .iter()
+            .chain(std::iter::once(&memory.host))
+            .filter(|d| d.total > d.capacity)
+            .map(|d| (d.total - d.capacity) as f64 / d.capacity.max(1) as f64)
+            .fold(0.0, f64::max);
+        return Err(("fits", memory.shortfall.clone().unwrap_or_default(), over));
     }
     let performance = estimate_with(&d, hw, &memory, s.weights, s.params);
     let cost = cost(
@@ -493,12 +518,16 @@ fn assess<'a>(
         req.price,
         req.kwh_price,
     );
+    let measured_performance = PerformanceReport::of(&performance);
+    let measured_cost = cost.as_ref().map(CostReport::of);
     let checks = evaluate(
         constraints,
-        &memory,
-        &performance,
-        cost.as_ref(),
-        Some(s.quality),
+        &Measured {
+            memory: &memory,
+            performance: &measured_performance,
+            cost: measured_cost.as_ref(),
+            quality: Some(s.quality),
+        },
     );
     Ok(Candidate {
         deployment: d,
@@ -513,9 +542,12 @@ fn assess<'a>(
 
 /// Remember the least change to one constraint that would make this candidate qualify.
 fn note_relaxation(relaxations: &mut Vec<Relaxation>, cand: &Candidate) {
-    let failing: Vec<&Check> = cand.checks.iter().filter(|c| !c.ok).collect();
+    let failing: Vec<&CheckResult> = cand.checks.iter().filter(|c| !c.ok).collect();
     let [only] = failing.as_slice() else { return };
-    if only.constraint == "memory" || only.constraint == "quality" {
+    let (Some(actual), Some(margin)) = (only.actual, only.margin) else {
+        return;
+    };
+    if matches!(only.constraint, Constraint::Fits | Constraint::MinQuality) {
         return;
     }
     let candidate = format!(
@@ -525,21 +557,21 @@ fn note_relaxation(relaxations: &mut Vec<Relaxation>, cand: &Candidate) {
         cand.deployment.engine.id,
         cand.gpus_label()
     );
-    let better = |r: &Relaxation| only.margin.abs() < (r.needed - r.required).abs();
+    let better = |r: &Relaxation| margin.abs() < (r.needed - r.required).abs();
     match relaxations
         .iter_mut()
         .find(|r| r.constraint == only.constraint)
     {
         Some(r) if better(r) => {
-            r.needed = only.actual;
+            r.needed = actual;
             r.candidate = candidate;
         }
         Some(_) => {}
         None => relaxations.push(Relaxation {
-            constraint: only.constraint.clone(),
+            constraint: only.constraint,
             required: only.required,
-            needed: only.actual,
-            unit: only.unit.clone(),
+            needed: actual,
+            unit: only.unit,
             candidate,
         }),
     }

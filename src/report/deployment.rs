@@ -127,6 +127,41 @@ pub struct DeploymentReport {
     pub basis: Basis,
 }
 
+impl PerformanceReport {
+    /// Rounded to 2 decimals, so JSON stays readable and byte-identical across platforms.
+    pub fn of(p: &crate::perf::Performance) -> Self {
+        PerformanceReport {
+            ttft_ms: round(p.ttft_ms, 2),
+            tpot_ms: round(p.tpot_ms, 2),
+            decode_tokens_per_s: round(p.decode_tokens_per_s, 2),
+            aggregate_tokens_per_s: round(p.aggregate_tokens_per_s, 2),
+            prefill_tokens_per_s: round(p.prefill_tokens_per_s, 2),
+            time_to_answer_ms: round(p.time_to_answer_ms, 2),
+        }
+    }
+}
+
+impl CostReport {
+    pub fn of(c: &crate::perf::cost::Cost) -> Self {
+        use crate::perf::cost::CostBasis;
+        CostReport {
+            usd_per_hour: round(c.usd_per_hour, 4),
+            usd_per_million_output_tokens: round(c.usd_per_million_output_tokens, 4),
+            basis: match c.basis {
+                CostBasis::CloudPrice => "cloud-price",
+                CostBasis::UserPrice => "user-price",
+                CostBasis::Energy => "energy",
+            }
+            .into(),
+        }
+    }
+}
+
+fn round(x: f64, decimals: i32) -> f64 {
+    let f = 10f64.powi(decimals);
+    (x * f).round() / f
+}
+
 impl MemoryReport {
     pub fn of(p: &MemoryPlan) -> Self {
         MemoryReport {

@@ -1,9 +1,14 @@
 //! One integration-test binary; each module is a topic (ripgrep's layout).
 
+mod bad_input;
 mod calibration;
 mod catalog;
+mod check;
+mod config;
+mod exit_codes;
 mod hardware;
 mod perf;
 mod recommend;
+mod schema;
 mod sizing;
 mod util;

@@ -245,7 +245,7 @@ fn the_json_has_the_contract_fields() {
     }
     assert!(v["trace"].as_array().unwrap().len() >= 3);
     let rejected = v["rejected"].as_array().unwrap();
-    assert!(rejected.iter().any(|r| r["constraint"] == "quality"));
+    assert!(rejected.iter().any(|r| r["constraint"] == "min_quality"));
     assert!(
         rejected
             .iter()

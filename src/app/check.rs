@@ -1,0 +1,169 @@
+//! `r1pick check`: the CI gate. Exit 0 when the deployment fits and meets every constraint given,
+//! 1 with each failed constraint and its margin, 2 for bad input.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::catalog::{Benchmark, Catalog, Task};
+use crate::cli::{CheckArgs, ConstraintArgs, DeployArgs, Format};
+use crate::decide::constraints::{
+    CheckResult, Constraints, Measured, QualityFloor, all_ok, budget, evaluate, quality,
+};
+use crate::error::{Error, Result, exit};
+use crate::report::deployment::DeploymentReport;
+use crate::report::{schema, table, to_json};
+
+use super::{Context, Outcome, estimate, hardware};
+
+/// `check --json`: the verdict, the deployment checked, and one entry per constraint.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CheckDocument {
+    pub schema: String,
+    /// Every check holds (the exit code is 0).
+    pub ok: bool,
+    pub deployment: DeploymentReport,
+    pub checks: Vec<CheckResult>,
+}
+
+pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
+    let Some(model) = args.model.clone() else {
+        return match args.constraints.task {
+            // TODO(lead): run the recommender for the task and check its choice.
+            Some(_) => Err(Error::input(
+                "check --task without MODEL needs the recommender",
+            )),
+            None => Err(Error::input(
+                "check needs a MODEL (e.g. r1pick check 32b --gpu l40s:2), or --task to check the best recommendation",
+            )),
+        };
+    };
+    let hw = hardware::resolve(ctx, &args.hardware)?;
+    let task = args
+        .constraints
+        .task
+        .as_deref()
+        .map(|t| ctx.catalog.task(t))
+        .transpose()?;
+    let constraints = resolve_constraints(&ctx.catalog, &args.constraints, task)?;
+    let deploy = DeployArgs {
+        model,
+        deployment: args.deployment.clone(),
+        hardware: args.hardware.clone(),
+    };
+    let e = estimate::evaluate(
+        &ctx.catalog,
+        &deploy,
+        hw,
+        task,
+        args.cost.price,
+        args.cost.kwh_price,
+    )?;
+    let report = estimate::report(
+        &e.deployment,
+        &e.hardware,
+        &e.memory,
+        Some(&e.performance),
+        e.cost.as_ref(),
+    );
+    let performance = report
+        .performance
+        .as_ref()
+        .ok_or_else(|| Error::input("the deployment has no speed estimate"))?;
+    let measured = Measured {
+        memory: &e.memory,
+        performance,
+        cost: report.cost.as_ref(),
+        quality: constraints
+            .min_quality
+            .as_ref()
+            .and_then(|q| quality(e.deployment.model, e.deployment.quant, q.benchmark)),
+    };
+    let checks = evaluate(&constraints, &measured);
+    let ok = all_ok(&checks);
+    let stdout = match ctx.format {
+        Format::Json => to_json(&CheckDocument {
+            schema: schema("check"),
+            ok,
+            deployment: report,
+            checks,
+        }),
+        Format::Table => render(&report, &checks, ok),
+    };
+    Ok(Outcome {
+        stdout,
+        exit: if ok { exit::OK } else { exit::UNMET },
+        notes: vec![],
+    })
+}
+
+/// The constraint flags as values: the budget read (rate or tier), and the quality floor from
+/// `--min-quality` on the task's benchmark, or the task's own floor, or GPQA Diamond without a task.
+pub fn resolve_constraints(
+    catalog: &Catalog,
+    args: &ConstraintArgs,
+    task: Option<&Task>,
+) -> Result<Constraints> {
+    let min_quality = match (args.min_quality, task) {
+        (None, None) => None,
+        (floor, Some(t)) => Some(QualityFloor {
+            benchmark: t.benchmark,
+            min_score: floor.unwrap_or(t.min_score),
+            task: Some(t.id.clone()),
+        }),
+        (Some(floor), None) => Some(QualityFloor {
+            benchmark: Benchmark::GpqaDiamond,
+            min_score: floor,
+            task: None,
+        }),
+    };
+    Ok(Constraints {
+        latency_ms: args.latency,
+        tpot_ms: args.tpot,
+        min_tokens_per_s: args.min_speed,
+        answer_within_ms: args.answer_within,
+        budget: args
+            .budget
+            .as_deref()
+            .map(|b| budget(catalog, b))
+            .transpose()?,
+        min_quality,
+    })
+}
+
+fn render(r: &DeploymentReport, checks: &[CheckResult], ok: bool) -> String {
+    let failed: Vec<&CheckResult> = checks.iter().filter(|c| !c.ok).collect();
+    let verdict = if ok {
+        format!("PASS: {0} of {0} checks hold", checks.len())
+    } else {
+        format!("FAIL: {} of {} checks fail", failed.len(), checks.len())
+    };
+    let mut out = format!(
+        "{verdict} — {} · {} · {} on {}, context {} × {}\n",
+        r.model,
+        r.quant,
+        r.engine,
+        estimate::gpu_line(r),
+        r.workload.context,
+        r.workload.concurrency
+    );
+    let mut t = table(&["check", "required", "actual", "margin", "ok"]);
+    for c in checks {
+        let show = |v: Option<f64>| v.map(|v| c.unit.show(v)).unwrap_or_else(|| "–".into());
+        t.add_row(vec![
+            c.constraint.label().to_string(),
+            format!("{} {}", c.bound.symbol(), c.unit.show(c.required)),
+            show(c.actual),
+            c.margin
+                .map(|m| c.unit.show_signed(m))
+                .unwrap_or_else(|| "–".into()),
+            if c.ok { "yes".into() } else { "NO".into() },
+        ]);
+    }
+    crate::report::align_right(&mut t, &[1, 2, 3]);
+    out.push_str(&t.to_string());
+    out.push('\n');
+    for c in &failed {
+        out.push_str(&format!("{}\n", c.message));
+    }
+    out
+}

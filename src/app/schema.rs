@@ -1,0 +1,36 @@
+//! JSON Schemas of every `--json` document, generated from the types that are printed.
+//! `schema/<kind>.schema.json` holds the committed copies; a test regenerates and compares them.
+
+use schemars::{JsonSchema, Schema, schema_for};
+
+use super::check::CheckDocument;
+use super::estimate::DeploymentDocument;
+use super::models::{GpusDocument, ModelsDocument};
+use super::recommend::RecommendDocument;
+use crate::report::probe::ProbeDocument;
+
+/// `(kind, schema)` for each document, `kind` as in `"schema": "r1pick.<kind>/v1"`.
+pub fn json_schemas() -> Vec<(&'static str, Schema)> {
+    vec![
+        ("models", document::<ModelsDocument>("models")),
+        ("gpus", document::<GpusDocument>("gpus")),
+        ("size", document::<DeploymentDocument>("size")),
+        ("estimate", document::<DeploymentDocument>("estimate")),
+        ("check", document::<CheckDocument>("check")),
+        ("probe", document::<ProbeDocument>("probe")),
+        ("recommend", document::<RecommendDocument>("recommend")),
+    ]
+}
+
+fn document<T: JsonSchema>(kind: &str) -> Schema {
+    let mut s = schema_for!(T);
+    s.insert("title".into(), format!("r1pick {kind} --json").into());
+    s.insert(
+        "$comment".into(),
+        format!(
+            "r1pick.{kind}/v1 (generated from the Rust types: R1PICK_WRITE_SCHEMA=1 cargo test schema)"
+        )
+        .into(),
+    );
+    s
+}

@@ -1,0 +1,194 @@
+//! The README's bad-input table, row by row: every bad input gets its exit code, one line on
+//! stderr that names the bad value, and nothing on stdout. The README table is checked against
+//! these rows, so the documentation shows what r1pick really answers.
+
+use std::path::{Path, PathBuf};
+
+use crate::util::r1pick;
+
+/// One README row: the command as typed (in tests/fixtures/bad/), the exit code, and a piece of
+/// the message that names the bad value.
+struct Row {
+    command: &'static str,
+    code: i32,
+    names: &'static str,
+}
+
+const fn row(command: &'static str, code: i32, names: &'static str) -> Row {
+    Row {
+        command,
+        code,
+        names,
+    }
+}
+
+#[rustfmt::skip]
+const ROWS: &[Row] = &[
+    // unknown names
+    row("r1pick size 13b --gpu l40s", 2, "'13b'; did you mean '14b'?"),
+    row("r1pick size 7b --quant q4_k_n --gpu l40s", 2, "'q4_k_n'; did you mean 'q4_k_m'?"),
+    row("r1pick estimate 7b --engine vlm --gpu l40s", 2, "'vlm'; did you mean 'vllm'?"),
+    row("r1pick size 7b --gpu h1000", 2, "unknown GPU 'h1000'"),
+    row("r1pick size 7b --gpu rtx", 2, "GPU 'rtx' is ambiguous"),
+    row("r1pick check 7b --gpu l40s --task cooking", 2, "unknown task 'cooking'"),
+    row("r1pick check 7b --gpu l40s --budget gold", 2, "unknown budget tier 'gold'"),
+    row("r1pick size 7b --gpu l40s --kv-dtype int3", 2, "'int3'"),
+    row("r1pick models --format yaml", 2, "'yaml'"),
+    row("r1pick completions tcsh", 2, "'tcsh'"),
+    row("r1pick gpus --bogus", 2, "'--bogus'"),
+    // malformed and absurd numbers
+    row("r1pick size 7b --gpu h100-sxm:0", 2, "'h100-sxm:0'"),
+    row("r1pick size 7b --gpu h100-sxm:two", 2, "'h100-sxm:two'"),
+    row("r1pick size 7b --gpu h100-sxm:5000", 2, "'h100-sxm:5000'"),
+    row("r1pick size 7b --no-gpu --ram 0", 2, "'0' needs a unit"),
+    row("r1pick size 7b --no-gpu --ram 0GiB", 2, "'0GiB' must be greater than zero"),
+    row("r1pick size 7b --no-gpu --ram 64", 2, "'64' needs a unit"),
+    row("r1pick size 7b --no-gpu --ram 24XB", 2, "'24XB'"),
+    row("r1pick size 7b --no-gpu --cpu-bandwidth 0", 2, "bandwidth '0'"),
+    row("r1pick size 7b --gpu h100-sxm --context 10000000", 2, "--context 10000000"),
+    row("r1pick size 7b --gpu h100-sxm --context 64x", 2, "'64x'"),
+    row("r1pick size 7b --gpu l40s --output 0", 2, "'0'"),
+    row("r1pick estimate 7b --gpu h100-sxm --concurrency 0", 2, "'0' must be at least 1"),
+    row("r1pick estimate 7b --gpu h100-sxm --price -2", 2, "'-2' must be zero or more"),
+    row("r1pick estimate 7b --gpu l40s --kwh-price abc", 2, "'abc'"),
+    row("r1pick check 7b --gpu l40s --budget -3/h", 2, "'-3/h'"),
+    row("r1pick check 7b --gpu l40s --budget 3", 2, "'3' needs a period"),
+    row("r1pick check 7b --gpu l40s --budget 3/week", 2, "'/week'"),
+    row("r1pick check 7b --gpu l40s --latency 200", 2, "'200' needs a unit"),
+    row("r1pick check 7b --gpu l40s --latency fast", 2, "'fast'"),
+    row("r1pick check 7b --gpu l40s --answer-within 2d", 2, "'d' in '2d'"),
+    row("r1pick check 7b --gpu l40s --min-speed 0", 2, "speed '0'"),
+    row("r1pick check 7b --gpu l40s --min-quality 5000", 2, "score '5000'"),
+    // contradictions and impossible deployments
+    row("r1pick size", 2, "<MODEL>"),
+    row("r1pick check --gpu l40s", 2, "check needs a MODEL"),
+    row("r1pick size 7b --no-gpu --gpu h100-sxm", 2, "--no-gpu contradicts --gpu"),
+    row("r1pick size 7b --gpus 4", 2, "--gpus N needs --gpu"),
+    row("r1pick size 7b --gpu h100-sxm:2 --tp 4", 2, "--tp 4 needs 4 GPUs"),
+    row("r1pick size 7b --gpu l40s --engine ollama --tp 2", 2, "ollama splits layers"),
+    row("r1pick size 7b --gpu h100-sxm --context 4k --prompt 8k", 2, "--prompt 8192"),
+    row("r1pick size 7b --gpu l40s --quant ud-iq1_s", 2, "ud-iq1_s"),
+    row("r1pick size 7b --no-gpu --engine vllm", 2, "vllm needs a GPU"),
+    row("r1pick size 7b --gpu m3-max --engine vllm", 2, "vllm does not run on Apple M3 Max"),
+    row("r1pick estimate 671b --quant fp8 --engine llama.cpp --gpu h100-sxm", 2, "llama.cpp cannot load fp8"),
+    row("r1pick estimate 7b --gpu h100-sxm --engine transformers --concurrency 4", 2, "transformers serves one sequence"),
+    // files: missing, unreadable, broken TOML, unknown keys
+    row("r1pick --catalog missing.toml models", 2, "'missing.toml'"),
+    row("r1pick --catalog binary.toml models", 2, "'binary.toml'"),
+    row("r1pick --catalog broken.toml gpus", 2, "broken.toml: line 2"),
+    row("r1pick --catalog typo.toml models", 2, "typo.toml: line 4: unknown field `memory_gb`"),
+    row("r1pick --config missing.toml models", 2, "'missing.toml'"),
+    row("r1pick --config typo-config.toml check 7b", 2, "line 3: unknown key 'latncy'; did you mean 'latency'?"),
+    row("r1pick --config sections.toml check 7b", 2, "sections.toml: line 2"),
+    // the environment
+    row("R1PICK_LATENCY=fast r1pick check 7b --gpu l40s", 2, "R1PICK_LATENCY: 'fast'"),
+    row("R1PICK_FORMAT=yaml r1pick models", 2, "R1PICK_FORMAT: 'yaml'"),
+    row("R1PICK_GPU=h1000 r1pick size 7b", 2, "unknown GPU 'h1000'"),
+    row("R1PICK_CONFIG=missing.toml r1pick models", 2, "'missing.toml'"),
+    // the machine
+    row("R1PICK_NVML_LIB=/nonexistent/libnvidia-ml.so.1 r1pick probe --require-gpu", 3, "no GPU could be probed"),
+];
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad")
+}
+
+/// Run a row as typed: leading `NAME=value` words are environment variables.
+fn run(row: &Row) -> (i32, String, String) {
+    let mut words = row.command.split_whitespace();
+    let mut cmd = r1pick();
+    cmd.current_dir(fixtures());
+    for word in words.by_ref() {
+        match word.split_once('=') {
+            Some((name, value)) if name.starts_with("R1PICK_") => {
+                cmd.env(name, value);
+            }
+            _ => {
+                assert_eq!(word, "r1pick", "{}", row.command);
+                break;
+            }
+        }
+    }
+    let out = cmd.args(words).output().expect("r1pick runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Exit code, silence on stdout, one `error:` line naming the bad value; `Err` says what is wrong.
+fn check_row(row: &Row) -> Result<(), String> {
+    let (code, stdout, stderr) = run(row);
+    let cmd = row.command;
+    if code != row.code {
+        return Err(format!("`{cmd}`: exit {code}, not {}: {stderr}", row.code));
+    }
+    if !stdout.is_empty() {
+        return Err(format!("`{cmd}` printed on stdout: {stdout}"));
+    }
+    if stderr.lines().count() != 1 || !stderr.starts_with("error: ") {
+        return Err(format!("`{cmd}` must say one `error:` line: {stderr}"));
+    }
+    if !stderr.contains(row.names) {
+        return Err(format!(
+            "`{cmd}` must name the bad value ({}): {stderr}",
+            row.names
+        ));
+    }
+    Ok(())
+}
+
+fn check_rows(rows: &[Row]) {
+    let failures: Vec<String> = rows.iter().filter_map(|r| check_row(r).err()).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_bad_input_gets_its_code_and_one_line() {
+    assert!(ROWS.len() >= 25);
+    check_rows(ROWS);
+}
+
+/// The README's "Bad input" rows: (command, exit code, answer), in order.
+fn readme_rows() -> Vec<(String, i32, String)> {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let section = readme
+        .split("### Bad input")
+        .nth(1)
+        .expect("README has a '### Bad input' section");
+    let section = section.split("\n#").next().unwrap_or_default();
+    section
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split(" | ").map(str::trim).collect();
+            let unquote = |c: &str| c.trim_matches('`').trim().to_string();
+            (
+                unquote(cells[0]),
+                cells[1].parse().expect("exit code"),
+                unquote(cells[2]),
+            )
+        })
+        .collect()
+}
+
+/// The README shows each row's real answer (a long one cut with "…").
+#[test]
+fn the_readme_table_is_what_r1pick_answers() {
+    let readme = readme_rows();
+    let commands: Vec<&str> = ROWS.iter().map(|r| r.command).collect();
+    let documented: Vec<&str> = readme.iter().map(|(c, _, _)| c.as_str()).collect();
+    assert_eq!(documented, commands, "README rows and test rows differ");
+    for ((command, code, answer), row) in readme.iter().zip(ROWS) {
+        assert_eq!(*code, row.code, "README exit code of `{command}`");
+        let (_, _, stderr) = run(row);
+        let line = stderr.trim_end().trim_start_matches("error: ");
+        let shown = answer.trim_end_matches('…');
+        assert!(
+            line.starts_with(shown),
+            "README answer of `{command}` is not what r1pick says:\n  README: {shown}\n  actual: {line}"
+        );
+    }
+}
