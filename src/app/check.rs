@@ -21,17 +21,20 @@ pub struct CheckDocument {
     pub schema: String,
     /// Every check holds (the exit code is 0).
     pub ok: bool,
-    pub deployment: DeploymentReport,
+    /// The deployment checked. With `--task` and no MODEL: the recommendation, or the closest
+    /// candidate when nothing qualifies; absent when no deployment could even be sized.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<DeploymentReport>,
     pub checks: Vec<CheckResult>,
 }
 
 pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
     let Some(model) = args.model.clone() else {
         return match args.constraints.task {
-            // TODO(lead): run the recommender for the task and check its choice.
-            Some(_) => Err(Error::input(
-                "check --task without MODEL needs the recommender",
-            )),
+            Some(_) => {
+                let best = super::recommend::best_for_check(ctx, args)?;
+                Ok(verdict(ctx, best.deployment, best.checks, best.notes))
+            }
             None => Err(Error::input(
                 "check needs a MODEL (e.g. r1pick check 32b --gpu l40s:2), or --task to check the best recommendation",
             )),
@@ -79,21 +82,34 @@ pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
             .and_then(|q| quality(e.deployment.model, e.deployment.quant, q.benchmark)),
     };
     let checks = evaluate(&constraints, &measured);
-    let ok = all_ok(&checks);
-    let stdout = match ctx.format {
-        Format::Json => to_json(&CheckDocument {
+    Ok(verdict(ctx, Some(report), checks, e.hardware.notes.clone()))
+}
+
+/// The gate's answer: exit 0 when every check holds, 1 otherwise (also when nothing was sized).
+fn verdict(
+    ctx: &Context,
+    deployment: Option<DeploymentReport>,
+    checks: Vec<CheckResult>,
+    notes: Vec<String>,
+) -> Outcome {
+    let ok = deployment.is_some() && all_ok(&checks);
+    let stdout = match (ctx.format, &deployment) {
+        (Format::Json, _) => to_json(&CheckDocument {
             schema: schema("check"),
             ok,
-            deployment: report,
+            deployment,
             checks,
         }),
-        Format::Table => render(&report, &checks, ok),
+        (Format::Table, Some(report)) => render(report, &checks, ok),
+        (Format::Table, None) => {
+            "FAIL: no deployment for this task could be sized on this machine\n".to_string()
+        }
     };
-    Ok(Outcome {
+    Outcome {
         stdout,
         exit: if ok { exit::OK } else { exit::UNMET },
-        notes: vec![],
-    })
+        notes,
+    }
 }
 
 /// The constraint flags as values: the budget read (rate or tier), and the quality floor from

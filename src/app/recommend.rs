@@ -84,7 +84,7 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
         }
     };
     let constraints = constraints(c, &args.constraints, task)?;
-    let pins = pins(c, args)?;
+    let pins = pins(c, &args.deployment)?;
     let machines = if args.cloud {
         if !args.hardware.gpu.is_empty() || args.hardware.hardware.is_some() || args.hardware.no_gpu
         {
@@ -106,12 +106,7 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
             Some(CliPrefer::Quality) | None => Prefer::Quality,
         },
         pins,
-        workload: WorkloadSpec {
-            context: args.deployment.context,
-            prompt: args.deployment.prompt,
-            output: args.deployment.output,
-            concurrency: args.deployment.concurrency.unwrap_or(1),
-        },
+        workload: workload_spec(&args.deployment),
         kv_dtype: args.deployment.kv_dtype.unwrap_or_default(),
         machines,
         price: args.cost.price,
@@ -172,19 +167,55 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
     })
 }
 
-fn pins<'a>(c: &'a Catalog, args: &RecommendArgs) -> Result<Pins<'a>> {
-    let quant = args
-        .deployment
-        .quant
-        .as_deref()
-        .map(|q| c.quant(q))
-        .transpose()?;
-    let engine = args
-        .deployment
-        .engine
-        .as_deref()
-        .map(|e| c.engine(e))
-        .transpose()?;
+/// What `check --task T` (no MODEL) gates on: the recommendation for T on this machine, or the
+/// closest candidate when nothing qualifies, with its checks against the given constraints plus
+/// the task's defaults.
+pub struct BestForCheck {
+    pub deployment: Option<DeploymentReport>,
+    pub checks: Vec<CheckResult>,
+    pub notes: Vec<String>,
+}
+
+pub fn best_for_check(ctx: &Context, args: &crate::cli::CheckArgs) -> Result<BestForCheck> {
+    let c = &ctx.catalog;
+    let task = c.task(args.constraints.task.as_deref().unwrap_or(DEFAULT_TASK))?;
+    let constraints = constraints(c, &args.constraints, task)?;
+    let pins = pins(c, &args.deployment)?;
+    let hw = hardware::resolve(ctx, &args.hardware)?;
+    let notes = hw.notes.clone();
+    let req = Request {
+        catalog: c,
+        task,
+        constraints,
+        prefer: Prefer::Quality,
+        pins,
+        workload: workload_spec(&args.deployment),
+        kv_dtype: args.deployment.kv_dtype.unwrap_or_default(),
+        machines: Machines::Local(hw),
+        price: args.cost.price,
+        kwh_price: args.cost.kwh_price,
+    };
+    let d = search(&req);
+    let best = d.choice.as_ref().or(d.closest.first());
+    Ok(BestForCheck {
+        deployment: best.map(deployment_report),
+        checks: best.map(|b| b.checks.clone()).unwrap_or_default(),
+        notes,
+    })
+}
+
+fn workload_spec(args: &crate::cli::DeploymentArgs) -> WorkloadSpec {
+    WorkloadSpec {
+        context: args.context,
+        prompt: args.prompt,
+        output: args.output,
+        concurrency: args.concurrency.unwrap_or(1),
+    }
+}
+
+fn pins<'a>(c: &'a Catalog, args: &crate::cli::DeploymentArgs) -> Result<Pins<'a>> {
+    let quant = args.quant.as_deref().map(|q| c.quant(q)).transpose()?;
+    let engine = args.engine.as_deref().map(|e| c.engine(e)).transpose()?;
     if let (Some(q), Some(e)) = (quant, engine)
         && !e.quants.contains(&q.id)
     {

@@ -205,7 +205,7 @@ fn bad_input_is_exit_2_with_nothing_on_stdout() {
     for args in [
         &["check", "13b", "--gpu", "l40s"][..],
         &["check", "--gpu", "l40s"],
-        &["check", "--task", "code", "--gpu", "l40s"],
+        &["check", "--task", "poetry", "--gpu", "l40s"],
         &["check", "7b", "--gpu", "l40s", "--budget", "lots"],
         &[
             "check",
@@ -222,6 +222,53 @@ fn bad_input_is_exit_2_with_nothing_on_stdout() {
         assert!(stdout.is_empty(), "{args:?}");
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
     }
-    let (_, _, stderr) = run(&["check", "--task", "code", "--gpu", "l40s"]);
-    assert!(stderr.contains("check --task without MODEL needs the recommender"));
+    let (_, _, stderr) = run(&["check", "--gpu", "l40s"]);
+    assert!(stderr.contains("check needs a MODEL"));
+}
+
+/// `check --task T` without a MODEL gates on the recommendation for T on the machine.
+#[test]
+fn check_task_gates_on_the_best_recommendation() {
+    let pass = r1pick()
+        .args([
+            "check",
+            "--task",
+            "code",
+            "--latency",
+            "200ms",
+            "--gpu",
+            "h100-sxm",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(pass.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&pass.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert!(v["deployment"]["performance"]["ttft_ms"].as_f64().unwrap() <= 200.0);
+    let fail = r1pick()
+        .args([
+            "check",
+            "--task",
+            "code",
+            "--latency",
+            "200ms",
+            "--gpu",
+            "rtx-4090",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(fail.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&fail.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    let failed: Vec<&serde_json::Value> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["constraint"], "latency");
+    assert!(failed[0]["margin"].as_f64().unwrap() > 0.0);
 }
