@@ -377,11 +377,27 @@ fn render(doc: &RecommendDocument, explain: bool, best_effort: bool) -> String {
                 d.workload.concurrency
             ));
             if let Some(p) = p {
+                let memory = if d.placement.gpus == 0 {
+                    format!(
+                        "{} of {} RAM",
+                        gib(d.memory.host_bytes),
+                        gib(d.hardware.ram_bytes)
+                    )
+                } else {
+                    let host = if d.memory.host_bytes > 0 {
+                        format!(" + {} in RAM", gib(d.memory.host_bytes))
+                    } else {
+                        String::new()
+                    };
+                    format!(
+                        "{} of {} per GPU{host}",
+                        gib(d.memory.per_gpu_bytes),
+                        gib(d.memory.per_gpu_capacity_bytes)
+                    )
+                };
                 out.push_str(&format!(
-                    "  quality {:.1} · memory {} of {} per GPU · TTFT {} · {} per token ({:.1} tok/s) · answer in {}{}\n",
+                    "  quality {:.1} · memory {memory} · TTFT {} · {} per token ({:.1} tok/s) · answer in {}{}\n",
                     r.quality,
-                    gib(d.memory.per_gpu_bytes),
-                    gib(d.memory.per_gpu_capacity_bytes),
                     duration_ms(p.ttft_ms),
                     duration_ms(p.tpot_ms),
                     p.decode_tokens_per_s,

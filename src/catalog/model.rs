@@ -21,6 +21,9 @@ pub struct Model {
     pub quants: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Ollama library tags of quants other than the default (`ollama_tag`, Q4_K_M).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub ollama_tags: std::collections::BTreeMap<String, String>,
     /// Checkpoints per quant id (`int4`, `int8`, `bf16`) or `gguf`, when not `hf_repo`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub repos: std::collections::BTreeMap<String, String>,

@@ -1,6 +1,5 @@
 //! The command that starts a deployment, from the engine's template in data/engines.toml.
 
-use crate::catalog::quant::QuantFormat;
 use crate::sizing::{Deployment, MemoryPlan};
 
 /// A ready-to-run command for `d` as placed by `mem`.
@@ -38,12 +37,8 @@ pub fn command(d: &Deployment, mem: &MemoryPlan) -> String {
         String::new()
     };
     let split_flag = if p.layer_split {
-        let total: u32 = p.layers_per_gpu.iter().sum::<u32>().max(1);
-        let ratios: Vec<String> = p
-            .layers_per_gpu
-            .iter()
-            .map(|l| format!("{}", l * 100 / total))
-            .collect();
+        // proportions: the layers each GPU holds
+        let ratios: Vec<String> = p.layers_per_gpu.iter().map(u32::to_string).collect();
         format!(" --split-mode layer --tensor-split {}", ratios.join(","))
     } else {
         String::new()
@@ -59,26 +54,14 @@ pub fn command(d: &Deployment, mem: &MemoryPlan) -> String {
     } else {
         String::new()
     };
-    let ollama_tag = match (&m.ollama_tag, q.format) {
-        (Some(tag), QuantFormat::Gguf) if q.id == "q4_k_m" => tag.clone(),
-        (Some(tag), _) if !q.id.starts_with("ud-") => {
-            let base = tag.split(':').next().unwrap_or(tag);
-            let size = m.aliases.first().map(String::as_str).unwrap_or("");
-            let distill = if m.id.contains("llama") {
-                "llama-distill"
-            } else {
-                "qwen-distill"
-            };
-            format!(
-                "{base}:{size}-{distill}-{}",
-                if q.id == "fp16" {
-                    "fp16".into()
-                } else {
-                    q.id.clone()
-                }
-            )
-        }
-        _ => format!("hf.co/{gguf}"),
+    // Ollama: the library tag where one is published, else the GGUF repo through hf.co.
+    let ollama_tag = match (q.id.as_str(), &m.ollama_tag) {
+        ("q4_k_m", Some(tag)) => tag.clone(),
+        _ => m
+            .ollama_tags
+            .get(&q.id)
+            .cloned()
+            .unwrap_or_else(|| format!("hf.co/{gguf}")),
     };
     d.engine
         .launch

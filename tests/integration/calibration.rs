@@ -121,6 +121,7 @@ fn reference_model(r: &ReferenceModel, quant: &str) -> Model {
         quants: vec![quant.to_string()],
         note: None,
         repos: Default::default(),
+        ollama_tags: Default::default(),
         arch: Architecture::Dense(DenseArch {
             layers: r.layers,
             hidden: r.hidden,

@@ -289,3 +289,52 @@ fn bad_input_is_refused_with_exit_2() {
         assert_refused(args, needle);
     }
 }
+
+#[test]
+fn launch_commands_name_real_artifacts() {
+    let cmd = |args: &[&str]| {
+        let (_, v) = recommend(args);
+        chosen(&v)["command"].as_str().unwrap().to_string()
+    };
+    let vllm = cmd(&[
+        "--task", "code", "--gpu", "h100-sxm", "--engine", "vllm", "--quant", "fp8",
+    ]);
+    assert!(
+        vllm.starts_with(
+            "vllm serve deepseek-ai/DeepSeek-R1-Distill-Qwen-32B --tensor-parallel-size 1"
+        ),
+        "{vllm}"
+    );
+    assert!(vllm.contains("--quantization fp8"), "{vllm}");
+    let ollama = cmd(&[
+        "--task", "code", "--gpu", "rtx-4090", "--engine", "ollama", "--quant", "q4_k_m",
+    ]);
+    // Q4_K_M is the library's default tag: deepseek-r1:14b, :32b …
+    assert!(
+        ollama.contains("ollama run deepseek-r1:") && !ollama.contains("hf.co"),
+        "{ollama}"
+    );
+    let split = cmd(&[
+        "--task",
+        "chat",
+        "--gpu",
+        "rtx-4090:2",
+        "--engine",
+        "llama.cpp",
+        "--quant",
+        "q8_0",
+    ]);
+    assert!(
+        split.contains("--split-mode layer --tensor-split "),
+        "{split}"
+    );
+    let multinode = cmd(&[
+        "--task",
+        "hardest",
+        "--gpu",
+        "h100-sxm:16",
+        "--engine",
+        "sglang",
+    ]);
+    assert!(multinode.contains("--tp 16 --nnodes 2"), "{multinode}");
+}
