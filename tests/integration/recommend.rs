@@ -300,9 +300,11 @@ fn launch_commands_name_real_artifacts() {
         "--task", "code", "--gpu", "h100-sxm", "--engine", "vllm", "--quant", "fp8",
     ]);
     assert!(
-        vllm.starts_with(
-            "vllm serve deepseek-ai/DeepSeek-R1-Distill-Qwen-32B --tensor-parallel-size 1"
-        ),
+        vllm.starts_with("vllm serve deepseek-ai/DeepSeek-R1-Distill-"),
+        "{vllm}"
+    );
+    assert!(
+        vllm.contains("--tensor-parallel-size 1 --max-model-len 8192"),
         "{vllm}"
     );
     assert!(vllm.contains("--quantization fp8"), "{vllm}");
