@@ -37,10 +37,18 @@ impl Error {
 }
 
 impl fmt::Display for Error {
+    /// Always one line: control characters that came in with user input (a newline inside a GPU
+    /// spec, a TOML string) are written escaped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Input(m) | Error::Environment(m) => f.write_str(m),
+        let (Error::Input(m) | Error::Environment(m)) = self;
+        for c in m.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                fmt::Write::write_char(f, c)?;
+            }
         }
+        Ok(())
     }
 }
 
@@ -95,6 +103,15 @@ mod tests {
             Some("q4_k_m")
         );
         assert_eq!(closest("banana", &["q4_k_m", "q8_0", "bf16"]), None);
+    }
+
+    #[test]
+    fn messages_stay_on_one_line() {
+        let e = unknown("GPU", "h\n100\u{0}", &["h100"]);
+        assert_eq!(
+            e.to_string(),
+            "unknown GPU 'h\\n100\\u{0}'; did you mean 'h100'? (valid: h100)"
+        );
     }
 
     #[test]

@@ -121,11 +121,13 @@ impl Catalog {
         };
         let quant_ids: Vec<&str> = self.quants.iter().map(|q| q.id.as_str()).collect();
         for m in &self.models {
-            if m.max_context == 0 {
+            if m.max_context == 0 || u64::from(m.max_context) > crate::cli::units::MAX_TOKENS {
                 return Err(Error::input(format!(
-                    "{}: model '{}' has max_context 0",
+                    "{}: model '{}' has max_context {} (1..={})",
                     at(&m.id),
-                    m.id
+                    m.id,
+                    m.max_context,
+                    crate::cli::units::MAX_TOKENS
                 )));
             }
             check_arch(m)
@@ -175,9 +177,26 @@ impl Catalog {
                     g.id
                 )));
             }
+            // Absurd sizes would overflow byte counts downstream: refuse them here, as bad input.
+            let too_big = g.memory_gib > MAX_GPU_GIB
+                || g.driver_total_mib
+                    .is_some_and(|m| m as f64 > MAX_GPU_GIB * 1024.0)
+                || [g.bandwidth_gb_s, g.fp16_tflops, g.interconnect_gb_s]
+                    .iter()
+                    .chain(&g.tdp_w)
+                    .chain(&g.usd_per_hour)
+                    .any(|v| !(*v >= 0.0 && *v <= MAX_GPU_RATE));
+            if too_big {
+                return Err(Error::input(format!(
+                    "{}: gpu '{}' has an implausible value (memory above {MAX_GPU_GIB} GiB, or a rate, power or price outside 0..{MAX_GPU_RATE})",
+                    at(&g.id),
+                    g.id
+                )));
+            }
         }
         for t in &self.tasks {
-            if t.prompt_tokens + t.reasoning_tokens + t.answer_tokens > t.context {
+            let tokens = [t.prompt_tokens, t.reasoning_tokens, t.answer_tokens];
+            if tokens.iter().map(|n| u64::from(*n)).sum::<u64>() > u64::from(t.context) {
                 return Err(Error::input(format!(
                     "{}: task '{}' needs more tokens than its context {}",
                     at(&t.id),
@@ -277,6 +296,24 @@ pub fn one_line_toml_error(e: &toml::de::Error, text: &str) -> String {
     }
 }
 
+/// Largest GPU memory a catalog entry may claim, GiB (16 TiB; the largest part today has 192 GB).
+const MAX_GPU_GIB: f64 = 16384.0;
+/// Largest bandwidth (GB/s), TFLOPS, watts or dollars per hour a GPU entry may claim.
+const MAX_GPU_RATE: f64 = 1e6;
+
+/// Upper bounds of architecture dimensions, far above any real model, low enough that parameter and
+/// byte counts cannot overflow.
+fn within_bounds(named: &[(&str, u32, u32)]) -> std::result::Result<(), String> {
+    for (name, value, max) in named {
+        if value > max {
+            return Err(format!("{name} {value} is implausible (at most {max})"));
+        }
+    }
+    Ok(())
+}
+
+const DIM: u32 = 4096;
+
 fn check_arch(m: &Model) -> std::result::Result<(), String> {
     match &m.arch {
         Architecture::Dense(a) => {
@@ -286,6 +323,15 @@ fn check_arch(m: &Model) -> std::result::Result<(), String> {
             if dims.contains(&0) {
                 return Err("architecture dimensions must be positive".into());
             }
+            within_bounds(&[
+                ("layers", a.layers, DIM),
+                ("hidden", a.hidden, 1 << 17),
+                ("ffn", a.ffn, 1 << 19),
+                ("heads", a.heads, DIM),
+                ("kv_heads", a.kv_heads, DIM),
+                ("head_dim", a.head_dim, DIM),
+                ("vocab", a.vocab, 1 << 22),
+            ])?;
             if a.heads % a.kv_heads != 0 {
                 return Err(format!(
                     "heads ({}) not divisible by kv_heads ({})",
@@ -306,6 +352,22 @@ fn check_arch(m: &Model) -> std::result::Result<(), String> {
             if dims.contains(&0) {
                 return Err("architecture dimensions must be positive".into());
             }
+            within_bounds(&[
+                ("layers", a.layers, DIM),
+                ("hidden", a.hidden, 1 << 17),
+                ("ffn", a.ffn, 1 << 19),
+                ("moe_ffn", a.moe_ffn, 1 << 19),
+                ("experts", a.experts, DIM),
+                ("shared_experts", a.shared_experts, 64),
+                ("heads", a.heads, DIM),
+                ("q_lora_rank", a.q_lora_rank, 1 << 16),
+                ("kv_lora_rank", a.kv_lora_rank, 1 << 16),
+                ("qk_nope_dim", a.qk_nope_dim, DIM),
+                ("qk_rope_dim", a.qk_rope_dim, DIM),
+                ("v_head_dim", a.v_head_dim, DIM),
+                ("vocab", a.vocab, 1 << 22),
+                ("mtp_layers", a.mtp_layers, 64),
+            ])?;
             if a.experts_per_token > a.experts || a.dense_layers > a.layers {
                 return Err(
                     "experts_per_token must not exceed experts, nor dense_layers layers".into(),

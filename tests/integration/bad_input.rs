@@ -77,6 +77,7 @@ const ROWS: &[Row] = &[
     row("r1pick --catalog binary.toml models", 2, "'binary.toml'"),
     row("r1pick --catalog broken.toml gpus", 2, "broken.toml: line 2"),
     row("r1pick --catalog typo.toml models", 2, "typo.toml: line 4: unknown field `memory_gb`"),
+    row("r1pick --catalog huge-gpu.toml gpus", 2, "gpu 'huge' has an implausible value"),
     row("r1pick --config missing.toml models", 2, "'missing.toml'"),
     row("r1pick --config typo-config.toml check 7b", 2, "line 3: unknown key 'latncy'; did you mean 'latency'?"),
     row("r1pick --config sections.toml check 7b", 2, "sections.toml: line 2"),

@@ -8,6 +8,7 @@ mod config;
 mod exit_codes;
 mod hardware;
 mod perf;
+mod props;
 mod recommend;
 mod schema;
 mod sizing;
