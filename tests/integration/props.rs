@@ -1,5 +1,5 @@
-//! Property tests: no size, duration, token count, GPU spec, budget, configuration or catalog value
-//! makes a parser or a command panic. Each answer is a value in range or a one-line error.
+//! Property tests: no size, duration, token count, GPU spec, budget, configuration, machine file or
+//! catalog value makes a parser or a command panic. Each answer is a value in range or a one-line error.
 
 use std::path::Path;
 
@@ -428,6 +428,32 @@ proptest! {
         .iter()
         .map(|s| s.to_string())
         .collect();
+        run_args(&args)?;
+    }
+
+    #[test]
+    fn hardware_files_never_panic_a_command(
+        memory in prop_oneof![3 => prop::sample::select(vec!["24GiB", "80GB", "192GiB", "1TiB"]).prop_map(str::to_string), 1 => spelled()],
+        ram in prop_oneof![3 => prop::sample::select(vec!["64GiB", "512GiB", "2TiB"]).prop_map(str::to_string), 1 => spelled()],
+        bandwidth in float(), tflops in float(), cpu_bandwidth in float(), price in float(),
+        count in prop_oneof![4 => 1u32..9, 1 => any::<u32>()],
+        cores in prop_oneof![4 => 1u32..256, 1 => any::<u32>()],
+        known in prop::sample::select(vec!["l40s", "h100-sxm", "rtx-4090", "m3-max", "nope"]),
+        command in prop::sample::select(vec!["size", "estimate", "check"]),
+    ) {
+        let text = format!(
+            "[host]\nram = {ram:?}\ncpu_bandwidth_gb_s = {cpu_bandwidth:?}\ncores = {cores}\n\n\
+             [[gpu]]\nname = \"Acme X1\"\nmemory = {memory:?}\nbandwidth_gb_s = {bandwidth:?}\n\
+             fp16_tflops = {tflops:?}\nusd_per_hour = {price:?}\ncount = {count}\n\n\
+             [[gpu]]\nid = \"{known}\"\n"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("machine.toml");
+        std::fs::write(&path, &text).unwrap();
+        let args: Vec<String> = [command, "7b", "--hardware", path.to_str().unwrap(), "--json"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         run_args(&args)?;
     }
 
