@@ -315,6 +315,12 @@ fn within_bounds(named: &[(&str, u32, u32)]) -> std::result::Result<(), String> 
 const DIM: u32 = 4096;
 
 fn check_arch(m: &Model) -> std::result::Result<(), String> {
+    within_bounds(&[
+        ("layers", m.layers(), DIM),
+        ("hidden", m.hidden(), 1 << 17),
+        ("heads", m.heads(), DIM),
+        ("vocab", m.vocab(), 1 << 22),
+    ])?;
     match &m.arch {
         Architecture::Dense(a) => {
             let dims = [
@@ -324,13 +330,9 @@ fn check_arch(m: &Model) -> std::result::Result<(), String> {
                 return Err("architecture dimensions must be positive".into());
             }
             within_bounds(&[
-                ("layers", a.layers, DIM),
-                ("hidden", a.hidden, 1 << 17),
                 ("ffn", a.ffn, 1 << 19),
-                ("heads", a.heads, DIM),
                 ("kv_heads", a.kv_heads, DIM),
                 ("head_dim", a.head_dim, DIM),
-                ("vocab", a.vocab, 1 << 22),
             ])?;
             if a.heads % a.kv_heads != 0 {
                 return Err(format!(
@@ -353,19 +355,15 @@ fn check_arch(m: &Model) -> std::result::Result<(), String> {
                 return Err("architecture dimensions must be positive".into());
             }
             within_bounds(&[
-                ("layers", a.layers, DIM),
-                ("hidden", a.hidden, 1 << 17),
                 ("ffn", a.ffn, 1 << 19),
                 ("moe_ffn", a.moe_ffn, 1 << 19),
                 ("experts", a.experts, DIM),
                 ("shared_experts", a.shared_experts, 64),
-                ("heads", a.heads, DIM),
                 ("q_lora_rank", a.q_lora_rank, 1 << 16),
                 ("kv_lora_rank", a.kv_lora_rank, 1 << 16),
                 ("qk_nope_dim", a.qk_nope_dim, DIM),
                 ("qk_rope_dim", a.qk_rope_dim, DIM),
                 ("v_head_dim", a.v_head_dim, DIM),
-                ("vocab", a.vocab, 1 << 22),
                 ("mtp_layers", a.mtp_layers, 64),
             ])?;
             if a.experts_per_token > a.experts || a.dense_layers > a.layers {
