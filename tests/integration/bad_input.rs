@@ -88,6 +88,14 @@ const ROWS: &[Row] = &[
     row("R1PICK_CONFIG=missing.toml r1pick models", 2, "'missing.toml'"),
     // the machine
     row("R1PICK_NVML_LIB=/nonexistent/libnvidia-ml.so.1 r1pick probe --require-gpu", 3, "no GPU could be probed"),
+    // the recommender
+    row("r1pick recommend --task poetry --gpu l40s", 2, "unknown task 'poetry'"),
+    row("r1pick recommend --task code --latency 0ms --gpu l40s", 2, "'0ms'"),
+    row("r1pick recommend --task code --engine vllm --quant q4_k_m --gpu l40s", 2, "cannot run --quant q4_k_m"),
+    row("r1pick recommend --task code --cloud --gpu h100", 2, "--cloud chooses the GPUs"),
+    row("r1pick recommend --task code --answer-within 100ms --latency 200ms --gpu l40s", 2, "shorter than --latency"),
+    row("r1pick recommend --task code --tpot 100ms --min-speed 50 --gpu l40s", 2, "--min-speed 50"),
+    row("r1pick recommend --task code --prefer cheapest --gpu l40s", 2, "'cheapest'"),
 ];
 
 fn fixtures() -> PathBuf {
