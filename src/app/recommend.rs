@@ -10,7 +10,7 @@ use crate::cli::{ConstraintArgs, Format, Prefer as CliPrefer, RecommendArgs};
 use crate::decide::constraints::{CheckResult, Constraint, Constraints, Unit};
 use crate::decide::launch;
 use crate::decide::search::{
-    Candidate, Decision, Machines, Pins, Prefer, Request, WorkloadSpec, search,
+    Candidate, Decision, Machines, Pins, Prefer, Rejection, Request, WorkloadSpec, search,
 };
 use crate::error::{Error, Result, exit};
 use crate::report::deployment::{DeploymentReport, HardwareSummary};
@@ -31,7 +31,7 @@ pub struct RecommendDocument {
     pub hardware: Option<HardwareSummary>,
     pub recommendation: Option<Recommendation>,
     pub alternatives: Vec<DeploymentReport>,
-    pub rejected: Vec<RejectedReport>,
+    pub rejected: Vec<Rejection>,
     /// What would make something qualify, when nothing does.
     pub suggestions: Vec<String>,
     pub trace: Vec<String>,
@@ -49,16 +49,6 @@ pub struct Recommendation {
     pub why: Vec<String>,
     /// Every constraint with its margin (violations marked with --best-effort).
     pub checks: Vec<CheckResult>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct RejectedReport {
-    pub model: String,
-    pub quant: String,
-    pub engine: String,
-    pub gpus: String,
-    pub constraint: String,
-    pub reason: String,
 }
 
 /// `check`'s reading of the constraint flags, with the task's defaults for what they leave open:
@@ -273,20 +263,13 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation
 }
 
 /// All rejections with --explain; otherwise the 20 that came closest.
-fn rejected(d: &Decision, explain: bool) -> Vec<RejectedReport> {
+fn rejected(d: &Decision, explain: bool) -> Vec<Rejection> {
     let keep = if explain { d.rejected.len() } else { 20 };
     d.rejected
         .iter()
         .filter(|r| explain || r.constraint != "support")
         .take(keep)
-        .map(|r| RejectedReport {
-            model: r.model.clone(),
-            quant: r.quant.clone(),
-            engine: r.engine.clone(),
-            gpus: r.gpus.clone(),
-            constraint: r.constraint.clone(),
-            reason: r.reason.clone(),
-        })
+        .cloned()
         .collect()
 }
 

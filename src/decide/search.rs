@@ -120,8 +120,8 @@ pub fn gpus_label(hw: &Hardware, gpus: u32) -> String {
     }
 }
 
-/// Why a candidate was dropped: the first constraint it failed.
-#[derive(Debug, Clone, PartialEq)]
+/// Why a candidate was dropped: the first constraint it failed. Printed as is in `recommend --json`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct Rejection {
     pub model: String,
     pub quant: String,
@@ -130,6 +130,7 @@ pub struct Rejection {
     pub constraint: String,
     pub reason: String,
     /// Relative violation; infinite for reasons no relaxation fixes ("cannot run", no score).
+    #[serde(skip)]
     pub shortfall: f64,
 }
 

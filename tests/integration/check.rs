@@ -229,40 +229,31 @@ fn bad_input_is_exit_2_with_nothing_on_stdout() {
 /// `check --task T` without a MODEL gates on the recommendation for T on the machine.
 #[test]
 fn check_task_gates_on_the_best_recommendation() {
-    let pass = r1pick()
-        .args([
-            "check",
-            "--task",
-            "code",
-            "--latency",
-            "200ms",
-            "--gpu",
-            "h100-sxm",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(pass.status.code(), Some(0));
-    let v: serde_json::Value = serde_json::from_slice(&pass.stdout).unwrap();
+    let gate = |gpu: &str| {
+        let out = r1pick()
+            .args([
+                "check",
+                "--task",
+                "code",
+                "--latency",
+                "200ms",
+                "--gpu",
+                gpu,
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), v)
+    };
+    let (code, v) = gate("h100-sxm");
+    assert_eq!(code, Some(0));
     assert_eq!(v["ok"], true);
     assert!(v["deployment"]["performance"]["ttft_ms"].as_f64().unwrap() <= 200.0);
-    let fail = r1pick()
-        .args([
-            "check",
-            "--task",
-            "code",
-            "--latency",
-            "200ms",
-            "--gpu",
-            "rtx-4090",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(fail.status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_slice(&fail.stdout).unwrap();
+    let (code, v) = gate("rtx-4090");
+    assert_eq!(code, Some(1));
     assert_eq!(v["ok"], false);
-    let failed: Vec<&serde_json::Value> = v["checks"]
+    let failed: Vec<&Value> = v["checks"]
         .as_array()
         .unwrap()
         .iter()
