@@ -167,6 +167,8 @@ fn engine<'a>(c: &'a Catalog, m: &Measurement) -> &'a Engine {
 
 struct Row {
     id: String,
+    /// `metric` and engine family of the measurement, for the per-kind summary.
+    kind: String,
     predicted: f64,
     measured: f64,
     tolerance: f64,
@@ -315,8 +317,14 @@ fn rows() -> Vec<Row> {
         .filter_map(|m| {
             let tolerance = tolerance(m)?;
             let predicted = predict(&c, &file.reference_model, m)?;
+            let family = if m.engine == "llama.cpp" {
+                "llama.cpp"
+            } else {
+                "serving"
+            };
             Some(Row {
                 id: m.id.clone(),
+                kind: format!("{} {family}", m.metric),
                 predicted,
                 measured: m.value,
                 tolerance,
@@ -373,25 +381,20 @@ fn calibration_predicts_the_published_measurements() {
         worst.error() * 100.0,
         worst.id
     );
-    for kind in ["tg128", "pp512", "itl", "ttft", "aggregate"] {
+    let mut kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    for kind in kinds {
         let k: Vec<f64> = rows
             .iter()
-            .filter(|r| {
-                r.id.contains(kind)
-                    || (kind == "aggregate"
-                        && r.id.contains("tps")
-                        && !r.id.contains("tg")
-                        && !r.id.contains("pp"))
-            })
+            .filter(|r| r.kind == kind)
             .map(|r| r.error().abs())
             .collect();
-        if !k.is_empty() {
-            println!(
-                "  {kind:<10} {:>3} rows, median |error| {:.1}%",
-                k.len(),
-                median(k) * 100.0
-            );
-        }
+        println!(
+            "  {kind:<32} {:>3} rows, median |error| {:.1}%",
+            k.len(),
+            median(k) * 100.0
+        );
     }
     assert!(
         failures.is_empty(),
