@@ -183,11 +183,23 @@ pub fn report(
     }
 }
 
+/// "2 × NVIDIA H100 SXM5 80GB", or "1 × RTX 4090 + 1 × RTX 3090" for a mixed machine.
 pub fn gpu_line(r: &DeploymentReport) -> String {
-    match r.hardware.gpus.first() {
-        None => "CPU only".to_string(),
-        Some(g) => format!("{} × {}", r.hardware.gpu_count, g.name),
+    let mut groups: Vec<(&str, u32)> = vec![];
+    for g in &r.hardware.gpus {
+        match groups.last_mut() {
+            Some((name, n)) if *name == g.name => *n += 1,
+            _ => groups.push((&g.name, 1)),
+        }
     }
+    if groups.is_empty() {
+        return "CPU only".to_string();
+    }
+    groups
+        .iter()
+        .map(|(name, n)| format!("{n} × {name}"))
+        .collect::<Vec<_>>()
+        .join(" + ")
 }
 
 fn memory_table(r: &DeploymentReport, mem: &MemoryPlan) -> String {

@@ -224,7 +224,7 @@ fn decode_shares(
             let per_gpu = (read_all - replicated) / tp + replicated;
             let kv_bytes =
                 kv_token_layer(placement.tensor_parallel) * f64::from(layers) * context * batch;
-            let gpu = &hw.gpus[0];
+            let gpu = slowest(hw, placement.gpus);
             let share = DeviceShare {
                 weight_bytes: per_gpu,
                 kv_bytes,
@@ -306,6 +306,14 @@ fn decode_shares(
     }
 }
 
+/// The GPU with the least bandwidth among the first `n`: tensor-parallel ranks step together.
+fn slowest(hw: &Hardware, n: u32) -> &Gpu {
+    hw.gpus[..(n as usize).clamp(1, hw.gpus.len())]
+        .iter()
+        .min_by(|a, b| a.bandwidth_gb_s.total_cmp(&b.bandwidth_gb_s))
+        .expect("a tensor-parallel deployment has at least one GPU")
+}
+
 /// One all-reduce of `bytes` over `n` GPUs: fixed latency + ring transfer (formulas.md §1(g)).
 fn allreduce_ms(s: &EngineSpeed, gpu: &Gpu, n: u32, bytes: f64) -> f64 {
     let (latency_us, link) = if gpu.interconnect.is_fabric() {
@@ -341,7 +349,11 @@ fn prefill_ms(
         let rate = hw.host.cpu_tflops * 1e12 * s.prefill_mfu.cpu;
         return (flops / rate * 1e3, rate / 1e12);
     }
-    let gpu = &hw.gpus[0];
+    // tensor parallelism waits for its slowest rank; a layer split starts on GPU 0
+    let gpu = match d.engine.multi_gpu {
+        MultiGpu::Tensor => slowest(hw, placement.gpus),
+        MultiGpu::Layer => &hw.gpus[0],
+    };
     let mfu = for_gpu(&s.prefill_mfu, gpu);
     let gpu_flops: f64 = match d.engine.multi_gpu {
         MultiGpu::Tensor => {

@@ -76,6 +76,36 @@ pub struct MemoryReport {
     pub kv_bytes_per_token: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shortfall: Option<String>,
+    /// Each GPU, then host RAM: what it holds and what the engine may use there.
+    pub devices: Vec<DeviceReport>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct DeviceReport {
+    /// `gpu0`, `gpu1`, … or `host`.
+    pub device: String,
+    pub weights_bytes: u64,
+    pub kv_cache_bytes: u64,
+    pub activation_bytes: u64,
+    pub overhead_bytes: u64,
+    pub total_bytes: u64,
+    pub capacity_bytes: u64,
+    pub fits: bool,
+}
+
+impl DeviceReport {
+    fn of(device: String, d: &crate::sizing::DeviceMemory) -> Self {
+        DeviceReport {
+            device,
+            weights_bytes: d.weights,
+            kv_cache_bytes: d.kv_cache,
+            activation_bytes: d.activation,
+            overhead_bytes: d.overhead,
+            total_bytes: d.total,
+            capacity_bytes: d.capacity,
+            fits: d.fits(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -176,6 +206,13 @@ impl MemoryReport {
             fits: p.fits,
             kv_bytes_per_token: p.kv_bytes_per_token,
             shortfall: p.shortfall.clone(),
+            devices: p
+                .gpus
+                .iter()
+                .enumerate()
+                .map(|(i, g)| DeviceReport::of(format!("gpu{i}"), g))
+                .chain(std::iter::once(DeviceReport::of("host".into(), &p.host)))
+                .collect(),
         }
     }
 }

@@ -390,7 +390,14 @@ fn layer_split(d: &Deployment, hw: &Hardware, w: &WeightBytes) -> MemoryPlan {
     let full = |l: usize| w.layers[l].total() + costs.kv_per_layer;
     let slim = |l: usize| w.layers[l].non_expert() + costs.kv_per_layer;
 
-    let (per_gpu, placed) = assign(&full);
+    let (mut per_gpu, placed) = assign(&full);
+    if placed == layers && n > 1 {
+        // Everything fits: llama.cpp's default -sm layer split is proportional to each device's
+        // free memory (the front-to-back fill above is what --fit does when it does not).
+        if let Some(even) = proportional(layers, &costs.capacity, &fixed, &full) {
+            per_gpu = even;
+        }
+    }
     let mut layout = SplitLayout {
         per_gpu,
         placed,
@@ -419,6 +426,39 @@ fn layer_split(d: &Deployment, hw: &Hardware, w: &WeightBytes) -> MemoryPlan {
         }
     }
     build_layer_plan(d, hw, w, &layout, &costs)
+}
+
+/// Layers in proportion to each GPU's capacity (largest remainder), if every GPU still fits.
+fn proportional(
+    layers: usize,
+    capacity: &[f64],
+    fixed: &[f64],
+    cost: &dyn Fn(usize) -> f64,
+) -> Option<Vec<Vec<usize>>> {
+    let total: f64 = capacity.iter().sum();
+    let shares: Vec<f64> = capacity.iter().map(|c| layers as f64 * c / total).collect();
+    let mut counts: Vec<usize> = shares.iter().map(|s| s.floor() as usize).collect();
+    let mut by_remainder: Vec<usize> = (0..counts.len()).collect();
+    by_remainder.sort_by(|&a, &b| {
+        (shares[b] - shares[b].floor()).total_cmp(&(shares[a] - shares[a].floor()))
+    });
+    for &g in by_remainder
+        .iter()
+        .take(layers - counts.iter().sum::<usize>())
+    {
+        counts[g] += 1;
+    }
+    let mut next = 0;
+    let mut per_gpu = Vec::with_capacity(counts.len());
+    for (g, &count) in counts.iter().enumerate() {
+        let list: Vec<usize> = (next..next + count).collect();
+        next += count;
+        if fixed[g] + list.iter().map(|&l| cost(l)).sum::<f64>() > capacity[g] {
+            return None;
+        }
+        per_gpu.push(list);
+    }
+    Some(per_gpu)
 }
 
 fn build_layer_plan(

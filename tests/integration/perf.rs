@@ -268,3 +268,23 @@ fn impossible_workloads_are_refused() {
         assert_refused(args, needle);
     }
 }
+
+/// Tensor-parallel ranks step together: a fast GPU paired with a slow one runs at the slow one's pace.
+#[test]
+fn tensor_parallel_over_mixed_gpus_runs_at_the_slowest() {
+    let tpot = |gpus: &[&str]| {
+        let mut cmd = r1pick();
+        cmd.args([
+            "estimate", "14b", "--quant", "bf16", "--engine", "vllm", "--json",
+        ]);
+        for g in gpus {
+            cmd.args(["--gpu", g]);
+        }
+        let out = cmd.output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["performance"]["tpot_ms"].as_f64().unwrap()
+    };
+    let fast = tpot(&["rtx-4090:2"]);
+    let mixed = tpot(&["rtx-4090", "rtx-3060"]);
+    assert!(mixed > 2.0 * fast, "{mixed} vs {fast}");
+}

@@ -141,3 +141,23 @@ fn more_context_and_sequences_need_more_memory() {
     assert!(many.kv_cache_bytes == 8 * small.kv_cache_bytes);
     assert!(long.total_bytes > small.total_bytes);
 }
+
+/// llama.cpp's default layer split is proportional to free memory when everything fits; the JSON
+/// gives each device's share.
+#[test]
+fn a_mixed_pair_splits_layers_by_memory_and_reports_each_device() {
+    let out = crate::util::r1pick()
+        .args(["size", "32b", "--quant", "q4_k_m", "--engine", "llama.cpp"])
+        .args(["--gpu", "rtx-4090", "--gpu", "rtx-3060", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let devices = v["memory"]["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 3); // gpu0, gpu1, host
+    let weights = |i: usize| devices[i]["weights_bytes"].as_u64().unwrap();
+    // 24 GB vs 12 GB: about two thirds of the layers on the 4090
+    let share = weights(0) as f64 / (weights(0) + weights(1)) as f64;
+    assert!((0.6..0.72).contains(&share), "{share}");
+    assert_eq!(devices[2]["device"], "host");
+}
