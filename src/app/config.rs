@@ -378,6 +378,9 @@ impl<'de> Visitor<'de> for SettingVisitor {
 
 #[cfg(test)]
 mod tests {
+    /// Tests return errors with `?` instead of unwrapping.
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
     use clap::Parser;
 
     use super::*;
@@ -406,10 +409,10 @@ mod tests {
     }
 
     #[test]
-    fn flags_beat_env_beat_file() {
+    fn flags_beat_env_beat_file() -> TestResult {
         let f = file("latency = \"1s\"\ntpot = \"80ms\"\nquant = \"int4\"\ncontext = \"32k\"\n");
         let e = env(&[("R1PICK_LATENCY", "500ms"), ("R1PICK_TPOT", "60ms")]);
-        let out = apply(&cli(&["check", "7b", "--tpot", "40ms"]), &e, &f).unwrap();
+        let out = apply(&cli(&["check", "7b", "--tpot", "40ms"]), &e, &f)?;
         let a = check_args(&out);
         assert_eq!(a.constraints.tpot, Some(40.0), "flag");
         assert_eq!(a.constraints.latency, Some(500.0), "env");
@@ -420,12 +423,13 @@ mod tests {
             "file, through parse_tokens"
         );
         assert_eq!(a.constraints.min_speed, None, "default");
+        Ok(())
     }
 
     #[test]
-    fn the_machine_comes_from_one_layer() {
+    fn the_machine_comes_from_one_layer() -> TestResult {
         let f = file("gpu = [\"l40s:2\"]\nram = \"256GiB\"\n");
-        let out = apply(&cli(&["check", "7b", "--no-gpu"]), &Layer::default(), &f).unwrap();
+        let out = apply(&cli(&["check", "7b", "--no-gpu"]), &Layer::default(), &f)?;
         let h = &check_args(&out).hardware;
         assert!(
             h.no_gpu && h.gpu.is_empty(),
@@ -434,36 +438,37 @@ mod tests {
         assert_eq!(h.ram, Some(256 << 30), "ram is its own setting");
 
         let e = env(&[("R1PICK_NO_GPU", "1")]);
-        let out = apply(&cli(&["check", "7b"]), &e, &f).unwrap();
+        let out = apply(&cli(&["check", "7b"]), &e, &f)?;
         let h = &check_args(&out).hardware;
         assert!(
             h.no_gpu && h.gpu.is_empty(),
             "the environment's machine replaces the file's"
         );
 
-        let out = apply(&cli(&["check", "7b"]), &Layer::default(), &f).unwrap();
+        let out = apply(&cli(&["check", "7b"]), &Layer::default(), &f)?;
         assert_eq!(check_args(&out).hardware.gpu, vec!["l40s:2"]);
+        Ok(())
     }
 
     #[test]
-    fn json_and_format_flags_beat_the_environment() {
+    fn json_and_format_flags_beat_the_environment() -> TestResult {
         let e = env(&[("R1PICK_FORMAT", "json")]);
-        let out = apply(&cli(&["models"]), &e, &Layer::default()).unwrap();
+        let out = apply(&cli(&["models"]), &e, &Layer::default())?;
         assert_eq!(out.global.format, Some(Format::Json));
         let out = apply(
             &cli(&["models", "--format", "table"]),
             &e,
             &Layer::default(),
-        )
-        .unwrap();
+        )?;
         assert_eq!(out.global.format, Some(Format::Table));
         let f = file("format = \"json\"");
-        let out = apply(&cli(&["models"]), &Layer::default(), &f).unwrap();
+        let out = apply(&cli(&["models"]), &Layer::default(), &f)?;
         assert_eq!(out.global.format, Some(Format::Json));
+        Ok(())
     }
 
     #[test]
-    fn a_bad_value_names_its_variable_or_line() {
+    fn a_bad_value_names_its_variable_or_line() -> TestResult {
         let e = env(&[("R1PICK_LATENCY", "fast")]);
         let err = apply(&cli(&["check", "7b"]), &e, &Layer::default()).unwrap_err();
         assert_eq!(
@@ -477,10 +482,11 @@ mod tests {
                 .starts_with("conf/r1pick.toml: line 3: latency: 'fast'"),
             "{err}"
         );
+        Ok(())
     }
 
     #[test]
-    fn unknown_keys_and_lists_are_refused_with_their_line() {
+    fn unknown_keys_and_lists_are_refused_with_their_line() -> TestResult {
         let e = parse_file(
             Path::new("r1pick.toml"),
             "quant = \"int4\"\nlatncy = \"1s\"\n",
@@ -499,12 +505,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("not a list"), "{e}");
+        Ok(())
     }
 
     #[test]
-    fn paths_in_the_file_are_read_from_its_folder() {
+    fn paths_in_the_file_are_read_from_its_folder() -> TestResult {
         let f = file("catalog = \"extra.toml\"\nhardware = \"/abs/box.toml\"\n");
-        let out = apply(&cli(&["size", "7b"]), &Layer::default(), &f).unwrap();
+        let out = apply(&cli(&["size", "7b"]), &Layer::default(), &f)?;
         assert_eq!(out.global.catalog, Some(PathBuf::from("conf/extra.toml")));
         match &out.command {
             Command::Size(a) => {
@@ -512,10 +519,11 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        Ok(())
     }
 
     #[test]
-    fn every_key_reaches_a_flag() {
+    fn every_key_reaches_a_flag() -> TestResult {
         // A key nobody applies would be accepted and silently ignored.
         let valid = |key: &str| match key {
             "format" => "json",
@@ -533,8 +541,9 @@ mod tests {
         for key in KEYS {
             let var = env_var(key);
             let e = env(&[(var.as_str(), valid(key))]);
-            let after = apply(&before, &e, &Layer::default()).unwrap();
+            let after = apply(&before, &e, &Layer::default())?;
             assert_ne!(format!("{before:?}"), format!("{after:?}"), "{key}");
         }
+        Ok(())
     }
 }

@@ -221,10 +221,13 @@ pub fn parse_budget_rate(s: &str) -> Option<Result<f64, String>> {
 
 #[cfg(test)]
 mod tests {
+    /// Tests return errors with `?` instead of unwrapping.
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
     use super::*;
 
     #[test]
-    fn sizes_read_decimal_and_binary_units() {
+    fn sizes_read_decimal_and_binary_units() -> TestResult {
         assert_eq!(parse_size("24GiB"), Ok(25_769_803_776));
         assert_eq!(parse_size("80GB"), Ok(80_000_000_000));
         assert_eq!(parse_size("1.5TiB"), Ok(1_649_267_441_664));
@@ -238,35 +241,39 @@ mod tests {
         assert!(parse_size("0GiB").is_err());
         assert!(parse_size("-4GiB").is_err());
         assert!(parse_size("99999999TiB").unwrap_err().contains("absurdly"));
+        Ok(())
     }
 
     #[test]
-    fn durations_need_a_unit() {
+    fn durations_need_a_unit() -> TestResult {
         assert_eq!(parse_duration_ms("200ms"), Ok(200.0));
         assert_eq!(parse_duration_ms("1.5s"), Ok(1500.0));
         assert_eq!(parse_duration_ms("2m"), Ok(120_000.0));
         assert!(parse_duration_ms("200").is_err());
         assert!(parse_duration_ms("0ms").is_err());
         assert!(parse_duration_ms("-5ms").is_err());
+        Ok(())
     }
 
     #[test]
-    fn token_counts_read_k_as_1024() {
+    fn token_counts_read_k_as_1024() -> TestResult {
         assert_eq!(parse_tokens("64k"), Ok(65_536));
         assert_eq!(parse_tokens("128K"), Ok(131_072));
         assert_eq!(parse_tokens("8192"), Ok(8192));
         assert!(parse_tokens("0").is_err());
         assert!(parse_tokens("10000000000").is_err());
         assert!(parse_tokens("lots").is_err());
+        Ok(())
     }
 
     #[test]
-    fn budgets_convert_to_usd_per_hour() {
+    fn budgets_convert_to_usd_per_hour() -> TestResult {
         assert_eq!(parse_budget_rate("3/h"), Some(Ok(3.0)));
         assert_eq!(parse_budget_rate("730/month"), Some(Ok(1.0)));
         assert_eq!(parse_budget_rate("48/day"), Some(Ok(2.0)));
-        assert!(parse_budget_rate("-3/h").unwrap().is_err());
-        assert!(parse_budget_rate("3/week").unwrap().is_err());
+        assert!(matches!(parse_budget_rate("-3/h"), Some(Err(_))));
+        assert!(matches!(parse_budget_rate("3/week"), Some(Err(_))));
         assert_eq!(parse_budget_rate("startup"), None);
+        Ok(())
     }
 }

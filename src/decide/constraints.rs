@@ -424,6 +424,9 @@ fn round(x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    /// Tests return errors with `?` instead of unwrapping.
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
     use super::*;
     use crate::sizing::{DeviceMemory, Placement};
 
@@ -475,7 +478,7 @@ mod tests {
     }
 
     #[test]
-    fn a_slow_first_token_fails_with_its_margin() {
+    fn a_slow_first_token_fails_with_its_margin() -> TestResult {
         let (m, p) = (memory(10, 20), perf(420.0, 30.0));
         let c = Constraints {
             latency_ms: Some(200.0),
@@ -498,10 +501,11 @@ mod tests {
         assert_eq!(l.margin, Some(220.0));
         assert_eq!(l.message, "latency: 420 ms > 200 ms (+220 ms)");
         assert!(!all_ok(&checks));
+        Ok(())
     }
 
     #[test]
-    fn floors_pass_above_and_fail_below() {
+    fn floors_pass_above_and_fail_below() -> TestResult {
         let (m, p) = (memory(10, 20), perf(100.0, 40.0)); // 25 tok/s
         let measured = Measured {
             memory: &m,
@@ -528,10 +532,11 @@ mod tests {
         assert!(checks[2].ok);
         assert_eq!(checks[2].margin, Some(2.0));
         assert!(checks[2].message.contains("GPQA Diamond, no --task given"));
+        Ok(())
     }
 
     #[test]
-    fn a_budget_without_a_price_fails_and_says_why() {
+    fn a_budget_without_a_price_fails_and_says_why() -> TestResult {
         let (m, p) = (memory(10, 20), perf(100.0, 40.0));
         let c = Constraints {
             budget: Some(Budget {
@@ -550,10 +555,11 @@ mod tests {
         assert!(!b.ok);
         assert_eq!(b.actual, None);
         assert!(b.message.contains("no price: pass --price or --kwh-price"));
+        Ok(())
     }
 
     #[test]
-    fn fits_follows_the_memory_plan() {
+    fn fits_follows_the_memory_plan() -> TestResult {
         let (m, p) = (memory(30, 20), perf(100.0, 40.0));
         let measured = Measured {
             memory: &m,
@@ -568,13 +574,14 @@ mod tests {
             (f.required, f.actual, f.margin),
             (20.0, Some(30.0), Some(10.0))
         );
+        Ok(())
     }
 
     #[test]
-    fn budgets_read_rates_and_tiers() {
-        let c = Catalog::embedded().unwrap();
-        assert_eq!(budget(&c, "2190/month").unwrap().usd_per_hour, 3.0);
-        assert_eq!(budget(&c, "Startup").unwrap().usd_per_hour, 10.0);
+    fn budgets_read_rates_and_tiers() -> TestResult {
+        let c = Catalog::embedded()?;
+        assert_eq!(budget(&c, "2190/month")?.usd_per_hour, 3.0);
+        assert_eq!(budget(&c, "Startup")?.usd_per_hour, 10.0);
         let e = budget(&c, "startp").unwrap_err().to_string();
         assert!(e.contains("did you mean 'startup'"), "{e}");
         assert!(
@@ -584,15 +591,17 @@ mod tests {
                 .contains("needs a period")
         );
         assert!(budget(&c, "-3/h").unwrap_err().to_string().contains("-3"));
+        Ok(())
     }
 
     #[test]
-    fn quality_is_the_paper_score_times_retention() {
-        let c = Catalog::embedded().unwrap();
-        let m = c.model("32b").unwrap();
-        let bf16 = quality(m, c.quant("bf16").unwrap(), Benchmark::GpqaDiamond).unwrap();
-        assert_eq!(bf16, 62.1 * c.quant("bf16").unwrap().retention.medium);
-        let int4 = quality(m, c.quant("int4").unwrap(), Benchmark::GpqaDiamond).unwrap();
+    fn quality_is_the_paper_score_times_retention() -> TestResult {
+        let c = Catalog::embedded()?;
+        let m = c.model("32b")?;
+        let bf16 = quality(m, c.quant("bf16")?, Benchmark::GpqaDiamond).ok_or("no GPQA score")?;
+        assert_eq!(bf16, 62.1 * c.quant("bf16")?.retention.medium);
+        let int4 = quality(m, c.quant("int4")?, Benchmark::GpqaDiamond).ok_or("no GPQA score")?;
         assert!(int4 < bf16);
+        Ok(())
     }
 }

@@ -316,6 +316,9 @@ fn link_gb_s(link: Interconnect, pcie: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    /// Tests return errors with `?` instead of unwrapping.
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
     use super::*;
 
     fn parse_err(text: &str) -> String {
@@ -324,7 +327,7 @@ mod tests {
     }
 
     #[test]
-    fn values_are_checked_where_they_are() {
+    fn values_are_checked_where_they_are() -> TestResult {
         assert_eq!(
             parse_err("[host]\nram = \"64\"\n"),
             "hw.toml: line 2: ram: '64' needs a unit (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
@@ -338,23 +341,24 @@ mod tests {
                 .starts_with("hw.toml: line 2: unknown GPU 'nope9000'")
         );
         assert!(parse_err("[host]\nram = 64\n").starts_with("hw.toml: line 2: invalid type"));
+        Ok(())
     }
 
     #[test]
-    fn a_described_gpu_gets_link_defaults_from_its_interconnect() {
-        let c = Catalog::embedded().unwrap();
+    fn a_described_gpu_gets_link_defaults_from_its_interconnect() -> TestResult {
+        let c = Catalog::embedded()?;
         let m = parse(
             &c,
             "hw.toml",
             "[[gpu]]\nname = \"X\"\nmemory = \"48GiB\"\nbandwidth_gb_s = 900\nfp16_tflops = 200\npcie_gen = 5\n",
-        )
-        .unwrap();
+        )?;
         let g = &m.gpus[0];
         assert_eq!(g.interconnect, Interconnect::Pcie5);
         assert_eq!(g.interconnect_gb_s, 63.0);
         assert_eq!(g.memory_type, MemoryType::Gddr);
-        let hw = m.hardware(&c, None, None).unwrap();
+        let hw = m.hardware(&c, None, None)?;
         // No [host]: the simulation's rules (twice the GPU memory, at least 32 GiB).
         assert_eq!(hw.host.ram_bytes, 96 << 30);
+        Ok(())
     }
 }

@@ -137,6 +137,9 @@ fn amd_spec<'a>(catalog: &'a Catalog, product: &str) -> Option<&'a GpuSpec> {
 
 #[cfg(test)]
 mod tests {
+    /// Tests return errors with `?` instead of unwrapping.
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
     use super::*;
 
     fn card(root: &Path, name: &str, files: &[(&str, &str)]) {
@@ -148,8 +151,8 @@ mod tests {
     }
 
     #[test]
-    fn amd_cards_are_read_from_sysfs_and_matched_by_product_name() {
-        let dir = tempfile::tempdir().unwrap();
+    fn amd_cards_are_read_from_sysfs_and_matched_by_product_name() -> TestResult {
+        let dir = tempfile::tempdir()?;
         let gib = 1u64 << 30;
         card(
             dir.path(),
@@ -171,14 +174,14 @@ mod tests {
             ],
         );
         card(dir.path(), "card2", &[("vendor", "0x10de")]);
-        std::fs::create_dir_all(dir.path().join("class/drm/card0-DP-1")).unwrap();
+        std::fs::create_dir_all(dir.path().join("class/drm/card0-DP-1"))?;
 
         let cards = read(dir.path());
         assert_eq!(
             cards.iter().map(|c| c.card).collect::<Vec<_>>(),
             vec![0, 1, 2]
         );
-        let c = Catalog::embedded().unwrap();
+        let c = Catalog::embedded()?;
         let (gpus, notes) = gpus(&c, &cards);
         assert_eq!(gpus.len(), 2, "the NVIDIA card is not AMD's");
         let unknown = &gpus[0].gpu;
@@ -199,10 +202,12 @@ mod tests {
                 .iter()
                 .any(|n| n.contains("card0") && n.contains("not in r1pick's catalog"))
         );
+        Ok(())
     }
 
     #[test]
-    fn no_drm_directory_means_no_amd_gpu() {
+    fn no_drm_directory_means_no_amd_gpu() -> TestResult {
         assert!(read(Path::new("/nonexistent/sys")).is_empty());
+        Ok(())
     }
 }

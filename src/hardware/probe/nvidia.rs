@@ -411,6 +411,9 @@ pub fn restrict_to_visible(snap: &mut NvmlSnapshot, visible: &str) -> Vec<String
 
 #[cfg(test)]
 mod tests {
+    /// Tests return errors with `?` instead of unwrapping.
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
     use super::*;
 
     fn catalog() -> Catalog {
@@ -433,14 +436,15 @@ mod tests {
     }
 
     #[test]
-    fn bandwidth_is_bus_width_times_double_data_rate_clock() {
+    fn bandwidth_is_bus_width_times_double_data_rate_clock() -> TestResult {
         assert_eq!(nvml_bandwidth_gb_s(5120, 2619), 3352.32);
         assert_eq!(nvml_bandwidth_gb_s(6016, 3201), 4814.304);
         assert_eq!(nvml_bandwidth_gb_s(384, 10501), 1008.096);
+        Ok(())
     }
 
     #[test]
-    fn a_bandwidth_far_from_the_catalog_keeps_the_catalogs() {
+    fn a_bandwidth_far_from_the_catalog_keeps_the_catalogs() -> TestResult {
         let mut d = h100(0);
         d.max_mem_clock = Some(1000);
         let snap = NvmlSnapshot {
@@ -454,10 +458,11 @@ mod tests {
             notes[0].contains("1280 GB/s, far from the catalog's 3350"),
             "{notes:?}"
         );
+        Ok(())
     }
 
     #[test]
-    fn nvlink_gpus_without_active_links_talk_over_pcie() {
+    fn nvlink_gpus_without_active_links_talk_over_pcie() -> TestResult {
         let mut a = h100(0);
         let mut b = h100(1);
         a.nvlink_states = vec![false; 18];
@@ -479,17 +484,18 @@ mod tests {
         let (gpus, _) = super::gpus(&catalog(), &linked);
         assert_eq!(gpus[0].gpu.interconnect, Interconnect::Nvlink4);
         assert_eq!(gpus[0].detail.nvlink_active_links, Some(18));
+        Ok(())
     }
 
     #[test]
-    fn link_states_read_as_flags_or_numbers() {
-        let d: NvmlDevice =
-            serde_json::from_str(r#"{"index": 0, "nvlink_states": [true, 0, 1]}"#).unwrap();
+    fn link_states_read_as_flags_or_numbers() -> TestResult {
+        let d: NvmlDevice = serde_json::from_str(r#"{"index": 0, "nvlink_states": [true, 0, 1]}"#)?;
         assert_eq!(d.nvlink_states, vec![true, false, true]);
+        Ok(())
     }
 
     #[test]
-    fn cuda_visible_devices_keeps_the_named_gpus() {
+    fn cuda_visible_devices_keeps_the_named_gpus() -> TestResult {
         let snap = NvmlSnapshot {
             devices: vec![h100(0), h100(1), h100(2)],
             ..Default::default()
@@ -507,23 +513,26 @@ mod tests {
         let mut s = snap;
         restrict_to_visible(&mut s, "");
         assert!(s.devices.is_empty());
+        Ok(())
     }
 
     #[test]
-    fn versions_and_architectures_decode() {
+    fn versions_and_architectures_decode() -> TestResult {
         assert_eq!(cuda_version(13000), "13.0");
         assert_eq!(cuda_version(12040), "12.4");
         assert_eq!(arch_name(9), Some("hopper"));
         assert_eq!(arch_name(u32::MAX), None);
+        Ok(())
     }
 
     #[test]
-    fn only_exact_names_match_the_catalog() {
+    fn only_exact_names_match_the_catalog() -> TestResult {
         let c = catalog();
         assert_eq!(
             match_catalog(&c, "NVIDIA GeForce RTX 4090").map(|g| g.id.as_str()),
             Some("rtx-4090")
         );
         assert!(match_catalog(&c, "NVIDIA GeForce RTX 4090 D").is_none());
+        Ok(())
     }
 }
