@@ -2,7 +2,7 @@
 //!
 //! * Sizes: a number and a unit. `KB MB GB TB` (and `K M G T`) are decimal (10^3…), `KiB MiB GiB
 //!   TiB` binary (2^10…). A bare number is rejected: "24" could mean bytes or GB.
-//! * Durations: `ms`, `s`, `m` (`200ms`, `1.5s`). A bare number is rejected.
+//! * Durations: `ms`, `s`, `m`, `h` (`200ms`, `1.5s`). A bare number is rejected.
 //! * Token counts: a whole number, or with `k` (×1024) / `m` (×1024²): `64k` = 65,536, as context
 //!   lengths are quoted ("128K" = 131,072).
 //! * Budgets: `3/h`, `2000/month` (730 h), `50/day`, or a tier name from data/tasks.toml.
@@ -59,13 +59,14 @@ pub fn parse_duration_ms(s: &str) -> Result<f64, String> {
         .parse()
         .map_err(|_| format!("'{s}' is not a duration; write e.g. 200ms or 1.5s"))?;
     let mult = match unit.trim().to_ascii_lowercase().as_str() {
-        "" => return Err(format!("'{s}' needs a unit: ms, s or m (e.g. 200ms)")),
+        "" => return Err(format!("'{s}' needs a unit: ms, s, m or h (e.g. 200ms)")),
         "ms" => 1.0,
         "s" | "sec" => 1000.0,
         "m" | "min" => 60_000.0,
+        "h" | "hr" => 3_600_000.0,
         other => {
             return Err(format!(
-                "unknown duration unit '{other}' in '{s}' (ms, s, m)"
+                "unknown duration unit '{other}' in '{s}' (ms, s, m, h)"
             ));
         }
     };
@@ -249,6 +250,7 @@ mod tests {
         assert_eq!(parse_duration_ms("200ms"), Ok(200.0));
         assert_eq!(parse_duration_ms("1.5s"), Ok(1500.0));
         assert_eq!(parse_duration_ms("2m"), Ok(120_000.0));
+        assert_eq!(parse_duration_ms("1h"), Ok(3_600_000.0));
         assert!(parse_duration_ms("200").is_err());
         assert!(parse_duration_ms("0ms").is_err());
         assert!(parse_duration_ms("-5ms").is_err());

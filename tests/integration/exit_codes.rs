@@ -125,3 +125,58 @@ fn no_color_means_no_escape_codes() {
     // and r1pick's tables carry no colour even when forced
     assert_eq!(escapes(&["estimate", "7b", "--gpu", "l40s"], false), 0);
 }
+
+/// The keys of a JSON document, recursively (array items merged), values ignored.
+fn shape(v: &serde_json::Value, at: &str, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                let path = format!("{at}.{k}");
+                out.insert(path.clone());
+                shape(x, &path, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| shape(x, &format!("{at}[]"), out)),
+        _ => {}
+    }
+}
+
+/// Scripts see the same exit codes and the same JSON shape whether the machine was probed (here:
+/// no GPU, NVML absent) or simulated (`--no-gpu`).
+#[test]
+fn probed_and_simulated_machines_give_the_same_codes_and_shapes() {
+    let commands: &[&[&str]] = &[
+        &["size", "7b"],
+        &["estimate", "7b"],
+        &["check", "7b", "--latency", "1h"],
+        &["check", "7b", "--latency", "1ms"],
+        &["recommend", "--task", "code", "--latency", "200ms"],
+        &[
+            "recommend",
+            "--task",
+            "classification",
+            "--latency",
+            "10m",
+            "--min-speed",
+            "0.5",
+        ],
+    ];
+    for args in commands {
+        let run = |extra: &[&str]| {
+            let out = crate::util::r1pick()
+                .args(*args)
+                .args(extra)
+                .arg("--json")
+                .output()
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let mut keys = std::collections::BTreeSet::new();
+            shape(&v, "", &mut keys);
+            (out.status.code(), keys)
+        };
+        let (probed_code, probed) = run(&[]);
+        let (simulated_code, simulated) = run(&["--no-gpu"]);
+        assert_eq!(probed_code, simulated_code, "{args:?}");
+        assert_eq!(probed, simulated, "{args:?}");
+    }
+}
