@@ -119,14 +119,6 @@ pub fn resolve<'a>(
         return Err(Error::input(why));
     }
     let workload = workload(model, args, task)?;
-    if engine.batching == crate::catalog::engine::Batching::Slots
-        && engine.id == "transformers"
-        && workload.concurrency > 1
-    {
-        return Err(Error::input(
-            "transformers serves one sequence at a time here; use vllm or sglang for --concurrency > 1",
-        ));
-    }
     if let Some(tp) = args.tp {
         if engine.multi_gpu == MultiGpu::Layer && tp > 1 {
             return Err(Error::input(format!(

@@ -58,6 +58,8 @@ pub enum Batching {
     Continuous,
     /// A fixed number of slots sharing one context (llama-server `-np`).
     Slots,
+    /// One sequence at a time (`generate` without a batching server).
+    Single,
 }
 
 /// MLA cache layouts seen in engines (formulas.md §1(b)).

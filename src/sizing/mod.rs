@@ -147,6 +147,12 @@ pub fn plan_with(d: &Deployment, hw: &Hardware, weights: &WeightBytes) -> Result
     if w.concurrency == 0 || w.context == 0 {
         return Err(Error::input("context and concurrency must be at least 1"));
     }
+    if w.concurrency > 1 && d.engine.batching == crate::catalog::engine::Batching::Single {
+        return Err(Error::input(format!(
+            "{} serves one sequence at a time; --concurrency {} needs a batching engine (vllm, sglang, trtllm, llama.cpp)",
+            d.engine.id, w.concurrency
+        )));
+    }
     if w.context > d.model.max_context {
         return Err(Error::input(format!(
             "context {} is above {}'s maximum of {} tokens",
@@ -175,7 +181,7 @@ fn kv_tokens(engine: &Engine, w: &Workload) -> f64 {
             (round(u64::from(w.context)) * u64::from(w.concurrency)) as f64
         }
         // llama-server: one n_ctx shared by all slots, padded as a whole.
-        crate::catalog::engine::Batching::Slots => {
+        crate::catalog::engine::Batching::Slots | crate::catalog::engine::Batching::Single => {
             round(u64::from(w.context) * u64::from(w.concurrency)) as f64
         }
     }
