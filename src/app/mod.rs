@@ -12,8 +12,6 @@ mod schema;
 
 pub use schema::json_schemas;
 
-use std::io::IsTerminal;
-
 use crate::catalog::Catalog;
 use crate::cli::{Cli, Command, Format};
 use crate::error::{Error, Result, exit};
@@ -101,9 +99,4 @@ fn man() -> Result<Outcome> {
         .render(&mut buf)
         .map_err(|e| Error::Environment(format!("cannot render the man page: {e}")))?;
     Ok(Outcome::ok(String::from_utf8_lossy(&buf).into_owned()))
-}
-
-/// Whether stderr is a terminal (for hints only; never changes stdout).
-pub fn stderr_is_terminal() -> bool {
-    std::io::stderr().is_terminal()
 }

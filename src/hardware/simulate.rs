@@ -3,7 +3,7 @@
 
 use super::{Gpu, Hardware, HardwareSource, Host};
 use crate::catalog::Catalog;
-use crate::catalog::gpu::{GpuSpec, Vendor};
+use crate::catalog::gpu::GpuSpec;
 use crate::error::{Error, Result, edit_distance};
 
 /// What the user asked for on the command line.
@@ -267,9 +267,4 @@ fn normalize(s: &str) -> String {
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .collect()
-}
-
-/// Whether a vendor's GPUs run CUDA engines.
-pub fn is_cuda(v: Vendor) -> bool {
-    v == Vendor::Nvidia
 }
