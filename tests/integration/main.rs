@@ -12,4 +12,5 @@ mod props;
 mod recommend;
 mod schema;
 mod sizing;
+mod snapshots;
 mod util;
