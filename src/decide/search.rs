@@ -18,7 +18,6 @@ use crate::sizing::{Deployment, KvDtype, MemoryPlan, Workload, plan_with};
 use super::constraints::{
     CheckResult, Constraint, Constraints, Measured, QualityFloor, Unit, evaluate,
 };
-use crate::report::deployment::{CostReport, PerformanceReport};
 
 /// What wins among deployments that meet every constraint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -519,14 +518,12 @@ fn assess<'a>(
         req.price,
         req.kwh_price,
     );
-    let measured_performance = PerformanceReport::of(&performance);
-    let measured_cost = cost.as_ref().map(CostReport::of);
     let checks = evaluate(
         constraints,
         &Measured {
             memory: &memory,
-            performance: &measured_performance,
-            cost: measured_cost.as_ref(),
+            performance: &performance,
+            cost: cost.as_ref(),
             quality: Some(s.quality),
         },
     );
@@ -646,7 +643,7 @@ fn describe_machine(hw: &Hardware) -> String {
     };
     format!(
         "{gpus}, {} RAM ({:?})",
-        crate::report::gib(hw.host.ram_bytes),
+        crate::quantity::bytes(hw.host.ram_bytes),
         hw.source
     )
     .to_lowercase()

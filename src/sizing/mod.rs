@@ -15,6 +15,7 @@ use crate::catalog::engine::{ActivationRule, Engine, MultiGpu};
 use crate::catalog::{MlaKvLayout, Model, Quant};
 use crate::error::{Error, Result};
 use crate::hardware::Hardware;
+use crate::quantity::bytes;
 pub use kv::KvDtype;
 pub use weights::WeightBytes;
 
@@ -609,15 +610,5 @@ fn finish(placement: Placement, gpus: Vec<DeviceMemory>, host: DeviceMemory) -> 
         gpus,
         host,
         kv_bytes_per_token: 0,
-    }
-}
-
-/// Bytes for people: "22.4 GiB".
-pub fn bytes(b: u64) -> String {
-    let b = b as f64;
-    if b >= (1u64 << 30) as f64 {
-        format!("{:.1} GiB", b / (1u64 << 30) as f64)
-    } else {
-        format!("{:.0} MiB", b / MIB)
     }
 }

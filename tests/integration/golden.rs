@@ -8,7 +8,7 @@ use r1pick::hardware::Hardware;
 use r1pick::perf::estimate;
 use r1pick::sizing::{Deployment, KvDtype, MemoryPlan, Workload, plan};
 
-use crate::util::{catalog, machine};
+use crate::util::{catalog, machine, machine_with_ram};
 
 const MIB: u64 = 1 << 20;
 
@@ -229,64 +229,27 @@ fn launched(model: &str, quant: &str, engine: &str, gpu: &str, w: Workload) -> S
 
 #[test]
 fn every_engine_launches_with_its_own_flags() {
-    let w = workload(8192, 2048, 4096, 4);
+    // model, quant, engine, machine, sequences
     let cases = [
-        (
-            launched("7b", "bf16", "vllm", "h100-sxm:2", w),
-            GOLDEN_LAUNCH[0],
-        ),
-        (
-            launched("14b", "fp8", "vllm", "h100-sxm", w),
-            GOLDEN_LAUNCH[1],
-        ),
-        (
-            launched("671b", "fp8", "sglang", "h200:8", w),
-            GOLDEN_LAUNCH[2],
-        ),
-        (
-            launched("671b", "fp8", "sglang", "h100-sxm:16", w),
-            GOLDEN_LAUNCH[3],
-        ),
-        (
-            launched("70b", "fp8", "trtllm", "h100-sxm:4", w),
-            GOLDEN_LAUNCH[4],
-        ),
-        (
-            launched("70b", "q4_k_m", "llama.cpp", "rtx-4090:2", w),
-            GOLDEN_LAUNCH[5],
-        ),
-        (
-            launched("32b", "q4_k_m", "ollama", "rtx-4090", w),
-            GOLDEN_LAUNCH[6],
-        ),
-        (
-            launched(
-                "7b",
-                "bf16",
-                "transformers",
-                "l40s",
-                workload(8192, 2048, 4096, 1),
-            ),
-            GOLDEN_LAUNCH[7],
-        ),
+        ("7b", "bf16", "vllm", "h100-sxm:2", 4),
+        ("14b", "fp8", "vllm", "h100-sxm", 4),
+        ("671b", "fp8", "sglang", "h200:8", 4),
+        ("671b", "fp8", "sglang", "h100-sxm:16", 4),
+        ("70b", "fp8", "trtllm", "h100-sxm:4", 4),
+        ("70b", "q4_k_m", "llama.cpp", "rtx-4090:2", 4),
+        ("32b", "q4_k_m", "ollama", "rtx-4090", 4),
+        ("7b", "bf16", "transformers", "l40s", 1),
     ];
-    for (actual, expected) in cases {
-        assert_eq!(actual, expected);
+    for ((model, quant, engine, gpu, n), expected) in cases.into_iter().zip(GOLDEN_LAUNCH) {
+        let w = workload(8192, 2048, 4096, n);
+        assert_eq!(launched(model, quant, engine, gpu, w), expected);
     }
 }
 
 #[test]
 fn llama_cpp_keeps_the_experts_it_cannot_fit_on_the_host() {
     let c = catalog();
-    let hw = r1pick::hardware::simulate::simulate(
-        &c,
-        &r1pick::hardware::simulate::SimulationRequest {
-            gpu_specs: vec!["rtx-4090".into()],
-            ram_bytes: Some(256 << 30),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let hw = machine_with_ram("rtx-4090", 256 << 30);
     let d = deployment(
         &c,
         "671b",
