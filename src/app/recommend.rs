@@ -7,7 +7,9 @@ use serde::Serialize;
 use crate::cli::{Format, Prefer as CliPrefer, RecommendArgs};
 use crate::decide::constraints::{CheckResult, Constraint, Constraints, Unit};
 use crate::decide::launch;
-use crate::decide::search::{Candidate, Decision, Machines, Prefer, Rejection, Request, search};
+use crate::decide::search::{
+    Candidate, Decision, Machines, Prefer, Reason, Rejection, Request, search,
+};
 use crate::error::{Error, Result, exit};
 use crate::report::deployment::{DeploymentReport, HardwareSummary};
 use crate::report::{align_right, duration_ms, gib, schema, table, to_json};
@@ -167,7 +169,7 @@ fn rejected(d: &Decision, explain: bool) -> Vec<Rejection> {
     let keep = if explain { d.rejected.len() } else { 20 };
     d.rejected
         .iter()
-        .filter(|r| explain || r.constraint != "support")
+        .filter(|r| explain || r.constraint != Reason::Support)
         .take(keep)
         .cloned()
         .collect()
@@ -383,7 +385,7 @@ fn render(doc: &RecommendDocument, explain: bool, best_effort: bool) -> String {
                 r.quant.clone(),
                 r.engine.clone(),
                 r.gpus.clone(),
-                r.constraint.clone(),
+                r.constraint.id().to_string(),
                 r.reason.clone(),
             ]);
         }
