@@ -8,6 +8,7 @@ mod config;
 mod exit_codes;
 mod golden;
 mod hardware;
+mod layers;
 mod perf;
 mod props;
 mod recommend;
