@@ -50,7 +50,28 @@ pub struct Deployment<'a> {
     pub workload: Workload,
 }
 
-impl Deployment<'_> {
+impl<'a> Deployment<'a> {
+    /// `model` × `quant` on `engine` over the first `gpus` GPUs, with the engine's own tensor
+    /// parallelism and MLA layout and a BF16 KV cache.
+    pub fn new(
+        model: &'a Model,
+        quant: &'a Quant,
+        engine: &'a Engine,
+        gpus: u32,
+        workload: Workload,
+    ) -> Self {
+        Deployment {
+            model,
+            quant,
+            engine,
+            gpus,
+            tensor_parallel: None,
+            kv_dtype: KvDtype::Bf16,
+            mla_kv: None,
+            workload,
+        }
+    }
+
     pub fn mla_layout(&self) -> MlaKvLayout {
         self.mla_kv.unwrap_or(self.engine.mla_kv)
     }

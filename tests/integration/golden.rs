@@ -6,7 +6,7 @@ use r1pick::catalog::Catalog;
 use r1pick::decide::launch;
 use r1pick::hardware::Hardware;
 use r1pick::perf::estimate;
-use r1pick::sizing::{Deployment, KvDtype, MemoryPlan, Workload, plan};
+use r1pick::sizing::{Deployment, MemoryPlan, Workload, plan};
 
 use crate::util::{catalog, machine, machine_with_ram};
 
@@ -95,16 +95,13 @@ fn deployment<'a>(
     gpus: u32,
     workload: Workload,
 ) -> Deployment<'a> {
-    Deployment {
-        model: c.model(model).unwrap(),
-        quant: c.quant(quant).unwrap(),
-        engine: c.engine(engine).unwrap(),
+    Deployment::new(
+        c.model(model).unwrap(),
+        c.quant(quant).unwrap(),
+        c.engine(engine).unwrap(),
         gpus,
-        tensor_parallel: None,
-        kv_dtype: KvDtype::Bf16,
-        mla_kv: None,
         workload,
-    }
+    )
 }
 
 fn workload(context: u32, prompt: u32, output: u32, concurrency: u32) -> Workload {
