@@ -11,4 +11,5 @@ pub mod error;
 pub mod hardware;
 pub mod perf;
 pub mod report;
+pub mod serving;
 pub mod sizing;

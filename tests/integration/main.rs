@@ -11,5 +11,6 @@ mod perf;
 mod props;
 mod recommend;
 mod schema;
+mod serving;
 mod sizing;
 mod util;
