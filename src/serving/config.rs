@@ -192,7 +192,14 @@ mod tests {
 
     #[test]
     fn every_engine_has_a_profile() {
-        for id in ["vllm", "sglang", "trtllm", "llama.cpp", "ollama", "transformers"] {
+        for id in [
+            "vllm",
+            "sglang",
+            "trtllm",
+            "llama.cpp",
+            "ollama",
+            "transformers",
+        ] {
             assert!(engine(id).is_ok(), "{id}");
         }
     }

@@ -295,7 +295,9 @@ pub fn estimate(
         est.total_tokens_per_s = est.requests_per_s * tokens_per_request.0;
     };
     match req.load {
-        Load::Concurrency { requests } if p.is_fixed() && o.is_fixed() && scheduler.prefill_first => {
+        Load::Concurrency { requests }
+            if p.is_fixed() && o.is_fixed() && scheduler.prefill_first =>
+        {
             let size = requests.min(kv_seqs_full(&kv, &profile.kv_rule, d, longest, scheduler));
             let w = waves::waves(
                 &step,
@@ -375,8 +377,7 @@ pub fn estimate(
             let rho = target / saturated.lambda;
             let c = f64::from(max_batch);
             let p_wait = rho.powf((2.0 * (c + 1.0)).sqrt() - 1.0).min(1.0);
-            let admission =
-                p_wait / (saturated.lambda * (1.0 - rho)) * (1.0 + o.cv2()) / 2.0;
+            let admission = p_wait / (saturated.lambda * (1.0 - rho)) * (1.0 + o.cv2()) / 2.0;
             est.ttft_ms = Some(ttft_percentiles(
                 &flow::Flow { wait: 0.0, ..f },
                 p,
@@ -404,13 +405,7 @@ pub fn estimate(
 }
 
 /// Sequences of the longest request a wave admits: KV for the whole request (the wave grows to it).
-fn kv_seqs_full(
-    kv: &KvCapacity,
-    rule: &KvRule,
-    d: &Deployment,
-    longest: u64,
-    s: Scheduler,
-) -> u32 {
+fn kv_seqs_full(kv: &KvCapacity, rule: &KvRule, d: &Deployment, longest: u64, s: Scheduler) -> u32 {
     let by_kv = match rule {
         KvRule::Slots => d.workload.concurrency,
         _ => u32::try_from(kv.tokens / longest.max(1)).unwrap_or(u32::MAX),
@@ -440,7 +435,8 @@ fn ttft_percentiles(
 fn tpot_percentiles(f: &flow::Flow, osl: f64) -> Percentiles {
     // A request's TPOT averages its steps; the share carrying a chunk varies binomially.
     let steps = (osl - 1.0).max(1.0);
-    let sd = (f.mixed_step - f.pure_step) * (f.interference * (1.0 - f.interference) / steps).sqrt();
+    let sd =
+        (f.mixed_step - f.pure_step) * (f.interference * (1.0 - f.interference) / steps).sqrt();
     Percentiles {
         mean: f.tpot,
         p50: f.tpot,

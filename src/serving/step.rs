@@ -106,7 +106,10 @@ impl StepModel {
         let compute = tokens * self.flop_ms_per_token + self.attention_ms_per_token2 * pairs;
         let k = self.sharpness;
         let bound = (memory.powf(k) + compute.powf(k)).powf(1.0 / k);
-        self.fixed_ms
+        // A prefill-only step's kernels are long enough to hide the per-layer launch costs that a
+        // decode step exposes (the single-stream prefill model counts none either).
+        let fixed = if decode > 0.0 { self.fixed_ms } else { 0.0 };
+        fixed
             + self.comm_ms
             + self.comm_ms_per_token * (tokens - 1.0)
             + bound
