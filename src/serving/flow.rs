@@ -67,16 +67,19 @@ pub fn flow(step: &StepModel, budget: f64, isl: f64, osl: f64, n: f64, separate:
             step.prefill_ms(isl, chunk, others, ctx)
         };
         let share = lambda * prefill;
-        // Steps that carry a chunk, per step: chunks started per ms × ms per step; the tagged
-        // request's own chunks are not among its decode steps.
-        let chunks = (isl / chunk).ceil();
-        let interference =
-            (lambda * chunks * tpot * (n - 1.0).max(0.0) / n.max(1.0)).clamp(0.0, 1.0);
+        // Prompt tokens prefilled per step on average (the others' only), at most what the budget
+        // leaves: fewer than a chunk means a share of the steps carry one chunk; more means every
+        // step carries several requests' chunks.
+        let per_step =
+            (lambda * isl * tpot * (n - 1.0).max(0.0) / n.max(1.0)).min((budget - others).max(1.0));
+        let interference = (per_step / chunk).min(1.0);
+        let mixed_tokens = per_step.max(chunk);
+        let mixed_pairs = pairs((isl - chunk) / 2.0, chunk) * mixed_tokens / chunk;
         let pure = step.step_ms(tagged, ctx, 0.0, 0.0);
         let mixed = if separate {
-            pure + step.step_ms(0.0, 0.0, chunk, pairs((isl - chunk) / 2.0, chunk))
+            pure + step.step_ms(0.0, 0.0, mixed_tokens, mixed_pairs)
         } else {
-            step.step_ms(tagged, ctx, chunk, pairs((isl - chunk) / 2.0, chunk))
+            step.step_ms(tagged, ctx, mixed_tokens, mixed_pairs)
         };
         let new_tpot = (1.0 - interference) * pure + interference * mixed;
         // The prefill pipeline is busy a `share` of the time (others' chunks only, closed loop).

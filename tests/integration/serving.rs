@@ -338,19 +338,55 @@ fn serving_calibration_predicts_runs_under_load() {
             check.1 * 100.0
         );
     }
-    println!("\noverall:");
+    println!("\noverall (check* = the check without dstack's early-2025 671B sweeps):");
+    let mut medians = vec![];
     for m in ["ttft", "tpot", "itl", "out_tps", "total_tps"] {
         let fit = summary(&points, |p| p.fit && p.metric == m);
         let check = summary(&points, |p| !p.fit && p.metric == m);
+        let recent = summary(&points, |p| !p.fit && !early_671b(p) && p.metric == m);
         println!(
-            "  {m:<9} fit {:>3} pts median {:>6.1}% | check {:>3} pts median {:>6.1}% worst {:>6.1}%",
+            "  {m:<9} fit {:>3} pts median {:>6.1}% | check {:>3} pts median {:>6.1}% worst {:>6.1}% | check* {:>3} pts median {:>6.1}% worst {:>6.1}%",
             fit.2,
             fit.0 * 100.0,
             check.2,
             check.0 * 100.0,
-            check.1 * 100.0
+            check.1 * 100.0,
+            recent.2,
+            recent.0 * 100.0,
+            recent.1 * 100.0
         );
+        medians.push((m, fit.0, recent.0));
     }
+    // Stated tolerances (median |error|). Fit set: the goal, TPOT ≤ 10%, TTFT ≤ 25%, and
+    // throughput ≤ 10%. Held-out check (without the early-2025 671B engines, whose MLA/MoE kernels
+    // were 2–3× slower than the model's — listed in the README): TPOT ≤ 25%, TTFT ≤ 50%, output
+    // throughput ≤ 20%.
+    let limit = |m: &str, fit: bool| match (m, fit) {
+        ("tpot", true) | ("out_tps", true) => 0.10,
+        ("ttft", true) => 0.25,
+        ("tpot", false) => 0.25,
+        ("ttft", false) => 0.50,
+        ("out_tps", false) => 0.20,
+        _ => f64::INFINITY,
+    };
+    for (m, fit, check) in medians {
+        for (value, is_fit) in [(fit, true), (check, false)] {
+            if value.is_finite() {
+                assert!(
+                    value <= limit(m, is_fit),
+                    "{m} median error {:.1}% over {:.0}% ({})",
+                    value * 100.0,
+                    limit(m, is_fit) * 100.0,
+                    if is_fit { "fit" } else { "check" }
+                );
+            }
+        }
+    }
+}
+
+/// dstack's 8×H200 sweeps ran early-2025 engine builds on the 671B.
+fn early_671b(p: &Point) -> bool {
+    p.sweep.starts_with("dstack")
 }
 
 // ---- shapes a continuously batching server must show ----
