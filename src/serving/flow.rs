@@ -15,7 +15,7 @@ const ITERATIONS: usize = 80;
 /// Highest prefill-pipeline utilisation the M/D/1 wait is evaluated at (it diverges at 1).
 const RHO_MAX: f64 = 0.98;
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Flow {
     /// Requests completed per ms.
     pub lambda: f64,
@@ -48,7 +48,7 @@ pub fn flow(step: &StepModel, budget: f64, isl: f64, osl: f64, n: f64, separate:
     let decode_steps = (osl - 1.0).max(0.0);
     let mut tpot = step.step_ms(1.0, ctx, 0.0, 0.0);
     let mut ttft = step.prefill_ms(isl, budget, 0.0, 0.0) + step.step_ms(1.0, isl, 0.0, 0.0);
-    let mut out = None;
+    let mut last = Flow::default();
     for _ in 0..ITERATIONS {
         let life = (ttft + decode_steps * tpot).max(1e-9);
         let lambda = n / life;
@@ -95,10 +95,10 @@ pub fn flow(step: &StepModel, budget: f64, isl: f64, osl: f64, n: f64, separate:
         };
         let first = (1.0 - interference) * first_pure + interference * first_mixed;
         let new_ttft = wait + prefill + first;
-        let done = (new_tpot - tpot).abs() <= 1e-9 * tpot && (new_ttft - ttft).abs() <= 1e-9 * ttft;
+        let done = (new_tpot - tpot).abs() <= 1e-7 * tpot && (new_ttft - ttft).abs() <= 1e-7 * ttft;
         tpot = 0.5 * tpot + 0.5 * new_tpot;
         ttft = 0.5 * ttft + 0.5 * new_ttft;
-        out = Some(Flow {
+        last = Flow {
             lambda,
             prefill,
             first,
@@ -110,13 +110,12 @@ pub fn flow(step: &StepModel, budget: f64, isl: f64, osl: f64, n: f64, separate:
             interference,
             decoding: tagged.min(n.max(1.0)),
             memory_bound: step.memory_bound(tagged, ctx, 0.0),
-        });
+        };
         if done {
             break;
         }
     }
-    // ITERATIONS > 0, so the loop ran at least once.
-    let mut f = out.unwrap_or_else(|| unreachable!());
-    f.lambda = n / (f.wait + f.prefill + f.first + decode_steps * f.tpot).max(1e-9);
-    f
+    // Throughput of the converged latencies (the loop's λ lags them by half a step).
+    last.lambda = n / (last.wait + last.prefill + last.first + decode_steps * last.tpot).max(1e-9);
+    last
 }

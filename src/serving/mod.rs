@@ -198,6 +198,40 @@ fn wait_at(mean: f64, p: f64, q: f64) -> f64 {
     mean / p * (p / (1.0 - q)).ln()
 }
 
+/// The engine's resolved scheduler for `d` on `hw` (its current release unless pinned).
+pub fn scheduler(
+    d: &Deployment,
+    hw: &Hardware,
+    mem: &MemoryPlan,
+    pins: &SchedulerOverrides,
+) -> Result<Scheduler> {
+    let profile = config::engine(&d.engine.id)?;
+    let large = match hw.gpus.first().filter(|_| mem.placement.gpus > 0) {
+        Some(g) => config::large_gpu(g.memory_bytes as f64, &g.name),
+        None => false,
+    };
+    let mut s = profile.resolve(pins, large, d.workload.context, d.workload.concurrency);
+    if d.engine.batching == Batching::Single {
+        s.max_seqs = 1;
+    }
+    Ok(s)
+}
+
+/// KV capacity of `d` under its engine's memory rule and default scheduler (what `size` and
+/// `estimate` report as `memory.kv_capacity_tokens`, `max_concurrency`, `max_context`).
+pub fn kv_capacity_of(d: &Deployment, hw: &Hardware, mem: &MemoryPlan) -> Result<KvCapacity> {
+    let profile = config::engine(&d.engine.id)?;
+    let s = scheduler(d, hw, mem, &SchedulerOverrides::default())?;
+    Ok(kv_capacity(
+        d,
+        hw,
+        mem,
+        &profile.kv_rule,
+        s.token_budget,
+        profile.non_torch_mib,
+    ))
+}
+
 /// Estimate `d` (planned as `mem` on `hw`) under `req`.
 pub fn estimate(
     d: &Deployment,
@@ -207,19 +241,7 @@ pub fn estimate(
 ) -> Result<LoadEstimate> {
     validate(req)?;
     let profile = config::engine(&d.engine.id)?;
-    let large = match hw.gpus.first().filter(|_| mem.placement.gpus > 0) {
-        Some(g) => config::large_gpu(g.memory_bytes as f64, &g.name),
-        None => false,
-    };
-    let mut scheduler = profile.resolve(
-        &req.scheduler,
-        large,
-        d.workload.context,
-        d.workload.concurrency,
-    );
-    if d.engine.batching == Batching::Single {
-        scheduler.max_seqs = 1;
-    }
+    let scheduler = scheduler(d, hw, mem, &req.scheduler)?;
     let kv = kv_capacity(
         d,
         hw,
@@ -360,7 +382,7 @@ pub fn estimate(
             }
             // The running set whose throughput is the arrival rate (λ rises with n).
             let (mut lo, mut hi) = (0.0, f64::from(max_batch));
-            for _ in 0..48 {
+            for _ in 0..32 {
                 let mid = 0.5 * (lo + hi);
                 if flow::flow(&step, budget, isl, osl, mid, separate).lambda < target {
                     lo = mid;

@@ -116,20 +116,15 @@ pub fn kv_capacity(
     let w = d.workload;
     let block = u64::from(d.engine.memory.kv_block_tokens.max(1));
     let tp = mem.placement.tensor_parallel.max(1);
+    // Layers on the busiest device (a pipeline stage or a layer-split GPU).
     let layers_here = f64::from(
         mem.placement
             .layers_per_gpu
             .iter()
             .copied()
             .max()
-            .unwrap_or(0),
-    )
-    .max(if mem.placement.layer_split {
-        0.0
-    } else {
-        f64::from(d.model.layers()) / f64::from(mem.placement.pipeline_stages.max(1))
-    })
-    .ceil();
+            .unwrap_or(d.model.layers()),
+    );
     let per_token = kv::per_layer_token(d.model, d.mla_layout(), d.kv_dtype, tp) * layers_here;
     let tokens = match rule {
         KvRule::Slots => u64::from(w.context) * u64::from(w.concurrency),
