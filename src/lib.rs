@@ -12,4 +12,5 @@ pub mod hardware;
 pub mod perf;
 pub mod quantity;
 pub mod report;
+pub mod serving;
 pub mod sizing;

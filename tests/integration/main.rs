@@ -13,6 +13,7 @@ mod perf;
 mod props;
 mod recommend;
 mod schema;
+mod serving;
 mod sizing;
 mod snapshots;
 mod util;
