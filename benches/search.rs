@@ -79,6 +79,7 @@ fn benches(cr: &mut Criterion) {
         },
         prefer: Prefer::Quality,
         pins: Pins::default(),
+        traffic: None,
         workload: WorkloadSpec {
             concurrency: 1,
             ..WorkloadSpec::default()

@@ -6,12 +6,13 @@ use serde::Serialize;
 
 use crate::cli::{CheckArgs, DeployArgs, Format};
 use crate::decide::constraints::{CheckResult, Constraints, Measured, all_ok, evaluate, quality};
+use crate::decide::load::{load_label, percentile_label};
 use crate::decide::search::{Machines, Prefer, search};
 use crate::error::{Error, Result, exit};
 use crate::report::deployment::DeploymentReport;
 use crate::report::{schema, table, to_json};
 
-use super::request::{DEFAULT_TASK, SearchArgs, limits, search_request};
+use super::request::{DEFAULT_TASK, SearchArgs, limits, search_request, traffic};
 use super::{Context, Outcome, estimate, hardware};
 
 /// `check --json`: the verdict, the deployment checked, and one entry per constraint.
@@ -49,21 +50,17 @@ pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
         deployment: args.deployment.clone(),
         hardware: args.hardware.clone(),
     };
+    let traffic = traffic(&args.deployment, &args.load)?;
     let e = estimate::evaluate(
         &ctx.catalog,
         &deploy,
         hw,
         task,
+        traffic.as_ref(),
         args.cost.price,
         args.cost.kwh_price,
     )?;
-    let report = estimate::report(
-        &e.deployment,
-        &e.hardware,
-        &e.memory,
-        Some(&e.performance),
-        e.cost.as_ref(),
-    );
+    let report = estimate::evaluated_report(&e);
     let measured = Measured {
         memory: &e.memory,
         performance: &e.performance,
@@ -72,6 +69,7 @@ pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
             .min_quality
             .as_ref()
             .and_then(|q| quality(e.deployment.model, e.deployment.quant, q.benchmark)),
+        load: e.load.as_ref(),
     };
     let checks = evaluate(&constraints, &measured);
     Ok(verdict(ctx, Some(report), checks, e.hardware.notes.clone()))
@@ -115,6 +113,7 @@ fn best_for_task(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
         constraints: &args.constraints,
         deployment: &args.deployment,
         cost: &args.cost,
+        load: &args.load,
         prefer: Prefer::Quality,
     };
     let req = search_request(c, task, &search_args, || {
@@ -139,8 +138,20 @@ fn render(r: &DeploymentReport, checks: &[CheckResult], ok: bool) -> String {
     } else {
         format!("FAIL: {} of {} checks fail", failed.len(), checks.len())
     };
+    let load = r
+        .performance
+        .as_ref()
+        .and_then(|p| p.load.as_ref())
+        .map(|l| {
+            format!(
+                ", under {} (latencies at {})",
+                load_label(&l.shape),
+                percentile_label(l.percentile)
+            )
+        })
+        .unwrap_or_default();
     let mut out = format!(
-        "{verdict} — {} · {} · {} on {}, context {} × {}\n",
+        "{verdict} — {} · {} · {} on {}, context {} × {}{load}\n",
         r.model,
         r.quant,
         r.engine,

@@ -20,11 +20,13 @@ use clap::ValueEnum;
 use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
 
 use crate::catalog::one_line_toml_error;
-use crate::cli::{Cli, Command, ConstraintArgs, CostArgs, DeploymentArgs, Format, HardwareArgs};
+use crate::cli::{
+    Cli, Command, ConstraintArgs, CostArgs, DeploymentArgs, Format, HardwareArgs, LoadArgs, span,
+};
 use crate::error::{Error, Result, unknown};
 use crate::quantity::{
-    parse_bandwidth, parse_bool, parse_count, parse_duration_ms, parse_score, parse_size,
-    parse_speed, parse_tokens, parse_usd,
+    parse_bandwidth, parse_bool, parse_count, parse_duration_ms, parse_percentile, parse_rate,
+    parse_score, parse_size, parse_speed, parse_tokens, parse_usd,
 };
 
 /// The file looked for in the working directory.
@@ -46,6 +48,8 @@ pub const KEYS: &[&str] = &[
     "prompt",
     "output",
     "concurrency",
+    "rate",
+    "percentile",
     "task",
     "latency",
     "tpot",
@@ -213,6 +217,7 @@ pub fn apply(cli: &Cli, env: &Layer, file: &Layer) -> Result<Cli> {
             deployment(&layer, &mut a.deploy.deployment)?;
             hardware(&layer, &mut a.deploy.hardware)?;
             cost(&layer, &mut a.cost)?;
+            load(&layer, &mut a.load)?;
             layer.fill(&mut a.task, "task", parse_text)?;
         }
         Command::Recommend(a) => {
@@ -220,12 +225,14 @@ pub fn apply(cli: &Cli, env: &Layer, file: &Layer) -> Result<Cli> {
             deployment(&layer, &mut a.deployment)?;
             hardware(&layer, &mut a.hardware)?;
             cost(&layer, &mut a.cost)?;
+            load(&layer, &mut a.load)?;
         }
         Command::Check(a) => {
             constraints(&layer, &mut a.constraints)?;
             deployment(&layer, &mut a.deployment)?;
             hardware(&layer, &mut a.hardware)?;
             cost(&layer, &mut a.cost)?;
+            load(&layer, &mut a.load)?;
         }
         Command::Probe(_)
         | Command::Models
@@ -259,9 +266,14 @@ fn deployment(l: &Layer, d: &mut DeploymentArgs) -> Result<()> {
     l.fill(&mut d.quant, "quant", parse_text)?;
     l.fill(&mut d.engine, "engine", parse_text)?;
     l.fill(&mut d.context, "context", parse_tokens)?;
-    l.fill(&mut d.prompt, "prompt", parse_tokens)?;
-    l.fill(&mut d.output, "output", parse_tokens)?;
+    l.fill(&mut d.prompt, "prompt", span)?;
+    l.fill(&mut d.output, "output", span)?;
     l.fill(&mut d.concurrency, "concurrency", parse_count)
+}
+
+fn load(l: &Layer, a: &mut LoadArgs) -> Result<()> {
+    l.fill(&mut a.rate, "rate", parse_rate)?;
+    l.fill(&mut a.percentile, "percentile", parse_percentile)
 }
 
 fn hardware(l: &Layer, h: &mut HardwareArgs) -> Result<()> {
@@ -529,6 +541,8 @@ mod tests {
             "format" => "json",
             "gpu" => "l40s:2",
             "gpus" | "concurrency" => "2",
+            "rate" => "2/s",
+            "percentile" => "p99",
             "ram" => "64GiB",
             "cpu_bandwidth" => "90",
             "no_gpu" => "true",

@@ -6,6 +6,7 @@ use crate::catalog::{Catalog, Engine, Model, Quant, Task, Vendor};
 use crate::cli::DeploymentArgs;
 use crate::error::{Error, Result};
 use crate::hardware::Hardware;
+use crate::serving::Span;
 use crate::sizing::support::unsupported;
 use crate::sizing::{Deployment, KvDtype, Workload};
 
@@ -16,6 +17,7 @@ pub const DEFAULT_PROMPT: u32 = 1024;
 pub const DEFAULT_OUTPUT: u32 = 4096;
 
 /// The workload from flags, then the task's profile, then the defaults; checked for consistency.
+/// A spread (`--prompt 512..4k`) sizes by its mean and must fit the context at its longest.
 pub fn workload(model: &Model, args: &DeploymentArgs, task: Option<&Task>) -> Result<Workload> {
     let context = args
         .context
@@ -23,12 +25,16 @@ pub fn workload(model: &Model, args: &DeploymentArgs, task: Option<&Task>) -> Re
         .unwrap_or(DEFAULT_CONTEXT.min(model.max_context));
     let prompt = args
         .prompt
-        .or(task.map(|t| t.prompt_tokens))
-        .unwrap_or(DEFAULT_PROMPT.min(context / 2).max(1));
+        .or(task.map(|t| Span::fixed(t.prompt_tokens)))
+        .unwrap_or(Span::fixed(DEFAULT_PROMPT.min(context / 2).max(1)));
     let output = args
         .output
-        .or(task.map(|t| t.reasoning_tokens + t.answer_tokens))
-        .unwrap_or(DEFAULT_OUTPUT.min(context.saturating_sub(prompt)).max(1));
+        .or(task.map(|t| Span::fixed(t.reasoning_tokens + t.answer_tokens)))
+        .unwrap_or(Span::fixed(
+            DEFAULT_OUTPUT
+                .min(context.saturating_sub(prompt.max))
+                .max(1),
+        ));
     let concurrency = args.concurrency.unwrap_or(1);
     if context > model.max_context {
         return Err(Error::input(format!(
@@ -36,23 +42,31 @@ pub fn workload(model: &Model, args: &DeploymentArgs, task: Option<&Task>) -> Re
             model.id, model.max_context
         )));
     }
-    if prompt > context {
+    if prompt.max > context {
         return Err(Error::input(format!(
-            "--prompt {prompt} is longer than --context {context}: the prompt must fit in the context"
+            "--prompt {} is longer than --context {context}: the prompt must fit in the context",
+            prompt.max
         )));
     }
-    if prompt + output > context {
+    if prompt.max + output.max > context {
         return Err(Error::input(format!(
-            "--prompt {prompt} + --output {output} = {} tokens do not fit --context {context}",
-            prompt + output
+            "--prompt {} + --output {} = {} tokens do not fit --context {context}",
+            prompt.max,
+            output.max,
+            prompt.max + output.max
         )));
     }
     Ok(Workload {
         context,
-        prompt,
-        output,
+        prompt: mean_tokens(prompt),
+        output: mean_tokens(output),
         concurrency,
     })
+}
+
+/// The mean of a spread in whole tokens (the value itself when fixed).
+pub fn mean_tokens(s: Span) -> u32 {
+    s.mean().round() as u32
 }
 
 /// The engine a user on this hardware would reach for.

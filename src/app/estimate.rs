@@ -5,6 +5,9 @@ use serde::Serialize;
 
 use crate::catalog::Catalog;
 use crate::cli::{DeployArgs, EstimateArgs, Format};
+use crate::decide::load::{
+    Loaded, Traffic, apply, load_label, percentile_label, rate_label, under_load,
+};
 use crate::decide::search::Candidate;
 use crate::error::Result;
 use crate::hardware::Hardware;
@@ -15,16 +18,19 @@ use crate::report::deployment::{
     PlacementReport,
 };
 use crate::report::{align_right, duration_ms, gib, schema, table, to_json};
+use crate::serving::{Limit, Percentiles, kv_capacity_of};
 use crate::sizing::{Deployment, MemoryPlan, plan};
 
-use super::{Context, Outcome, deploy, hardware};
+use super::{Context, Outcome, deploy, hardware, request};
 
 /// Everything known about one deployment.
 pub struct Evaluated<'a> {
     pub deployment: Deployment<'a>,
     pub hardware: Hardware,
     pub memory: MemoryPlan,
+    /// Means under the load, when there is one.
     pub performance: Performance,
+    pub load: Option<Loaded>,
     pub cost: Option<Cost>,
 }
 
@@ -33,12 +39,21 @@ pub fn evaluate<'a>(
     args: &DeployArgs,
     hw: Hardware,
     task: Option<&crate::catalog::Task>,
+    traffic: Option<&Traffic>,
     price: Option<f64>,
     kwh_price: Option<f64>,
 ) -> Result<Evaluated<'a>> {
     let d = deploy::resolve(catalog, &args.model, &args.deployment, &hw, task)?;
     let memory = plan(&d, &hw)?;
-    let performance = perf_estimate(&d, &hw, &memory);
+    let mut performance = perf_estimate(&d, &hw, &memory);
+    // Under load when it fits; a deployment that does not fit has no server to load.
+    let load = match traffic {
+        Some(t) if memory.fits => Some(under_load(&d, &hw, &memory, t)?),
+        _ => None,
+    };
+    if let Some(l) = &load {
+        apply(&mut performance, l);
+    }
     let cost = cost(
         &hw,
         d.gpus,
@@ -51,6 +66,7 @@ pub fn evaluate<'a>(
         hardware: hw,
         memory,
         performance,
+        load,
         cost,
     })
 }
@@ -59,7 +75,7 @@ pub fn size(ctx: &Context, args: &DeployArgs) -> Result<Outcome> {
     let hw = hardware::resolve(ctx, &args.hardware)?;
     let d = deploy::resolve(&ctx.catalog, &args.model, &args.deployment, &hw, None)?;
     let memory = plan(&d, &hw)?;
-    let report = report(&d, &hw, &memory, None, None);
+    let report = report(&d, &hw, &memory, None, None, None);
     let stdout = match ctx.format {
         Format::Table => memory_table(&report, &memory),
         Format::Json => to_json(&DeploymentDocument {
@@ -80,21 +96,17 @@ pub fn estimate(ctx: &Context, args: &EstimateArgs) -> Result<Outcome> {
         .as_deref()
         .map(|t| ctx.catalog.task(t))
         .transpose()?;
+    let traffic = request::traffic(&args.deploy.deployment, &args.load)?;
     let e = evaluate(
         &ctx.catalog,
         &args.deploy,
         hw,
         task,
+        traffic.as_ref(),
         args.cost.price,
         args.cost.kwh_price,
     )?;
-    let report = report(
-        &e.deployment,
-        &e.hardware,
-        &e.memory,
-        Some(&e.performance),
-        e.cost.as_ref(),
-    );
+    let report = evaluated_report(&e);
     let stdout = match ctx.format {
         Format::Table => format!(
             "{}{}",
@@ -121,12 +133,25 @@ pub struct DeploymentDocument {
     pub deployment: DeploymentReport,
 }
 
+/// The deployment object of an evaluated deployment.
+pub fn evaluated_report(e: &Evaluated) -> DeploymentReport {
+    report(
+        &e.deployment,
+        &e.hardware,
+        &e.memory,
+        Some(&e.performance),
+        e.load.as_ref(),
+        e.cost.as_ref(),
+    )
+}
+
 /// The contract object of design.md §5.
 pub fn report(
     d: &Deployment,
     hw: &Hardware,
     mem: &MemoryPlan,
     perf: Option<&Performance>,
+    load: Option<&Loaded>,
     cost: Option<&Cost>,
 ) -> DeploymentReport {
     let mut basis = Basis {
@@ -177,8 +202,8 @@ pub fn report(
         hardware: HardwareSummary::of(hw),
         placement: PlacementReport::of(mem),
         workload: d.workload,
-        memory: MemoryReport::of(mem),
-        performance: perf.map(PerformanceReport::of),
+        memory: MemoryReport::of(mem, kv_capacity_of(d, hw, mem).ok().as_ref()),
+        performance: perf.map(|p| PerformanceReport::of(p, load)),
         cost: cost.map(CostReport::of),
         basis,
     }
@@ -276,6 +301,14 @@ fn memory_table(r: &DeploymentReport, mem: &MemoryPlan) -> String {
         "KV cache: {} bytes per token of one sequence\n",
         m.kv_bytes_per_token
     ));
+    if let (Some(tokens), Some(seqs), Some(longest)) =
+        (m.kv_capacity_tokens, m.max_concurrency, m.max_context)
+    {
+        out.push_str(&format!(
+            "KV capacity by {}'s memory rule: {tokens} tokens, {seqs} sequence(s) of {} tokens at once, or {longest} tokens each for {}\n",
+            r.engine, r.workload.context, r.workload.concurrency
+        ));
+    }
     if let Some(s) = &m.shortfall {
         out.push_str(&format!("does not fit: {s}\n"));
     }
@@ -287,19 +320,26 @@ fn speed_table(r: &DeploymentReport) -> String {
         return String::new();
     };
     let w = &r.workload;
+    // Under a load the first rows are its means; an unsustainable rate has none.
+    let under = p.load.as_ref().filter(|l| l.sustainable);
+    let at = |idle: String| match (&p.load, under) {
+        (_, Some(l)) => format!("mean at {}", load_label(&l.shape)),
+        (Some(_), None) => format!("{idle} (none under this load)"),
+        (None, None) => idle,
+    };
     let mut t = table(&["metric", "value", "meaning"]);
     t.add_row(vec![
         "time to first token".into(),
         duration_ms(p.ttft_ms),
-        format!("{}-token prompt, idle server", w.prompt),
+        at(format!("{}-token prompt, idle server", w.prompt)),
     ]);
     t.add_row(vec![
         "time per output token".into(),
         duration_ms(p.tpot_ms),
-        format!(
+        at(format!(
             "{} sequence(s) at {} tokens of context",
             w.concurrency, w.context
-        ),
+        )),
     ]);
     t.add_row(vec![
         "decode speed".into(),
@@ -309,7 +349,11 @@ fn speed_table(r: &DeploymentReport) -> String {
     t.add_row(vec![
         "aggregate throughput".into(),
         format!("{:.1} tok/s", p.aggregate_tokens_per_s),
-        "all sequences together".into(),
+        if p.load.is_some() {
+            "output tokens of all requests together".into()
+        } else {
+            "all sequences together".into()
+        },
     ]);
     t.add_row(vec![
         "prefill speed".into(),
@@ -319,7 +363,7 @@ fn speed_table(r: &DeploymentReport) -> String {
     t.add_row(vec![
         "time to answer".into(),
         duration_ms(p.time_to_answer_ms),
-        format!("TTFT + {} reasoning and answer tokens", w.output),
+        at(format!("TTFT + {} reasoning and answer tokens", w.output)),
     ]);
     if let Some(c) = &r.cost {
         t.add_row(vec![
@@ -334,11 +378,79 @@ fn speed_table(r: &DeploymentReport) -> String {
         ]);
     }
     align_right(&mut t, &[1]);
-    let mut out = format!("\n{t}\nbasis:\n");
+    let mut out = format!("\n{t}\n");
+    if let Some(l) = &p.load {
+        out.push_str(&load_table(l));
+    }
+    out.push_str("basis:\n");
     for a in &r.basis.assumptions {
         out.push_str(&format!("  - {a}\n"));
     }
     out
+}
+
+/// The serving model's figures: percentiles of each latency, throughput, batch and what limits it.
+fn load_table(l: &crate::report::deployment::LoadReport) -> String {
+    let shape = match l.shape {
+        crate::serving::Load::Concurrency { .. } => "closed loop: a new request as one finishes",
+        crate::serving::Load::Rate { .. } => "Poisson arrivals",
+    };
+    let mut out = format!(
+        "under load: {} ({shape}; constraints at {})\n",
+        load_label(&l.shape),
+        percentile_label(l.percentile)
+    );
+    if l.sustainable {
+        let mut t = table(&["latency", "mean", "p50", "p90", "p99"]);
+        let rows: [(&str, Option<Percentiles>); 4] = [
+            ("time to first token", l.ttft_ms),
+            ("time per output token", l.tpot_ms),
+            ("inter-token gap", l.itl_ms),
+            ("end to end", l.e2e_ms),
+        ];
+        for (name, v) in rows {
+            if let Some(v) = v {
+                t.add_row(vec![
+                    name.to_string(),
+                    duration_ms(v.mean),
+                    duration_ms(v.p50),
+                    duration_ms(v.p90),
+                    duration_ms(v.p99),
+                ]);
+            }
+        }
+        align_right(&mut t, &[1, 2, 3, 4]);
+        out.push_str(&format!("{t}\n"));
+    } else {
+        out.push_str(
+            "NOT SUSTAINABLE: requests arrive faster than they are served, so the queue and every latency grow without bound\n",
+        );
+    }
+    out.push_str(&format!(
+        "throughput {:.2} requests/s · {:.1} output tok/s · {:.1} total tok/s\n",
+        l.requests_per_s, l.output_tokens_per_s, l.total_tokens_per_s
+    ));
+    out.push_str(&format!(
+        "batch {:.1} running of at most {}{} · utilization {:.0}% · limited by {} · highest sustainable rate {}\n\n",
+        l.batch,
+        l.max_batch,
+        if l.waves { " (in waves)" } else { "" },
+        l.utilization * 100.0,
+        limit_label(l.limit),
+        rate_label(l.max_rate_per_s)
+    ));
+    out
+}
+
+/// The limiting factor in words.
+pub fn limit_label(l: Limit) -> &'static str {
+    match l {
+        Limit::Compute => "compute",
+        Limit::MemoryBandwidth => "memory bandwidth",
+        Limit::KvCapacity => "KV-cache capacity",
+        Limit::SequenceLimit => "the engine's sequence limit",
+        Limit::Queue => "the queue (arrivals outpace service)",
+    }
 }
 
 /// The deployment object of a searched candidate.
@@ -348,6 +460,7 @@ pub fn candidate_report(ch: &Candidate) -> DeploymentReport {
         &ch.hardware,
         &ch.memory,
         Some(&ch.performance),
+        ch.load.as_ref(),
         ch.cost.as_ref(),
     )
 }

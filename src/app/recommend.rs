@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::cli::{Format, Prefer as CliPrefer, RecommendArgs};
 use crate::decide::constraints::{CheckResult, Constraint, Constraints, Unit};
 use crate::decide::launch;
+use crate::decide::load::{load_label, percentile_label};
 use crate::decide::search::{
     Candidate, Decision, Machines, Prefer, Reason, Rejection, Request, search,
 };
@@ -61,6 +62,7 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
         constraints: &args.constraints,
         deployment: &args.deployment,
         cost: &args.cost,
+        load: &args.load,
         prefer: match args.prefer {
             Some(CliPrefer::Cost) => Prefer::Cost,
             Some(CliPrefer::Speed) => Prefer::Speed,
@@ -184,6 +186,8 @@ fn suggest(req: &Request, d: &Decision) -> Vec<String> {
         let value = match r.unit {
             Unit::Ms => format!("{:.0}ms", r.needed.ceil()),
             Unit::UsdPerHour => format!("{:.2}/h", r.needed),
+            // just under the highest sustainable rate, which itself is not sustainable
+            Unit::RequestsPerS => format!("{:.2}/s", (r.needed * 100.0).ceil() / 100.0 - 0.01),
             _ => format!("{:.1}", r.needed),
         };
         out.push(format!(
@@ -291,6 +295,17 @@ fn render(doc: &RecommendDocument, explain: bool, best_effort: bool) -> String {
                         .as_ref()
                         .map(|c| format!(" · ${:.2}/h (${:.2} per 1M output tokens)", c.usd_per_hour, c.usd_per_million_output_tokens))
                         .unwrap_or_default()
+                ));
+            }
+            if let Some(l) = p.and_then(|p| p.load.as_ref()) {
+                out.push_str(&format!(
+                    "  under {}: TTFT, TPOT and answer are means; constraints hold at {} · {:.2} requests/s · batch {:.1} of at most {} · limited by {}\n",
+                    load_label(&l.shape),
+                    percentile_label(l.percentile),
+                    l.requests_per_s,
+                    l.batch,
+                    l.max_batch,
+                    estimate::limit_label(l.limit)
                 ));
             }
             out.push_str(&format!("\n  launch: {}\n\nwhy:\n", r.command));

@@ -2,10 +2,13 @@
 //! constraints with its defaults, the pinned quant and engine, the workload and the prices.
 
 use crate::catalog::{Catalog, Task};
-use crate::cli::{ConstraintArgs, CostArgs, DeploymentArgs};
+use crate::cli::{ConstraintArgs, CostArgs, DeploymentArgs, LoadArgs};
 use crate::decide::constraints::{Constraints, Limits};
+use crate::decide::load::Traffic;
 use crate::decide::search::{Machines, Pins, Prefer, Request, WorkloadSpec};
 use crate::error::{Error, Result};
+
+use super::deploy::mean_tokens;
 
 /// The task `recommend` assumes when none is given.
 pub const DEFAULT_TASK: &str = "chat";
@@ -27,7 +30,13 @@ pub struct SearchArgs<'a> {
     pub constraints: &'a ConstraintArgs,
     pub deployment: &'a DeploymentArgs,
     pub cost: &'a CostArgs,
+    pub load: &'a LoadArgs,
     pub prefer: Prefer,
+}
+
+/// The load the flags state (`--rate`, `--concurrency`, spreads, `--percentile`), or none.
+pub fn traffic(d: &DeploymentArgs, l: &LoadArgs) -> Result<Option<Traffic>> {
+    Traffic::from_flags(l.rate, d.concurrency, d.prompt, d.output, l.percentile)
 }
 
 /// The search for `task`: constraints first, then the pins, then the machines (in that order, so
@@ -39,6 +48,7 @@ pub fn search_request<'a>(
     machines: impl FnOnce() -> Result<Machines>,
 ) -> Result<Request<'a>> {
     let constraints = Constraints::for_task(c, &limits(args.constraints), task)?;
+    let traffic = traffic(args.deployment, args.load)?;
     let pins = pins(c, args.deployment)?;
     Ok(Request {
         catalog: c,
@@ -47,6 +57,7 @@ pub fn search_request<'a>(
         prefer: args.prefer,
         pins,
         workload: workload_spec(args.deployment),
+        traffic,
         kv_dtype: args.deployment.kv_dtype.unwrap_or_default(),
         machines: machines()?,
         price: args.cost.price,
@@ -57,8 +68,8 @@ pub fn search_request<'a>(
 fn workload_spec(args: &DeploymentArgs) -> WorkloadSpec {
     WorkloadSpec {
         context: args.context,
-        prompt: args.prompt,
-        output: args.output,
+        prompt: args.prompt.map(mean_tokens),
+        output: args.output.map(mean_tokens),
         concurrency: args.concurrency.unwrap_or(1),
     }
 }

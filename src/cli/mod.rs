@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::catalog::MlaKvLayout;
+use crate::serving::Span;
 use crate::sizing::KvDtype;
 
 #[derive(Debug, Clone, Parser)]
@@ -130,13 +131,13 @@ pub struct DeploymentArgs {
     /// Tokens each sequence holds: prompt + reasoning + answer (e.g. 8k, 64k) [env: R1PICK_CONTEXT]
     #[arg(long, value_name = "TOKENS", value_parser = units::parse_tokens)]
     pub context: Option<u32>,
-    /// Prompt tokens of one request
-    #[arg(long, value_name = "TOKENS", value_parser = units::parse_tokens)]
-    pub prompt: Option<u32>,
-    /// Generated tokens of one request, reasoning included
-    #[arg(long, value_name = "TOKENS", value_parser = units::parse_tokens)]
-    pub output: Option<u32>,
-    /// Sequences served at once [env: R1PICK_CONCURRENCY]
+    /// Prompt tokens of one request, or a uniform spread MIN..MAX (e.g. 512..4k)
+    #[arg(long, value_name = "TOKENS", value_parser = span)]
+    pub prompt: Option<Span>,
+    /// Generated tokens of one request, reasoning included, or a spread MIN..MAX (e.g. 256..2k)
+    #[arg(long, value_name = "TOKENS", value_parser = span)]
+    pub output: Option<Span>,
+    /// Requests in flight at once (closed loop: a new one as one finishes) [env: R1PICK_CONCURRENCY]
     #[arg(long, value_name = "N", value_parser = units::parse_count)]
     pub concurrency: Option<u32>,
     /// KV-cache element type
@@ -145,6 +146,23 @@ pub struct DeploymentArgs {
     /// MLA cache layout of the 671B (default: the engine's; latent-v and expanded for older llama.cpp / transformers)
     #[arg(long, value_enum, value_name = "LAYOUT")]
     pub mla_kv: Option<MlaKvLayout>,
+}
+
+/// A token count or spread as the serving model reads it.
+pub fn span(s: &str) -> Result<Span, String> {
+    units::parse_span(s).map(|(min, max)| Span { min, max })
+}
+
+/// The traffic a deployment serves, beyond `--concurrency`.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Load")]
+pub struct LoadArgs {
+    /// Poisson arrivals instead of a fixed concurrency: 2/s, 120/min, 100k/day [env: R1PICK_RATE]
+    #[arg(long, value_name = "RATE", value_parser = units::parse_rate, allow_hyphen_values = true)]
+    pub rate: Option<f64>,
+    /// Percentile the latency constraints hold at under load: p50, p90, p99 or e.g. 95 (default p90) [env: R1PICK_PERCENTILE]
+    #[arg(long, value_name = "P", value_parser = units::parse_percentile, allow_hyphen_values = true)]
+    pub percentile: Option<f64>,
 }
 
 /// Pricing of the hardware.
@@ -201,6 +219,8 @@ pub struct EstimateArgs {
     #[command(flatten)]
     pub deploy: DeployArgs,
     #[command(flatten)]
+    pub load: LoadArgs,
+    #[command(flatten)]
     pub cost: CostArgs,
     /// Task whose prompt/reasoning/answer lengths set the workload
     #[arg(long, value_name = "TASK")]
@@ -223,6 +243,8 @@ pub struct RecommendArgs {
     pub deployment: DeploymentArgs,
     #[command(flatten)]
     pub hardware: HardwareArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
     #[command(flatten)]
     pub cost: CostArgs,
     /// What wins among deployments that meet every constraint
@@ -249,6 +271,8 @@ pub struct CheckArgs {
     pub deployment: DeploymentArgs,
     #[command(flatten)]
     pub hardware: HardwareArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
     #[command(flatten)]
     pub cost: CostArgs,
 }

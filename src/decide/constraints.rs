@@ -12,6 +12,9 @@ use crate::catalog::{Benchmark, Catalog, Model, ParamBreakdown, Quant, Task};
 use crate::error::{Error, Result, unknown};
 use crate::perf::Performance;
 use crate::perf::cost::Cost;
+use crate::serving::{Load, LoadEstimate, Percentiles};
+
+use super::load::Loaded;
 use crate::quantity::{SPEED_DECIMALS, USD_DECIMALS, bytes, duration_ms, parse_budget_rate};
 use crate::sizing::MemoryPlan;
 
@@ -33,6 +36,8 @@ pub enum Constraint {
     Budget,
     /// Quantization-adjusted benchmark score (`--min-quality`, or the task's floor).
     MinQuality,
+    /// The request rate is below the highest the deployment sustains (`--rate`).
+    Load,
 }
 
 /// Whether the required value is a ceiling (`actual ≤ required`) or a floor (`actual ≥ required`).
@@ -57,6 +62,8 @@ pub enum Unit {
     /// Benchmark points (percent, or a Codeforces rating).
     #[serde(rename = "score")]
     Score,
+    #[serde(rename = "requests/s")]
+    RequestsPerS,
 }
 
 /// A budget in USD per hour, with how the user spelled it.
@@ -189,6 +196,9 @@ pub struct Measured<'a> {
     pub cost: Option<&'a Cost>,
     /// Score on the quality floor's benchmark after quantization; `None` when unpublished.
     pub quality: Option<f64>,
+    /// The estimate under the stated load, when there is one: the latency constraints then hold
+    /// at its percentile.
+    pub load: Option<&'a Loaded>,
 }
 
 /// The paper score of `model` on `benchmark`, times the retention of `quant` at the model's size.
@@ -223,30 +233,59 @@ pub fn budget(catalog: &Catalog, given: &str) -> Result<Budget> {
     })
 }
 
-/// Every check, `fits` first, then the constraints in the order of [`Constraints`]' fields.
+/// Every check, `fits` first (then `load` under a rate), then the constraints in the order of
+/// [`Constraints`]' fields. Under load the time constraints read the stated percentile.
 pub fn evaluate(c: &Constraints, m: &Measured) -> Vec<CheckResult> {
     let p = m.performance;
     let mut checks = vec![fits(m.memory)];
+    if let Some(l) = &m.load
+        && let Load::Rate { per_second } = l.estimate.load
+    {
+        checks.push(sustainable(per_second, &l.estimate));
+    }
+    // (actual, detail): the idle server's number, or the percentile under load.
+    let at = |idle: f64, under: fn(&LoadEstimate) -> Option<Percentiles>| match &m.load {
+        None => (Some(idle), String::new()),
+        Some(l) => (
+            under(&l.estimate).map(|v| v.at(l.percentile)),
+            format!(
+                " ({} at {})",
+                super::load::percentile_label(l.percentile),
+                super::load::load_label(&l.estimate.load)
+            ),
+        ),
+    };
     let timed = [
-        (Constraint::Latency, c.latency_ms, p.ttft_ms),
-        (Constraint::Tpot, c.tpot_ms, p.tpot_ms),
+        (
+            Constraint::Latency,
+            c.latency_ms,
+            at(p.ttft_ms, |e| e.ttft_ms),
+        ),
+        (Constraint::Tpot, c.tpot_ms, at(p.tpot_ms, |e| e.tpot_ms)),
         (
             Constraint::AnswerWithin,
             c.answer_within_ms,
-            p.time_to_answer_ms,
+            at(p.time_to_answer_ms, |e| e.e2e_ms),
         ),
     ];
-    for (constraint, required, actual) in timed {
+    for (constraint, required, (actual, detail)) in timed {
         if let Some(required) = required {
-            checks.push(compare(constraint, "", required, Some(actual)));
+            checks.push(under_load(
+                compare(constraint, &detail, required, actual),
+                m,
+            ));
         }
     }
     if let Some(required) = c.min_tokens_per_s {
-        checks.push(compare(
-            Constraint::MinSpeed,
-            "",
-            required,
-            Some(p.decode_tokens_per_s),
+        // A sequence's speed at the percentile is the inverse of its TPOT there.
+        let (tpot, detail) = at(p.tpot_ms, |e| e.tpot_ms);
+        let speed = match &m.load {
+            None => Some(p.decode_tokens_per_s),
+            Some(_) => tpot.map(|t| 1000.0 / t.max(1e-9)),
+        };
+        checks.push(under_load(
+            compare(Constraint::MinSpeed, &detail, required, speed),
+            m,
         ));
     }
     if let Some(b) = &c.budget {
@@ -280,6 +319,34 @@ pub fn evaluate(c: &Constraints, m: &Measured) -> Vec<CheckResult> {
     checks
 }
 
+/// The rate against the highest sustainable one: below it holds (queues stay finite).
+fn sustainable(per_second: f64, e: &LoadEstimate) -> CheckResult {
+    let mut check = compare(Constraint::Load, "", per_second, Some(e.max_rate_per_s));
+    check.ok = e.sustainable;
+    let rate = super::load::rate_label(per_second);
+    let highest = super::load::rate_label(e.max_rate_per_s);
+    check.message = if e.sustainable {
+        format!("load: rate {rate} is sustainable (highest {highest})")
+    } else {
+        format!("load: rate {rate} is not sustainable: the highest sustainable rate is {highest}")
+    };
+    check
+}
+
+/// A time check under a load with no latency figure (an unsustainable rate) says why.
+fn under_load(mut check: CheckResult, m: &Measured) -> CheckResult {
+    if let Some(l) = &m.load
+        && check.actual.is_none()
+    {
+        check.message = format!(
+            "{}: no figure at an unsustainable rate (highest sustainable {})",
+            check.message.trim_end_matches(": unknown"),
+            super::load::rate_label(l.estimate.max_rate_per_s)
+        );
+    }
+    check
+}
+
 /// Whether every check holds.
 pub fn all_ok(checks: &[CheckResult]) -> bool {
     checks.iter().all(|c| c.ok)
@@ -300,6 +367,7 @@ impl Constraint {
             Constraint::MinSpeed => Unit::TokensPerS,
             Constraint::Budget => Unit::UsdPerHour,
             Constraint::MinQuality => Unit::Score,
+            Constraint::Load => Unit::RequestsPerS,
         }
     }
 
@@ -313,6 +381,7 @@ impl Constraint {
             Constraint::AnswerWithin => "answer_within",
             Constraint::Budget => "budget",
             Constraint::MinQuality => "min_quality",
+            Constraint::Load => "load",
         }
     }
 
@@ -326,6 +395,7 @@ impl Constraint {
             Constraint::AnswerWithin => "--answer-within",
             Constraint::Budget => "--budget",
             Constraint::MinQuality => "--min-quality",
+            Constraint::Load => "--rate",
         }
     }
 
@@ -339,6 +409,7 @@ impl Constraint {
             Constraint::AnswerWithin => "time to answer",
             Constraint::Budget => "cost",
             Constraint::MinQuality => "quality",
+            Constraint::Load => "load",
         }
     }
 }
@@ -362,6 +433,7 @@ impl Unit {
             Unit::TokensPerS => format!("{v:.1} tok/s"),
             Unit::UsdPerHour => format!("${v:.2}/h"),
             Unit::Score => format!("{v:.1}"),
+            Unit::RequestsPerS => format!("{v:.2}/s"),
         }
     }
 
@@ -546,6 +618,7 @@ mod tests {
                 performance: &p,
                 cost: None,
                 quality: None,
+                load: None,
             },
         );
         assert_eq!(checks.len(), 2);
@@ -567,6 +640,7 @@ mod tests {
             performance: &p,
             cost: None,
             quality: Some(57.0),
+            load: None,
         };
         let c = Constraints {
             min_tokens_per_s: Some(30.0),
@@ -605,6 +679,7 @@ mod tests {
             performance: &p,
             cost: None,
             quality: None,
+            load: None,
         };
         let b = &evaluate(&c, &measured)[1];
         assert!(!b.ok);
@@ -621,6 +696,7 @@ mod tests {
             performance: &p,
             cost: None,
             quality: None,
+            load: None,
         };
         let f = &evaluate(&Constraints::default(), &measured)[0];
         assert_eq!(f.constraint, Constraint::Fits);

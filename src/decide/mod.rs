@@ -3,4 +3,5 @@
 
 pub mod constraints;
 pub mod launch;
+pub mod load;
 pub mod search;

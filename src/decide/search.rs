@@ -18,6 +18,7 @@ use crate::sizing::{Deployment, KvDtype, MemoryPlan, Workload, plan_with};
 use super::constraints::{
     CheckResult, Constraint, Constraints, Measured, QualityFloor, Unit, evaluate,
 };
+use super::load::{Loaded, Traffic, apply, under_load};
 
 /// What wins among deployments that meet every constraint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +64,8 @@ pub struct Request<'a> {
     pub prefer: Prefer,
     pub pins: Pins<'a>,
     pub workload: WorkloadSpec,
+    /// The load candidates are judged under; `None`: one request on an idle server.
+    pub traffic: Option<Traffic>,
     pub kv_dtype: KvDtype,
     pub machines: Machines,
     pub price: Option<f64>,
@@ -75,7 +78,9 @@ pub struct Candidate<'a> {
     pub deployment: Deployment<'a>,
     pub hardware: Hardware,
     pub memory: MemoryPlan,
+    /// Means under the load, when there is one (see [`apply`]).
     pub performance: Performance,
+    pub load: Option<Loaded>,
     pub cost: Option<Cost>,
     pub quality: f64,
     pub checks: Vec<CheckResult>,
@@ -560,7 +565,19 @@ pub fn assess<'a>(
             shortfall: over,
         });
     }
-    let performance = estimate_with(&d, hw, &memory, s.weights, s.params);
+    let mut performance = estimate_with(&d, hw, &memory, s.weights, s.params);
+    let load = match &req.traffic {
+        Some(t) => {
+            let e = under_load(&d, hw, &memory, t).map_err(|e| Turned {
+                reason: Reason::Unmet(Constraint::Fits),
+                message: e.to_string(),
+                shortfall: f64::INFINITY,
+            })?;
+            apply(&mut performance, &e);
+            Some(e)
+        }
+        None => None,
+    };
     let cost = cost(
         hw,
         gpus,
@@ -575,6 +592,7 @@ pub fn assess<'a>(
             performance: &performance,
             cost: cost.as_ref(),
             quality: Some(s.quality),
+            load: load.as_ref(),
         },
     );
     Ok(Candidate {
@@ -582,6 +600,7 @@ pub fn assess<'a>(
         hardware: hw.clone(),
         memory,
         performance,
+        load,
         cost,
         quality: s.quality,
         checks,
@@ -780,6 +799,7 @@ mod tests {
             prefer: Prefer::Quality,
             pins: Pins::default(),
             workload: WorkloadSpec::default(),
+            traffic: None,
             kv_dtype: KvDtype::Bf16,
             machines: Machines::Local(hw.clone()),
             price: None,

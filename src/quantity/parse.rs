@@ -6,6 +6,10 @@
 //! * Token counts: a whole number, or with `k` (×1024) / `m` (×1024²): `64k` = 65,536, as context
 //!   lengths are quoted ("128K" = 131,072).
 //! * Budgets: `3/h`, `2000/month` (730 h), `50/day`, or a tier name from data/tasks.toml.
+//! * Request rates: `2/s`, `120/min`, `300/h`, `100k/day` (k = 1000 here: requests are counted,
+//!   not sized). A bare number is rejected: "5" could be per second or per minute.
+//! * Percentiles: `p50`, `p90`, `p99`, or a number strictly between 0 and 100 (`95`, `99.9`).
+//! * Length spreads: a token count, or `MIN..MAX` (`512..4k`) with MIN ≤ MAX.
 
 /// The largest size r1pick accepts: 1 EiB.
 const MAX_BYTES: f64 = (1u64 << 60) as f64;
@@ -220,6 +224,76 @@ pub fn parse_budget_rate(s: &str) -> Option<Result<f64, String>> {
     }))
 }
 
+/// A request rate in requests per second: `2/s`, `120/min`, `300/h`, `100k/day`.
+pub fn parse_rate(s: &str) -> Result<f64, String> {
+    const FORMS: &str = "e.g. 2/s, 120/min or 100k/day";
+    let t = s.trim().to_ascii_lowercase();
+    let Some((amount, period)) = t.split_once('/') else {
+        return Err(format!(
+            "rate '{s}' needs a period: {}/s, {0}/min or {0}/day",
+            s.trim()
+        ));
+    };
+    let seconds = match period.trim() {
+        "s" | "sec" | "second" => 1.0,
+        "m" | "min" | "minute" => 60.0,
+        "h" | "hr" | "hour" => 3600.0,
+        "d" | "day" => 86_400.0,
+        other => {
+            return Err(format!(
+                "unknown rate period '/{other}' in '{s}' (use /s, /min, /h or /day; {FORMS})"
+            ));
+        }
+    };
+    let amount = amount.trim();
+    let (num, mult) = match amount.strip_suffix('k') {
+        Some(n) => (n, 1e3),
+        None => match amount.strip_suffix('m') {
+            Some(n) => (n, 1e6),
+            None => (amount, 1.0),
+        },
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a request rate; write {FORMS}"))?;
+    let per_s = n * mult / seconds;
+    if !per_s.is_finite() || per_s <= 0.0 {
+        return Err(format!("rate '{s}' must be more than zero ({FORMS})"));
+    }
+    Ok(per_s)
+}
+
+/// A percentile in percent: `p50`, `p90`, `p99`, or a number in (0, 100) such as `95`.
+pub fn parse_percentile(s: &str) -> Result<f64, String> {
+    let t = s.trim().to_ascii_lowercase();
+    let num = t.strip_prefix('p').unwrap_or(&t);
+    let v: f64 = num.trim().parse().map_err(|_| {
+        format!("'{s}' is not a percentile; write p50, p90, p99 or a number such as 95")
+    })?;
+    if !(v > 0.0 && v < 100.0) {
+        return Err(format!(
+            "percentile '{s}' must be above 0 and below 100 (p50, p90, p99, or e.g. 95)"
+        ));
+    }
+    Ok(v)
+}
+
+/// A length that is fixed (`4k`) or a uniform spread `MIN..MAX` (`512..4k`), as (min, max).
+pub fn parse_span(s: &str) -> Result<(u32, u32), String> {
+    let Some((lo, hi)) = s.split_once("..") else {
+        let n = parse_tokens(s)?;
+        return Ok((n, n));
+    };
+    let (lo, hi) = (parse_tokens(lo)?, parse_tokens(hi)?);
+    if lo > hi {
+        return Err(format!(
+            "spread '{s}' runs backwards ({lo} > {hi}): write N or MIN..MAX with MIN ≤ MAX, e.g. 512..4k"
+        ));
+    }
+    Ok((lo, hi))
+}
+
 #[cfg(test)]
 mod tests {
     /// Tests return errors with `?` instead of unwrapping.
@@ -276,6 +350,41 @@ mod tests {
         assert!(matches!(parse_budget_rate("-3/h"), Some(Err(_))));
         assert!(matches!(parse_budget_rate("3/week"), Some(Err(_))));
         assert_eq!(parse_budget_rate("startup"), None);
+        Ok(())
+    }
+
+    #[test]
+    fn rates_need_a_period_and_read_k_as_1000() -> TestResult {
+        assert_eq!(parse_rate("2/s"), Ok(2.0));
+        assert_eq!(parse_rate("120/min"), Ok(2.0));
+        assert_eq!(parse_rate("7200/h"), Ok(2.0));
+        assert_eq!(parse_rate("86.4k/day"), Ok(1.0));
+        assert!(parse_rate("5").unwrap_err().contains("needs a period"));
+        assert!(parse_rate("0/s").unwrap_err().contains("more than zero"));
+        assert!(parse_rate("-2/s").unwrap_err().contains("more than zero"));
+        assert!(parse_rate("2/week").unwrap_err().contains("'/week'"));
+        assert!(parse_rate("many/s").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn percentiles_lie_strictly_between_0_and_100() -> TestResult {
+        assert_eq!(parse_percentile("p90"), Ok(90.0));
+        assert_eq!(parse_percentile("P99"), Ok(99.0));
+        assert_eq!(parse_percentile("99.9"), Ok(99.9));
+        assert!(parse_percentile("0").is_err());
+        assert!(parse_percentile("100").is_err());
+        assert!(parse_percentile("100.5").unwrap_err().contains("'100.5'"));
+        assert!(parse_percentile("median").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn spreads_are_fixed_or_min_to_max() -> TestResult {
+        assert_eq!(parse_span("4k"), Ok((4096, 4096)));
+        assert_eq!(parse_span("512..4k"), Ok((512, 4096)));
+        assert!(parse_span("4k..512").unwrap_err().contains("backwards"));
+        assert!(parse_span("0..512").is_err());
         Ok(())
     }
 }

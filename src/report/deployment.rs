@@ -3,8 +3,11 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::decide::load::Loaded;
 use crate::hardware::Hardware;
 use crate::quantity::{SPEED_DECIMALS, USD_DECIMALS, round};
+use crate::serving::{Limit, Load, Percentiles};
+use crate::sizing::capacity::KvCapacity;
 use crate::sizing::{MemoryPlan, Workload};
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -75,6 +78,15 @@ pub struct MemoryReport {
     pub host_bytes: u64,
     pub fits: bool,
     pub kv_bytes_per_token: u64,
+    /// Tokens of KV cache the engine allocates by its own memory rule (all sequences together).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kv_capacity_tokens: Option<u64>,
+    /// Most sequences of the requested context that fit that cache at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u32>,
+    /// Longest context each of the requested sequences can have in that cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_context: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shortfall: Option<String>,
     /// Each GPU, then host RAM: what it holds and what the engine may use there.
@@ -111,12 +123,89 @@ impl DeviceReport {
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PerformanceReport {
+    /// Mean under the stated load (`load`), else one request on an idle server.
     pub ttft_ms: f64,
+    /// Mean under the stated load, else the decode step of `workload.concurrency` sequences.
     pub tpot_ms: f64,
     pub decode_tokens_per_s: f64,
     pub aggregate_tokens_per_s: f64,
     pub prefill_tokens_per_s: f64,
     pub time_to_answer_ms: f64,
+    /// The serving model under the stated load; absent without `--rate`, `--concurrency`, a
+    /// spread or `--percentile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadReport>,
+}
+
+/// A continuously batching server under the stated load (`serving::estimate`). Latencies are
+/// absent when the rate is not sustainable.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct LoadReport {
+    /// `{"shape": "concurrency", "requests": N}` or `{"shape": "rate", "per_second": R}`.
+    #[serde(flatten)]
+    pub shape: Load,
+    /// The percentile (percent) the latency constraints hold at.
+    pub percentile: f64,
+    pub sustainable: bool,
+    /// Highest request rate sustained with these lengths, per second.
+    pub max_rate_per_s: f64,
+    /// Fixed-length closed-loop traffic on a prefill-first scheduler runs in waves.
+    pub waves: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttft_ms: Option<Percentiles>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tpot_ms: Option<Percentiles>,
+    /// Gaps between consecutive tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub itl_ms: Option<Percentiles>,
+    /// End-to-end latency: first token plus the whole answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e2e_ms: Option<Percentiles>,
+    pub requests_per_s: f64,
+    pub output_tokens_per_s: f64,
+    pub total_tokens_per_s: f64,
+    /// Mean sequences running (the steady-state batch).
+    pub batch: f64,
+    /// Sequences the KV cache and the sequence limit admit at once.
+    pub max_batch: u32,
+    /// Request throughput over the highest sustainable one.
+    pub utilization: f64,
+    /// What bounds the deployment at this load.
+    pub limit: Limit,
+}
+
+impl LoadReport {
+    /// Rounded like the rest of the performance object.
+    pub fn of(l: &Loaded) -> Self {
+        let e = &l.estimate;
+        let r = |x: f64| round(x, SPEED_DECIMALS);
+        let pct = |p: Option<Percentiles>| {
+            p.map(|p| Percentiles {
+                mean: r(p.mean),
+                p50: r(p.p50),
+                p90: r(p.p90),
+                p99: r(p.p99),
+            })
+        };
+        LoadReport {
+            shape: e.load,
+            percentile: l.percentile,
+            sustainable: e.sustainable,
+            max_rate_per_s: r(e.max_rate_per_s),
+            waves: e.waves,
+            ttft_ms: pct(e.ttft_ms),
+            tpot_ms: pct(e.tpot_ms),
+            itl_ms: pct(e.itl_ms),
+            e2e_ms: pct(e.e2e_ms),
+            requests_per_s: r(e.requests_per_s),
+            output_tokens_per_s: r(e.output_tokens_per_s),
+            total_tokens_per_s: r(e.total_tokens_per_s),
+            batch: r(e.batch),
+            max_batch: e.max_batch,
+            utilization: r(e.utilization),
+            limit: e.limit,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -160,8 +249,9 @@ pub struct DeploymentReport {
 
 impl PerformanceReport {
     /// Rounded to 2 decimals, so JSON stays readable and byte-identical across platforms.
-    pub fn of(p: &crate::perf::Performance) -> Self {
+    pub fn of(p: &crate::perf::Performance, load: Option<&Loaded>) -> Self {
         PerformanceReport {
+            load: load.map(LoadReport::of),
             ttft_ms: round(p.ttft_ms, SPEED_DECIMALS),
             tpot_ms: round(p.tpot_ms, SPEED_DECIMALS),
             decode_tokens_per_s: round(p.decode_tokens_per_s, SPEED_DECIMALS),
@@ -189,7 +279,8 @@ impl CostReport {
 }
 
 impl MemoryReport {
-    pub fn of(p: &MemoryPlan) -> Self {
+    /// The plan, with the engine's KV capacity where the serving model knows the engine.
+    pub fn of(p: &MemoryPlan, kv: Option<&KvCapacity>) -> Self {
         MemoryReport {
             weights_bytes: p.weights_bytes,
             kv_cache_bytes: p.kv_cache_bytes,
@@ -201,6 +292,9 @@ impl MemoryReport {
             host_bytes: p.host_bytes,
             fits: p.fits,
             kv_bytes_per_token: p.kv_bytes_per_token,
+            kv_capacity_tokens: kv.map(|k| k.tokens),
+            max_concurrency: kv.map(|k| k.max_concurrency),
+            max_context: kv.map(|k| k.max_context),
             shortfall: p.shortfall.clone(),
             devices: p
                 .gpus

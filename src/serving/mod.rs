@@ -98,6 +98,29 @@ pub struct Percentiles {
     pub p99: f64,
 }
 
+impl Percentiles {
+    /// The `pct` percentile (0 < pct < 100). p50, p90 and p99 are exact; between and beyond them
+    /// the value is linear in ln(1/(1 − q)), the scale on which the model's exponential waits
+    /// are straight lines; never below zero.
+    pub fn at(&self, pct: f64) -> f64 {
+        match pct {
+            50.0 => return self.p50,
+            90.0 => return self.p90,
+            99.0 => return self.p99,
+            _ => {}
+        }
+        let z = |q: f64| (1.0 / (1.0 - q)).ln();
+        let q = (pct / 100.0).clamp(1e-6, 1.0 - 1e-6);
+        let (a, b) = if q <= 0.9 {
+            ((0.5, self.p50), (0.9, self.p90))
+        } else {
+            ((0.9, self.p90), (0.99, self.p99))
+        };
+        let t = (z(q) - z(a.0)) / (z(b.0) - z(a.0));
+        (a.1 + t * (b.1 - a.1)).max(0.0)
+    }
+}
+
 /// What bounds the deployment at this load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
