@@ -46,10 +46,13 @@ pub fn evaluate<'a>(
     let d = deploy::resolve(catalog, &args.model, &args.deployment, &hw, task)?;
     let memory = plan(&d, &hw)?;
     let mut performance = perf_estimate(&d, &hw, &memory);
-    // Under load when it fits; a deployment that does not fit has no server to load.
-    let load = match traffic {
-        Some(t) if memory.fits => Some(under_load(&d, &hw, &memory, t)?),
-        _ => None,
+    // Under load wherever the engine's KV pool holds a request. The memory plan reserves the
+    // full context for every concurrent sequence; the server itself queues what its pool cannot
+    // hold, so a plan short of KV still has a load estimate. Without even that, there is none.
+    let load = match traffic.map(|t| under_load(&d, &hw, &memory, t)) {
+        Some(Ok(l)) => Some(l),
+        Some(Err(e)) if memory.fits => return Err(e),
+        Some(Err(_)) | None => None,
     };
     if let Some(l) = &load {
         apply(&mut performance, l);

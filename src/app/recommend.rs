@@ -14,6 +14,8 @@ use crate::decide::search::{
 use crate::error::{Error, Result, exit};
 use crate::report::deployment::{DeploymentReport, HardwareSummary};
 use crate::report::{align_right, duration_ms, gib, schema, table, to_json};
+use crate::serving::Load;
+use crate::sizing::{Deployment, Workload};
 
 use super::request::{DEFAULT_TASK, SearchArgs, search_request};
 use super::{Context, Outcome, estimate, hardware};
@@ -160,9 +162,25 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation
     Recommendation {
         deployment: estimate::candidate_report(ch),
         quality: (ch.quality * 10.0).round() / 10.0,
-        command: launch::command(d, &ch.memory),
+        command: launch::command(&launched(ch), &ch.memory),
         why,
         checks: ch.checks.clone(),
+    }
+}
+
+/// The deployment as launched. Under a rate the server must admit the batch the serving model
+/// ran (its `max_batch`), not the one sequence the workload names.
+fn launched<'a>(ch: &Candidate<'a>) -> Deployment<'a> {
+    let d = ch.deployment;
+    match &ch.load {
+        Some(l) if matches!(l.estimate.load, Load::Rate { .. }) => Deployment {
+            workload: Workload {
+                concurrency: l.estimate.max_batch,
+                ..d.workload
+            },
+            ..d
+        },
+        _ => d,
     }
 }
 

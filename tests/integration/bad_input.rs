@@ -59,6 +59,15 @@ const ROWS: &[Row] = &[
     row("r1pick check 7b --gpu l40s --answer-within 2d", 2, "'d' in '2d'"),
     row("r1pick check 7b --gpu l40s --min-speed 0", 2, "speed '0'"),
     row("r1pick check 7b --gpu l40s --min-quality 5000", 2, "score '5000'"),
+    // load
+    row("r1pick estimate 7b --gpu h100-sxm --rate 5/s --concurrency 8", 2, "--rate 5/s and --concurrency 8"),
+    row("r1pick estimate 7b --gpu h100-sxm --rate 0/s", 2, "rate '0/s' must be more than zero"),
+    row("r1pick estimate 7b --gpu h100-sxm --rate -2/s", 2, "rate '-2/s' must be more than zero"),
+    row("r1pick estimate 7b --gpu h100-sxm --rate 5", 2, "rate '5' needs a period"),
+    row("r1pick estimate 7b --gpu h100-sxm --rate 1e9/s", 2, "rate 1000000000/s is out of range"),
+    row("r1pick check 7b --gpu h100-sxm --prompt 4k..512", 2, "spread '4k..512' runs backwards"),
+    row("r1pick check 7b --gpu h100-sxm --percentile 0", 2, "percentile '0' must be above 0"),
+    row("r1pick check 7b --gpu h100-sxm --percentile 100.5", 2, "percentile '100.5' must be above 0"),
     // contradictions and impossible deployments
     row("r1pick size", 2, "<MODEL>"),
     row("r1pick check --gpu l40s", 2, "check needs a MODEL"),

@@ -9,6 +9,7 @@ mod exit_codes;
 mod golden;
 mod hardware;
 mod layers;
+mod load;
 mod perf;
 mod props;
 mod recommend;
