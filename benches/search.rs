@@ -6,6 +6,7 @@ use std::hint::black_box;
 
 use r1pick::catalog::Catalog;
 use r1pick::decide::constraints::Constraints;
+use r1pick::decide::load::Traffic;
 use r1pick::decide::search::{Machines, Pins, Prefer, Request, WorkloadSpec, search};
 use r1pick::hardware::Hardware;
 use r1pick::hardware::simulate::{SimulationRequest, simulate};
@@ -93,6 +94,43 @@ fn benches(cr: &mut Criterion) {
     cr.bench_function("recommend search, 8 × H100", |b| {
         b.iter(|| black_box(search(&local).evaluated))
     });
+    // Under a Poisson load every candidate also runs the serving model (goal: ≤ 50 ms a process).
+    let rated = Request {
+        traffic: Traffic::from_flags(Some(5.0), None, None, None, None).unwrap(),
+        ..request(Machines::Local(machine(&c, "h100-sxm:8")))
+    };
+    println!(
+        "candidates under --rate 5/s: {} sized",
+        search(&rated).evaluated
+    );
+    cr.bench_function("recommend search --rate 5/s, 8 × H100", |b| {
+        b.iter(|| black_box(search(&rated).evaluated))
+    });
+    let exe = env!("CARGO_BIN_EXE_r1pick");
+    let args = [
+        "recommend",
+        "--task",
+        "code",
+        "--latency",
+        "200ms",
+        "--gpu",
+        "h100-sxm:8",
+        "--rate",
+        "5/s",
+    ];
+    cr.bench_function(
+        "r1pick recommend --rate 5/s --gpu h100-sxm:8 (process)",
+        |b| {
+            b.iter(|| {
+                let out = std::process::Command::new(exe)
+                    .args(args)
+                    .env("R1PICK_NVML_LIB", "/nonexistent")
+                    .output()
+                    .unwrap();
+                black_box(out.status)
+            })
+        },
+    );
     let cloud = request(Machines::Cloud);
     cr.bench_function("recommend search, --cloud", |b| {
         b.iter(|| black_box(search(&cloud).evaluated))

@@ -355,7 +355,7 @@ pub fn all_ok(checks: &[CheckResult]) -> bool {
 impl Constraint {
     pub fn bound(self) -> Bound {
         match self {
-            Constraint::MinSpeed | Constraint::MinQuality => Bound::Min,
+            Constraint::MinSpeed | Constraint::MinQuality | Constraint::Load => Bound::Min,
             _ => Bound::Max,
         }
     }

@@ -44,6 +44,9 @@ const CORPUS: &[(&str, &str)] = &[
     ("estimate-8b-m3-json", "estimate 8b --gpu m3-max --json"),
     ("estimate-14b-task-price", "estimate 14b --gpu l40s --task code --price 1.5"),
     ("estimate-7b-vllm-tp", "estimate 7b --engine vllm --gpu l40s:2 --prompt 4k --output 2k"),
+    // under load: the README's two examples
+    ("estimate-70b-nim-concurrency", "estimate 70b --quant fp8 --engine trtllm --kv-dtype fp8 --gpu h100-sxm:2 --context 8k --prompt 5000 --output 500 --concurrency 250"),
+    ("check-671b-rate-unsustainable", "check 671b --quant fp8 --engine sglang --gpu h200:8 --prompt 1k --output 1k --rate 6/s --latency 500ms"),
     // recommend
     ("recommend-code", "recommend --task code --latency 200ms --gpu h100-sxm"),
     ("recommend-code-json", "recommend --task code --latency 200ms --gpu h100-sxm --json"),
@@ -136,7 +139,7 @@ fn run(line: &str) -> String {
 fn every_command_of_the_corpus_prints_what_it_printed_before() {
     assert_eq!(
         CORPUS.len(),
-        87,
+        89,
         "the README counts the commands of the corpus"
     );
     let mut settings = insta::Settings::clone_current();
