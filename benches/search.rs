@@ -107,23 +107,15 @@ fn benches(cr: &mut Criterion) {
         b.iter(|| black_box(search(&rated).evaluated))
     });
     let exe = env!("CARGO_BIN_EXE_r1pick");
-    let args = [
-        "recommend",
-        "--task",
-        "code",
-        "--latency",
-        "200ms",
-        "--gpu",
-        "h100-sxm:8",
-        "--rate",
-        "5/s",
-    ];
+    let args: Vec<&str> = "recommend --task code --latency 200ms --gpu h100-sxm:8 --rate 5/s"
+        .split_whitespace()
+        .collect();
     cr.bench_function(
         "r1pick recommend --rate 5/s --gpu h100-sxm:8 (process)",
         |b| {
             b.iter(|| {
                 let out = std::process::Command::new(exe)
-                    .args(args)
+                    .args(&args)
                     .env("R1PICK_NVML_LIB", "/nonexistent")
                     .output()
                     .unwrap();
