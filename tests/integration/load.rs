@@ -306,3 +306,43 @@ fn rate_and_percentile_come_from_the_environment_like_the_other_flags() {
     assert_eq!(l["per_second"], 2.0);
     assert_eq!(l["percentile"], 99.0);
 }
+
+#[test]
+fn a_percentile_between_the_reported_ones_follows_an_exponential_tail_exactly() {
+    use r1pick::serving::Percentiles;
+    // An exponential wait of mean 100 ms: its q quantile is 100·ln(1/(1 − q)).
+    let q = |p: f64| 100.0 * (1.0 / (1.0 - p / 100.0)).ln();
+    let exp = Percentiles {
+        mean: 100.0,
+        p50: q(50.0),
+        p90: q(90.0),
+        p99: q(99.0),
+    };
+    assert_eq!(exp.at(90.0), exp.p90);
+    for (pct, expected) in [(75.0, 138.629), (95.0, 299.573), (99.9, 690.776)] {
+        assert_within(&format!("p{pct}"), exp.at(pct), expected, 1e-5);
+    }
+}
+
+#[test]
+fn without_load_flags_there_is_no_traffic_and_two_shapes_are_refused() {
+    use r1pick::decide::load::{DEFAULT_PERCENTILE, Traffic};
+    use r1pick::serving::{Load, Span};
+    assert_eq!(
+        Traffic::from_flags(None, None, None, None, None).ok(),
+        Some(None)
+    );
+    let spread = Some(Span {
+        min: 512,
+        max: 4096,
+    });
+    let t = Traffic::from_flags(None, None, spread, None, None)
+        .ok()
+        .flatten()
+        .expect("a spread is a load");
+    assert_eq!(t.load, Load::Concurrency { requests: 1 });
+    assert_eq!(t.percentile, DEFAULT_PERCENTILE);
+    assert_eq!(DEFAULT_PERCENTILE, 90.0);
+    let both = Traffic::from_flags(Some(5.0), Some(8), None, None, None);
+    assert!(both.is_err());
+}
