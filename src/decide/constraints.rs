@@ -270,10 +270,7 @@ pub fn evaluate(c: &Constraints, m: &Measured) -> Vec<CheckResult> {
     ];
     for (constraint, required, (actual, detail)) in timed {
         if let Some(required) = required {
-            checks.push(under_load(
-                compare(constraint, &detail, required, actual),
-                m,
-            ));
+            checks.push(no_figure(compare(constraint, &detail, required, actual), m));
         }
     }
     if let Some(required) = c.min_tokens_per_s {
@@ -283,7 +280,7 @@ pub fn evaluate(c: &Constraints, m: &Measured) -> Vec<CheckResult> {
             None => Some(p.decode_tokens_per_s),
             Some(_) => tpot.map(|t| 1000.0 / t.max(1e-9)),
         };
-        checks.push(under_load(
+        checks.push(no_figure(
             compare(Constraint::MinSpeed, &detail, required, speed),
             m,
         ));
@@ -334,7 +331,7 @@ fn sustainable(per_second: f64, e: &LoadEstimate) -> CheckResult {
 }
 
 /// A time check under a load with no latency figure (an unsustainable rate) says why.
-fn under_load(mut check: CheckResult, m: &Measured) -> CheckResult {
+fn no_figure(mut check: CheckResult, m: &Measured) -> CheckResult {
     if let Some(l) = &m.load
         && check.actual.is_none()
     {
