@@ -389,7 +389,10 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                                     reason,
                                     shortfall,
                                 ));
-                                note_relaxation(&mut relaxations, &cand);
+                                // an idle-server miss says nothing of what relaxing it would do under load
+                                if req.traffic.is_none() || cand.load.is_some() {
+                                    note_relaxation(&mut relaxations, &cand);
+                                }
                                 keep_closest(&mut closest, cand);
                             }
                         }
@@ -566,35 +569,46 @@ pub fn assess<'a>(
         });
     }
     let mut performance = estimate_with(&d, hw, &memory, s.weights, s.params);
-    let load = match &req.traffic {
-        Some(t) => {
-            let e = under_load(&d, hw, &memory, t).map_err(|e| Turned {
+    let judge = |performance: &Performance, load: Option<&Loaded>| {
+        let cost = cost(
+            hw,
+            gpus,
+            performance.aggregate_tokens_per_s,
+            req.price,
+            req.kwh_price,
+        );
+        let checks = evaluate(
+            constraints,
+            &Measured {
+                memory: &memory,
+                performance,
+                cost: cost.as_ref(),
+                quality: Some(s.quality),
+                load,
+            },
+        );
+        (cost, checks)
+    };
+    let (mut cost, mut checks) = judge(&performance, None);
+    let mut load = None;
+    if let Some(t) = &req.traffic {
+        if let Some(miss) = hopeless(&checks) {
+            // Load only adds waiting and batch: the idle server's miss stands (and the search
+            // skips the serving model, most of its cost under --rate).
+            for c in checks.iter_mut().filter(|c| c.constraint == miss) {
+                c.message = format!("{} on an idle server, slower under load", c.message);
+            }
+        } else {
+            let l = under_load(&d, hw, &memory, t).map_err(|e| Turned {
                 reason: Reason::Unmet(Constraint::Fits),
                 message: e.to_string(),
                 shortfall: f64::INFINITY,
             })?;
-            apply(&mut performance, &e);
-            Some(e)
+            apply(&mut performance, &l);
+            (cost, checks) = judge(&performance, Some(&l));
+            load = Some(l);
         }
-        None => None,
-    };
-    let cost = cost(
-        hw,
-        gpus,
-        performance.aggregate_tokens_per_s,
-        req.price,
-        req.kwh_price,
-    );
-    let checks = evaluate(
-        constraints,
-        &Measured {
-            memory: &memory,
-            performance: &performance,
-            cost: cost.as_ref(),
-            quality: Some(s.quality),
-            load: load.as_ref(),
-        },
-    );
+    }
     Ok(Candidate {
         deployment: d,
         hardware: hw.clone(),
@@ -605,6 +619,27 @@ pub fn assess<'a>(
         quality: s.quality,
         checks,
     })
+}
+
+/// How far the idle server may miss a time limit before no load can meet it: the serving model
+/// at concurrency 1 is the idle server within 2% (`concurrency_one_reproduces_the_single_stream_numbers`),
+/// and load only adds waiting and batch, so a miss of more than 10% holds under any load.
+const IDLE_MISS: f64 = 0.10;
+
+/// The first speed or cost limit the idle server already misses for good, if any.
+fn hopeless(checks: &[CheckResult]) -> Option<Constraint> {
+    checks
+        .iter()
+        .find(|c| match c.constraint {
+            Constraint::Latency
+            | Constraint::Tpot
+            | Constraint::MinSpeed
+            | Constraint::AnswerWithin => shortfall(c) > IDLE_MISS,
+            // the price per hour does not depend on the load
+            Constraint::Budget => !c.ok,
+            _ => false,
+        })
+        .map(|c| c.constraint)
 }
 
 /// Remember the least change to one constraint that would make this candidate qualify.
