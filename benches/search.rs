@@ -107,11 +107,11 @@ fn benches(cr: &mut Criterion) {
         b.iter(|| black_box(search(&rated).evaluated))
     });
     let exe = env!("CARGO_BIN_EXE_r1pick");
-    let args: Vec<&str> = "recommend --task code --latency 200ms --gpu h100-sxm:8 --rate 5/s"
+    let args: Vec<&str> = "recommend --task code --latency 200ms --gpu h100-sxm:8 --rate 1/s"
         .split_whitespace()
         .collect();
     cr.bench_function(
-        "r1pick recommend --rate 5/s --gpu h100-sxm:8 (process)",
+        "r1pick recommend --rate 1/s --gpu h100-sxm:8 (process)",
         |b| {
             b.iter(|| {
                 let out = std::process::Command::new(exe)

@@ -346,3 +346,24 @@ fn without_load_flags_there_is_no_traffic_and_two_shapes_are_refused() {
     let both = Traffic::from_flags(Some(5.0), Some(8), None, None, None);
     assert!(both.is_err());
 }
+
+#[test]
+fn under_a_rate_an_idle_server_miss_is_final_and_suggests_no_relaxation_it_cannot_back() {
+    let (code, v) =
+        run("recommend --task chat --gpu l40s --rate 1/s --latency 5ms --explain --json");
+    assert_eq!(code, 1, "no deployment has a 5 ms first token");
+    let rejected = v["rejected"].as_array().expect("rejected");
+    let idle = rejected
+        .iter()
+        .filter_map(|r| r["reason"].as_str())
+        .find(|m| m.ends_with("on an idle server, slower under load"));
+    assert!(idle.is_some_and(|m| m.starts_with("latency: ")), "{idle:?}");
+    let suggestions = v["suggestions"].as_array().expect("suggestions");
+    assert!(
+        !suggestions.iter().any(|s| s
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("relax --latency")),
+        "{suggestions:?}"
+    );
+}
