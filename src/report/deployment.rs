@@ -141,9 +141,18 @@ pub struct PerformanceReport {
 /// absent when the rate is not sustainable.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct LoadReport {
-    /// `{"shape": "concurrency", "requests": N}` or `{"shape": "rate", "per_second": R}`.
-    #[serde(flatten)]
+    /// The load as the estimate saw it (rendered as the three fields below).
+    #[serde(skip)]
     pub shape: Load,
+    /// `concurrency` (closed loop) or `rate` (Poisson arrivals).
+    #[serde(rename = "shape")]
+    pub shape_name: String,
+    /// Requests in flight, for `concurrency`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u32>,
+    /// Arrivals per second, for `rate`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_second: Option<f64>,
     /// The percentile (percent) the latency constraints hold at.
     pub percentile: f64,
     pub sustainable: bool,
@@ -189,6 +198,19 @@ impl LoadReport {
         };
         LoadReport {
             shape: e.load,
+            shape_name: match e.load {
+                Load::Concurrency { .. } => "concurrency",
+                Load::Rate { .. } => "rate",
+            }
+            .into(),
+            requests: match e.load {
+                Load::Concurrency { requests } => Some(requests),
+                Load::Rate { .. } => None,
+            },
+            per_second: match e.load {
+                Load::Rate { per_second } => Some(per_second),
+                Load::Concurrency { .. } => None,
+            },
             percentile: l.percentile,
             sustainable: e.sustainable,
             max_rate_per_s: r(e.max_rate_per_s),

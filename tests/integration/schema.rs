@@ -116,6 +116,28 @@ fn printed_documents_conform_to_their_schema() {
             ],
             1,
         ),
+        // under load: performance.load, sustainable and not, and the load check
+        (
+            "estimate",
+            &"estimate 7b --gpu h100-sxm --rate 2/s --prompt 512..4k --json"
+                .split(' ')
+                .collect::<Vec<_>>(),
+            0,
+        ),
+        (
+            "check",
+            &"check 671b --quant fp8 --gpu h200:8 --rate 50/s --latency 1s --json"
+                .split(' ')
+                .collect::<Vec<_>>(),
+            1,
+        ),
+        (
+            "recommend",
+            &"recommend --task chat --gpu h100-sxm:8 --concurrency 32 --json"
+                .split(' ')
+                .collect::<Vec<_>>(),
+            0,
+        ),
         ("probe", &["probe", "--json"], 0),
         ("probe", &["probe", "--gpu", "h100-sxm:2", "--json"], 0),
         (
