@@ -26,7 +26,8 @@ pub enum KvRule {
     TotalFraction { fraction: f64 },
     /// SGLang: a fraction of total memory by TP size (1, 2, 4, 8, 16) for weights + KV.
     StaticFraction { by_tp: [f64; 5] },
-    /// TRT-LLM: a fraction of what is free after the weights.
+    /// TRT-LLM: a fraction of what is free after the weights and the runtime buffers (its
+    /// activations for `max_num_tokens`, the same forward as vLLM's profile).
     FreeFraction { fraction: f64 },
     /// llama.cpp / Ollama: context × slots.
     Slots,
@@ -135,7 +136,9 @@ pub fn kv_capacity(
                 .fold(f64::INFINITY, f64::min);
             let weights = mem.gpus.iter().map(|g| g.weights).max().unwrap_or(0) as f64;
             let activation = match rule {
-                KvRule::TotalFraction { .. } => profile_activation(d, profile_tokens, tp),
+                KvRule::TotalFraction { .. } | KvRule::FreeFraction { .. } => {
+                    profile_activation(d, profile_tokens, tp)
+                }
                 _ => 0.0,
             };
             let gpu = GpuBudget {

@@ -90,9 +90,14 @@ fn past_the_kv_limit_ttft_grows_linearly_with_clients_while_tpot_and_throughput_
     for v in [&b, &c] {
         let l = &v["performance"]["load"];
         assert_eq!(l["limit"], "kv-capacity");
-        // NIM reaches its KV limit at 100 sequences (serving.md).
-        assert_eq!(l["max_batch"], 100);
-        assert_eq!(l["batch"], 100.0);
+        // NIM saturates near 100 clients (TTFT 0.8 s at 50, 8.0 s at 100: serving.md).
+        let max = l["max_batch"].as_u64().expect("max_batch");
+        assert!((90..=100).contains(&max), "KV limit {max} sequences");
+        assert_eq!(
+            l["batch"].as_f64(),
+            Some(max as f64),
+            "the batch is capped there"
+        );
         assert_eq!(
             num(v, "performance.tpot_ms"),
             num(&a, "performance.tpot_ms")
