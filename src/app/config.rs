@@ -227,6 +227,10 @@ pub fn apply(cli: &Cli, env: &Layer, file: &Layer) -> Result<Cli> {
             hardware(&layer, &mut a.hardware)?;
             cost(&layer, &mut a.cost)?;
         }
+        Command::Finetune(a) => {
+            hardware(&layer, &mut a.hardware)?;
+            cost(&layer, &mut a.cost)?;
+        }
         Command::Probe(_)
         | Command::Models
         | Command::Gpus

@@ -5,6 +5,7 @@ mod check;
 pub mod config;
 mod deploy;
 mod estimate;
+mod finetune;
 mod hardware;
 mod models;
 mod recommend;
@@ -52,6 +53,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         Command::Probe(a) => hardware::probe(&ctx, a),
         Command::Recommend(a) => recommend::recommend(&ctx, a),
         Command::Check(a) => check::check(&ctx, a),
+        Command::Finetune(a) => finetune::finetune(&ctx, a),
         Command::Completions { shell } => Ok(completions(*shell)),
         Command::Man => man(),
     }?;

@@ -1,6 +1,7 @@
 //! The command line, defined once: `--help`, the man page and the shell completions are all
 //! generated from these types.
 
+pub mod finetune;
 pub mod units;
 
 use std::path::PathBuf;
@@ -71,6 +72,8 @@ pub enum Command {
     Recommend(RecommendArgs),
     /// CI gate: exit 0 when the deployment fits and meets every given constraint, 1 otherwise
     Check(CheckArgs),
+    /// Fine-tuning memory per GPU, time and cost (LoRA, QLoRA, full)
+    Finetune(finetune::FinetuneArgs),
     /// Shell completion script
     Completions {
         #[arg(value_enum)]

@@ -56,9 +56,15 @@ pub fn settings(a: &DenseArch, base_model: &str, s: &TrainSetup) -> Vec<Framewor
                 ));
             }
             if s.method == Method::Qlora {
+                // FSDP shards the packed NF4 data only when it is stored in the float dtype.
+                let storage = if s.sharding.shards_weights() {
+                    ", bnb_4bit_quant_storage=torch.bfloat16"
+                } else {
+                    ""
+                };
                 out.push(line(
                     "bitsandbytes",
-                    "BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=\"nf4\", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=torch.bfloat16)".into(),
+                    format!("BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=\"nf4\", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=torch.bfloat16{storage})"),
                 ));
             }
             let mut args = format!(

@@ -96,6 +96,14 @@ const ROWS: &[Row] = &[
     row("r1pick recommend --task code --answer-within 100ms --latency 200ms --gpu l40s", 2, "shorter than --latency"),
     row("r1pick recommend --task code --tpot 100ms --min-speed 50 --gpu l40s", 2, "--min-speed 50"),
     row("r1pick recommend --task code --prefer cheapest --gpu l40s", 2, "'cheapest'"),
+    // fine-tuning
+    row("r1pick finetune 8b --gpu rtx-4090 --lora-rank 0", 2, "--lora-rank 0"),
+    row("r1pick finetune 8b --gpu rtx-4090 --lora-rank 5000", 2, "--lora-rank 5000"),
+    row("r1pick finetune 8b --gpu rtx-4090 --method qlora --quant q4_k_m", 2, "--quant q4_k_m"),
+    row("r1pick finetune 8b --gpu rtx-4090 --seq 200k", 2, "--seq 204800"),
+    row("r1pick finetune 8b --gpu rtx-4090 --sharding fsdp", 2, "--sharding fsdp"),
+    row("r1pick finetune 671b --gpu h200:8", 2, "mixture of experts"),
+    row("r1pick finetune 8b --no-gpu", 2, "finetune needs a GPU"),
 ];
 
 fn fixtures() -> PathBuf {

@@ -1,0 +1,113 @@
+//! `r1pick finetune`: the flags of a fine-tuning plan.
+
+use clap::Args;
+
+use super::units;
+use super::{CostArgs, HardwareArgs};
+use crate::training::{Checkpointing, Method, Optimizer, Sharding, Targets};
+
+#[derive(Debug, Clone, Args)]
+pub struct FinetuneArgs {
+    /// Model id or alias (1.5b 7b 8b 14b 32b 70b, deepseek-r1-distill-qwen-14b, …)
+    pub model: String,
+    /// What is trained: low-rank adapters on a 16-bit base, on an NF4 base, or every weight
+    #[arg(long, value_enum, default_value = "lora", help_heading = "Fine-tuning")]
+    pub method: Method,
+    /// LoRA rank r (1 to the model's hidden size)
+    #[arg(
+        long,
+        value_name = "R",
+        default_value_t = 16,
+        help_heading = "Fine-tuning"
+    )]
+    pub lora_rank: u32,
+    /// Projections that get adapters: attn (q/k/v/o), mlp (gate/up/down) or all
+    #[arg(long, value_enum, default_value = "all", help_heading = "Fine-tuning")]
+    pub lora_targets: Targets,
+    /// Optimizer and its state precision
+    #[arg(
+        long,
+        value_enum,
+        default_value = "adamw",
+        help_heading = "Fine-tuning"
+    )]
+    pub optimizer: Optimizer,
+    /// Apply and free each gradient during backward (torchtune optimizer_in_bwd; one GPU)
+    #[arg(long, help_heading = "Fine-tuning")]
+    pub optimizer_in_backward: bool,
+    /// Tokens per training sequence (e.g. 2048, 8k)
+    #[arg(long, value_name = "TOKENS", value_parser = units::parse_tokens, default_value = "2048", help_heading = "Fine-tuning")]
+    pub seq: u32,
+    /// Sequences per GPU per step
+    #[arg(long, value_name = "N", value_parser = units::parse_count, default_value = "1", help_heading = "Fine-tuning")]
+    pub micro_batch: u32,
+    /// Gradient checkpointing per decoder layer; offload keeps the checkpoints in host RAM
+    #[arg(long, value_enum, default_value = "on", help_heading = "Fine-tuning")]
+    pub checkpointing: Checkpointing,
+    /// Multi-GPU strategy (default: none on one GPU, ddp on several)
+    #[arg(long, value_enum, help_heading = "Fine-tuning")]
+    pub sharding: Option<Sharding>,
+    /// Keep the optimizer state (and fp32 master weights) in host RAM (DeepSpeed/FSDP CPU offload)
+    #[arg(long, help_heading = "Fine-tuning")]
+    pub offload_optimizer: bool,
+    /// Framework whose kernels and defaults apply: hf (transformers + peft), torchtune, unsloth
+    #[arg(
+        long,
+        value_name = "FRAMEWORK",
+        default_value = "hf",
+        help_heading = "Fine-tuning"
+    )]
+    pub framework: String,
+    /// Base checkpoint precision: bf16 or fp16 (QLoRA quantizes it to NF4 itself)
+    #[arg(long, value_name = "QUANT", help_heading = "Fine-tuning")]
+    pub quant: Option<String>,
+    /// Report the longest --seq that fits at this --micro-batch
+    #[arg(long, help_heading = "Fine-tuning")]
+    pub max_seq: bool,
+    /// Tokens to train on, decimal (e.g. 50M, 2B)
+    #[arg(long, value_name = "N", value_parser = parse_dataset_tokens, conflicts_with = "dataset_tokens", help_heading = "Time")]
+    pub tokens: Option<f64>,
+    /// Tokens in the dataset, decimal (e.g. 20M); with --epochs
+    #[arg(long, value_name = "N", value_parser = parse_dataset_tokens, help_heading = "Time")]
+    pub dataset_tokens: Option<f64>,
+    /// Passes over the dataset (default 1)
+    #[arg(long, value_name = "E", value_parser = parse_epochs, requires = "dataset_tokens", help_heading = "Time")]
+    pub epochs: Option<f64>,
+    #[command(flatten)]
+    pub hardware: HardwareArgs,
+    #[command(flatten)]
+    pub cost: CostArgs,
+}
+
+/// A dataset's token count in decimal units (K = 10^3, M = 10^6, B = 10^9, T = 10^12), as datasets
+/// are quoted.
+pub fn parse_dataset_tokens(s: &str) -> Result<f64, String> {
+    let t = s.trim().to_ascii_uppercase();
+    let (num, mult) = match t.chars().last() {
+        Some('K') => (&t[..t.len() - 1], 1e3),
+        Some('M') => (&t[..t.len() - 1], 1e6),
+        Some('B') | Some('G') => (&t[..t.len() - 1], 1e9),
+        Some('T') => (&t[..t.len() - 1], 1e12),
+        _ => (t.as_str(), 1.0),
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a token count; write e.g. 50M or 2B"))?;
+    let tokens = v * mult;
+    if !tokens.is_finite() || !(1.0..=1e15).contains(&tokens) {
+        return Err(format!("token count '{s}' must be between 1 and 1000T"));
+    }
+    Ok(tokens)
+}
+
+pub fn parse_epochs(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of epochs"))?;
+    if !v.is_finite() || v <= 0.0 || v > 10_000.0 {
+        return Err(format!("epochs '{s}' must be above 0 and at most 10000"));
+    }
+    Ok(v)
+}
