@@ -1,12 +1,16 @@
 //! `r1pick finetune MODEL`: memory per GPU, speed, time and cost of a fine-tuning run.
 
-use crate::cli::Format;
+use crate::catalog::{Model, Vendor};
 use crate::cli::finetune::FinetuneArgs;
-use crate::error::{Error, Result};
+use crate::cli::{Format, RecommendArgs};
+use crate::error::{Error, Result, exit};
+use crate::hardware::Hardware;
+use crate::hardware::simulate::{SimulationRequest, simulate};
 use crate::perf::cost::cost;
 use crate::report::deployment::HardwareSummary;
 use crate::report::finetune::{
-    FinetuneDocument, MaxSeqReport, SetupReport, TimeReport, TrainCost, finetune_table,
+    CloudOption, CloudSearch, FinetuneDocument, MaxSeqReport, SetupReport, TimeReport, TrainCost,
+    finetune_table,
 };
 use crate::report::{schema, to_json};
 use crate::training::lora::targeted;
@@ -24,14 +28,154 @@ pub fn finetune(ctx: &Context, a: &FinetuneArgs) -> Result<Outcome> {
     let c = TrainingConstants::embedded()?;
     c.framework(&a.framework)?;
     let model = ctx.catalog.model(&a.model)?;
-    let arch = dense_arch(model)?;
-    let base_precision = base_precision(ctx, a)?;
-    let hw = hardware::resolve(ctx, &a.hardware)?;
-    if hw.gpus.is_empty() {
+    dense_arch(model)?;
+    let base = base_precision(ctx, a)?;
+    let (doc, notes) = if a.cloud {
+        match cloud(ctx, &c, a, model, base)? {
+            Some(doc) => (doc, vec![]),
+            // Nothing fits: a constraint is not met (exit 1), as when recommend finds nothing.
+            None => {
+                return Ok(Outcome {
+                    stdout: String::new(),
+                    exit: exit::UNMET,
+                    notes: vec![format!(
+                        "no priced GPU type with up to 8 GPUs fits this {} run; try --method qlora, a smaller --seq, or --offload-optimizer",
+                        model.id
+                    )],
+                });
+            }
+        }
+    } else {
+        let hw = hardware::resolve(ctx, &a.hardware)?;
+        if hw.gpus.is_empty() {
+            return Err(Error::input(
+                "finetune needs a GPU: give --gpu ID[:N] (e.g. --gpu rtx-4090), --hardware FILE or --cloud",
+            ));
+        }
+        let doc = plan(&c, a, model, base, &hw, a.sharding)?;
+        (doc, hw.notes.clone())
+    };
+    let stdout = match ctx.format {
+        Format::Table => finetune_table(&doc),
+        Format::Json => to_json(&doc),
+    };
+    Ok(Outcome {
+        notes,
+        ..Outcome::ok(stdout)
+    })
+}
+
+/// `recommend --finetune METHOD --model MODEL [--cloud]`: `finetune MODEL --method METHOD [--cloud]`
+/// with finetune's defaults for everything else (its clap definition is the one source of them).
+pub fn recommend(ctx: &Context, r: &RecommendArgs) -> Result<Outcome> {
+    use clap::{Args, FromArgMatches};
+    let (Some(method), Some(model)) = (r.finetune, r.model.as_deref()) else {
         return Err(Error::input(
-            "finetune needs a GPU: give --gpu ID[:N] (e.g. --gpu rtx-4090) or --hardware FILE",
+            "recommend --finetune needs --model (e.g. --finetune lora --model 14b)",
+        ));
+    };
+    let matches = FinetuneArgs::augment_args(clap::Command::new("finetune"))
+        .try_get_matches_from(["finetune", model])
+        .map_err(|e| Error::input(e.to_string()))?;
+    let mut a =
+        FinetuneArgs::from_arg_matches(&matches).map_err(|e| Error::input(e.to_string()))?;
+    a.method = method;
+    a.cloud = r.cloud;
+    a.hardware = r.hardware.clone();
+    a.cost = r.cost.clone();
+    finetune(ctx, &a)
+}
+
+/// GPU counts `--cloud` tries: one node, because the sharding model has no inter-node term.
+const CLOUD_COUNTS: [u32; 4] = [1, 2, 4, 8];
+/// Strategies tried on several GPUs when `--sharding` is not given, least communication first.
+const CLOUD_SHARDINGS: [Sharding; 3] = [Sharding::Ddp, Sharding::Zero2, Sharding::Fsdp];
+/// Cheapest alternatives listed beside the choice.
+const CLOUD_ALTERNATIVES: usize = 5;
+
+/// `--cloud`: every priced NVIDIA GPU type × 1/2/4/8, the cheapest per trained token that fits
+/// (`None` when nothing does).
+fn cloud(
+    ctx: &Context,
+    c: &TrainingConstants,
+    a: &FinetuneArgs,
+    model: &Model,
+    base: &'static str,
+) -> Result<Option<FinetuneDocument>> {
+    let h = &a.hardware;
+    if !h.gpu.is_empty() || h.gpus.is_some() || h.hardware.is_some() || h.no_gpu {
+        return Err(Error::input(
+            "--cloud chooses the GPUs itself; drop --gpu/--gpus/--hardware/--no-gpu",
         ));
     }
+    let mut fitting: Vec<FinetuneDocument> = vec![];
+    let mut evaluated = 0;
+    // Per GPU type the fewest GPUs that fit: more of the same type cost the same per token here
+    // (communication is not modelled) and only finish sooner.
+    'types: for gpu in ctx
+        .catalog
+        .gpus
+        .iter()
+        .filter(|g| g.usd_per_hour.is_some() && g.vendor == Vendor::Nvidia)
+    {
+        for n in CLOUD_COUNTS {
+            let req = SimulationRequest {
+                gpu_specs: vec![format!("{}:{n}", gpu.id)],
+                ram_bytes: h.ram,
+                cpu_bandwidth_gb_s: h.cpu_bandwidth,
+                ..Default::default()
+            };
+            let hw = simulate(&ctx.catalog, &req)?;
+            let shardings: Vec<Option<Sharding>> = match (n, a.sharding) {
+                (1, _) => vec![None],
+                (_, Some(s)) => vec![Some(s)],
+                _ => CLOUD_SHARDINGS.iter().copied().map(Some).collect(),
+            };
+            for sharding in shardings {
+                evaluated += 1;
+                // Settings this machine cannot take (FSDP on one GPU, …) are skipped, not errors.
+                let Ok(doc) = plan(c, a, model, base, &hw, sharding) else {
+                    continue;
+                };
+                if doc.memory.fits && doc.cost.is_some() {
+                    fitting.push(doc);
+                    continue 'types;
+                }
+            }
+        }
+    }
+    let per_token = |d: &FinetuneDocument| {
+        d.cost
+            .as_ref()
+            .map_or(f64::INFINITY, |k| k.usd_per_million_tokens)
+    };
+    fitting.sort_by(|x, y| {
+        per_token(x)
+            .total_cmp(&per_token(y))
+            .then(x.setup.gpus.cmp(&y.setup.gpus))
+    });
+    let options: Vec<CloudOption> = fitting.iter().map(CloudOption::of).collect();
+    let Some(mut chosen) = fitting.into_iter().next() else {
+        return Ok(None);
+    };
+    chosen.cloud = Some(CloudSearch {
+        evaluated,
+        fitting: options.len() as u32,
+        cheapest: options.into_iter().take(CLOUD_ALTERNATIVES).collect(),
+    });
+    Ok(Some(chosen))
+}
+
+/// The plan of `a` on the machine `hw`.
+fn plan(
+    c: &TrainingConstants,
+    a: &FinetuneArgs,
+    model: &Model,
+    base: &'static str,
+    hw: &Hardware,
+    sharding: Option<Sharding>,
+) -> Result<FinetuneDocument> {
+    let arch = dense_arch(model)?;
     let gpus = hw.gpu_count();
     let mut setup = TrainSetup {
         method: a.method,
@@ -41,7 +185,7 @@ pub fn finetune(ctx: &Context, a: &FinetuneArgs) -> Result<Outcome> {
         seq: a.seq,
         micro_batch: a.micro_batch,
         checkpointing: a.checkpointing,
-        sharding: a.sharding.unwrap_or(if gpus > 1 {
+        sharding: sharding.unwrap_or(if gpus > 1 {
             Sharding::Ddp
         } else {
             Sharding::None
@@ -61,7 +205,7 @@ pub fn finetune(ctx: &Context, a: &FinetuneArgs) -> Result<Outcome> {
         .fold(f64::INFINITY, f64::min);
     let host = hw.host.ram_bytes;
     let max_seq_report = if a.max_seq {
-        let found = max_seq(&c, model, &setup, capacity, host)?;
+        let found = max_seq(c, model, &setup, capacity, host)?;
         let tokens = found.map(|t| t.min(model.max_context));
         if let Some(t) = tokens {
             setup.seq = t;
@@ -74,8 +218,8 @@ pub fn finetune(ctx: &Context, a: &FinetuneArgs) -> Result<Outcome> {
     } else {
         None
     };
-    let mem = memory(&c, model, &setup, capacity, host)?;
-    let sp = speed(&c, model, &setup, tflops)?;
+    let mem = memory(c, model, &setup, capacity, host)?;
+    let sp = speed(c, model, &setup, tflops)?;
     let trained = a
         .tokens
         .or(a.dataset_tokens.map(|d| d * a.epochs.unwrap_or(1.0)));
@@ -84,14 +228,14 @@ pub fn finetune(ctx: &Context, a: &FinetuneArgs) -> Result<Outcome> {
         hours: tokens / sp.tokens_per_s / 3600.0,
     });
     let train_cost =
-        cost(&hw, gpus, sp.tokens_per_s, a.cost.price, a.cost.kwh_price).map(|k| TrainCost {
+        cost(hw, gpus, sp.tokens_per_s, a.cost.price, a.cost.kwh_price).map(|k| TrainCost {
             usd_per_hour: k.usd_per_hour,
             usd_total: time.as_ref().map(|t| t.hours * k.usd_per_hour),
             usd_per_million_tokens: k.usd_per_million_output_tokens,
             basis: k.basis,
         });
     let lora = setup.method != Method::Full;
-    let doc = FinetuneDocument {
+    Ok(FinetuneDocument {
         schema: schema("finetune"),
         model: model.id.clone(),
         method: setup.method,
@@ -118,25 +262,18 @@ pub fn finetune(ctx: &Context, a: &FinetuneArgs) -> Result<Outcome> {
             base_precision: if setup.method == Method::Qlora {
                 "nf4".into()
             } else {
-                base_precision.into()
+                base.into()
             },
         },
-        hardware: HardwareSummary::of(&hw),
+        hardware: HardwareSummary::of(hw),
         memory: mem,
         speed: sp,
         max_seq: max_seq_report,
         time,
         cost: train_cost,
         frameworks: settings(arch, &model.base_model, &setup),
-        basis: basis(&c),
-    };
-    let stdout = match ctx.format {
-        Format::Table => finetune_table(&doc),
-        Format::Json => to_json(&doc),
-    };
-    Ok(Outcome {
-        notes: hw.notes.clone(),
-        ..Outcome::ok(stdout)
+        cloud: None,
+        basis: basis(c),
     })
 }
 

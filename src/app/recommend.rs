@@ -64,6 +64,9 @@ pub fn constraints(catalog: &Catalog, args: &ConstraintArgs, task: &Task) -> Res
 }
 
 pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
+    if args.finetune.is_some() {
+        return super::finetune::recommend(ctx, args);
+    }
     let c = &ctx.catalog;
     let mut notes = vec![];
     let task = match args.constraints.task.as_deref() {

@@ -73,6 +73,9 @@ pub struct FinetuneArgs {
     /// Passes over the dataset (default 1)
     #[arg(long, value_name = "E", value_parser = parse_epochs, requires = "dataset_tokens", help_heading = "Time")]
     pub epochs: Option<f64>,
+    /// Choose the GPU type and count: the cheapest priced NVIDIA option per trained token that fits
+    #[arg(long)]
+    pub cloud: bool,
     #[command(flatten)]
     pub hardware: HardwareArgs,
     #[command(flatten)]

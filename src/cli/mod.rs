@@ -240,6 +240,12 @@ pub struct RecommendArgs {
     /// When nothing qualifies, return the closest option with its violations (exit 0)
     #[arg(long)]
     pub best_effort: bool,
+    /// Recommend GPUs for fine-tuning --model instead of a deployment (as `finetune MODEL --cloud`)
+    #[arg(long, value_enum, value_name = "METHOD", requires = "model")]
+    pub finetune: Option<crate::training::Method>,
+    /// The model to fine-tune, with --finetune
+    #[arg(long, value_name = "MODEL", requires = "finetune")]
+    pub model: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -28,6 +28,8 @@ pub struct FinetuneDocument {
     pub cost: Option<TrainCost>,
     /// The frameworks' own settings that reproduce this plan.
     pub frameworks: Vec<FrameworkSetting>,
+    /// With `--cloud`: the search over priced GPU types and counts that chose this plan.
+    pub cloud: Option<CloudSearch>,
     /// Assumptions and their sources.
     pub basis: Vec<String>,
 }
@@ -76,6 +78,50 @@ pub struct TrainCost {
     pub basis: CostBasis,
 }
 
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CloudSearch {
+    /// GPU type × count × sharding combinations sized.
+    pub evaluated: u32,
+    /// GPU types on which the run fits (each at the fewest GPUs that hold it).
+    pub fitting: u32,
+    /// The cheapest of those per trained token, the choice first.
+    pub cheapest: Vec<CloudOption>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CloudOption {
+    pub gpu: String,
+    pub gpus: u32,
+    pub sharding: Sharding,
+    pub per_gpu_bytes: u64,
+    pub tokens_per_s: f64,
+    pub usd_per_hour: f64,
+    pub usd_per_million_tokens: f64,
+    pub hours: Option<f64>,
+    pub usd_total: Option<f64>,
+}
+
+impl CloudOption {
+    pub fn of(d: &FinetuneDocument) -> Self {
+        CloudOption {
+            gpu: d
+                .hardware
+                .gpus
+                .first()
+                .and_then(|g| g.id.clone())
+                .unwrap_or_default(),
+            gpus: d.setup.gpus,
+            sharding: d.setup.sharding,
+            per_gpu_bytes: d.memory.total_bytes,
+            tokens_per_s: d.speed.tokens_per_s,
+            usd_per_hour: d.cost.as_ref().map_or(0.0, |c| c.usd_per_hour),
+            usd_per_million_tokens: d.cost.as_ref().map_or(0.0, |c| c.usd_per_million_tokens),
+            hours: d.time.as_ref().map(|t| t.hours),
+            usd_total: d.cost.as_ref().and_then(|c| c.usd_total),
+        }
+    }
+}
+
 fn method_label(m: Method) -> &'static str {
     match m {
         Method::Lora => "LoRA",
@@ -118,6 +164,9 @@ pub fn finetune_table(d: &FinetuneDocument) -> String {
         },
         s.framework
     );
+    if let Some(cloud) = &d.cloud {
+        out.push_str(&cloud_table(cloud));
+    }
     let mut t = table(&["per GPU", "bytes"]);
     let rows: [(&str, u64); 9] = [
         ("base weights", m.weights_bytes),
@@ -207,6 +256,38 @@ pub fn finetune_table(d: &FinetuneDocument) -> String {
         out.push_str(&format!("  {}: {}\n", f.framework, f.setting));
     }
     out
+}
+
+/// The cheapest GPU options `--cloud` found.
+fn cloud_table(c: &CloudSearch) -> String {
+    let mut t = table(&[
+        "GPUs",
+        "sharding",
+        "per GPU",
+        "tokens/s",
+        "$/h",
+        "$/1M tokens",
+        "run",
+    ]);
+    for o in &c.cheapest {
+        t.add_row(vec![
+            format!("{} × {}", o.gpus, o.gpu),
+            sharding_id(o.sharding).into(),
+            gib(o.per_gpu_bytes),
+            format!("{:.0}", o.tokens_per_s),
+            format!("{:.2}", o.usd_per_hour),
+            format!("{:.2}", o.usd_per_million_tokens),
+            match (o.hours, o.usd_total) {
+                (Some(h), Some(u)) => format!("{h:.1} h, ${u:.0}"),
+                _ => "-".into(),
+            },
+        ]);
+    }
+    align_right(&mut t, &[2, 3, 4, 5, 6]);
+    format!(
+        "cheapest of {} priced GPU types that fit, each at the fewest GPUs that hold the run ({} plans sized):\n{t}\n",
+        c.fitting, c.evaluated
+    )
 }
 
 /// 41943040 → "41,943,040".

@@ -104,6 +104,8 @@ const ROWS: &[Row] = &[
     row("r1pick finetune 8b --gpu rtx-4090 --sharding fsdp", 2, "--sharding fsdp"),
     row("r1pick finetune 671b --gpu h200:8", 2, "mixture of experts"),
     row("r1pick finetune 8b --no-gpu", 2, "finetune needs a GPU"),
+    row("r1pick finetune 8b --cloud --gpu h100", 2, "--cloud chooses the GPUs"),
+    row("r1pick recommend --finetune lora", 2, "--model <MODEL>"),
 ];
 
 fn fixtures() -> PathBuf {

@@ -637,3 +637,80 @@ fn unsloth_small_gpu_row_is_sensitive_to_fixed_cost() {
     let moved = (base - less) / row.tokens.unwrap() as f64;
     assert!((0.27..=0.33).contains(&moved), "{moved}");
 }
+
+/// `--cloud` and `recommend --finetune`: the cheapest priced GPU type per trained token that fits.
+#[test]
+fn cloud_chooses_the_cheapest_gpu_type_that_fits() {
+    let v = finetune_json(&["14b", "--cloud", "--tokens", "100M"]);
+    let cheapest = v["cloud"]["cheapest"].as_array().unwrap();
+    let per_token: Vec<f64> = cheapest
+        .iter()
+        .map(|o| o["usd_per_million_tokens"].as_f64().unwrap())
+        .collect();
+    assert!(per_token.windows(2).all(|w| w[0] <= w[1]), "{per_token:?}");
+    // The plan shown is the first option, and it fits.
+    assert_eq!(v["hardware"]["gpus"][0]["id"], cheapest[0]["gpu"]);
+    assert_eq!(v["memory"]["fits"], true);
+    assert!(within(
+        v["cost"]["usd_per_million_tokens"].as_f64().unwrap(),
+        per_token[0],
+        1e-12
+    ));
+    // The README's figures: one H100 at $0.18 per million trained tokens.
+    assert_eq!(cheapest[0]["gpu"], "h100-sxm");
+    assert_eq!(cheapest[0]["gpus"], 1);
+    assert_eq!(format!("{:.2}", per_token[0]), "0.18");
+    // 16-bit LoRA of the 14B (33.3 GiB) does not fit a 24 GiB A10G alone: two with FSDP.
+    let a10g = cheapest
+        .iter()
+        .find(|o| o["gpu"] == "a10g")
+        .expect("an A10G option");
+    assert_eq!(a10g["gpus"], 2);
+    assert_eq!(a10g["sharding"], "fsdp");
+    // recommend --finetune is the same search.
+    let out = r1pick()
+        .args([
+            "recommend",
+            "--finetune",
+            "lora",
+            "--model",
+            "14b",
+            "--cloud",
+            "--json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let r: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        r["cloud"]["cheapest"],
+        v["cloud"]["cheapest"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                let mut o = o.clone();
+                o["hours"] = Value::Null;
+                o["usd_total"] = Value::Null;
+                o
+            })
+            .collect::<Value>()
+    );
+}
+
+#[test]
+fn cloud_with_nothing_that_fits_exits_1() {
+    let out = r1pick()
+        .args(["finetune", "70b", "--method", "full", "--cloud"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no priced GPU type with up to 8 GPUs fits"),
+        "{err}"
+    );
+}
