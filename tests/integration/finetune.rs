@@ -714,3 +714,91 @@ fn cloud_with_nothing_that_fits_exits_1() {
         "{err}"
     );
 }
+
+mod props {
+    use proptest::prelude::*;
+    use r1pick::training::{
+        Checkpointing, Method, Optimizer, Sharding, Targets, TrainSetup, memory, validate,
+    };
+
+    use super::{constants, model};
+
+    fn setup() -> impl Strategy<Value = TrainSetup> {
+        (
+            prop_oneof![Just(Method::Lora), Just(Method::Qlora), Just(Method::Full)],
+            0u32..10_000,
+            prop_oneof![Just(Targets::Attn), Just(Targets::Mlp), Just(Targets::All)],
+            prop_oneof![
+                Just(Optimizer::Adamw),
+                Just(Optimizer::Adamw8bit),
+                Just(Optimizer::PagedAdamw8bit),
+                Just(Optimizer::Sgd)
+            ],
+            (0u32..300_000, 0u32..64),
+            prop_oneof![
+                Just(Checkpointing::Off),
+                Just(Checkpointing::On),
+                Just(Checkpointing::Offload)
+            ],
+            prop_oneof![
+                Just(Sharding::None),
+                Just(Sharding::Ddp),
+                Just(Sharding::Fsdp),
+                Just(Sharding::Zero2),
+                Just(Sharding::Zero3)
+            ],
+            (1u32..64, any::<bool>(), any::<bool>()),
+            prop_oneof![Just("hf"), Just("torchtune"), Just("unsloth")],
+        )
+            .prop_map(
+                |(
+                    method,
+                    rank,
+                    targets,
+                    optimizer,
+                    (seq, micro_batch),
+                    checkpointing,
+                    sharding,
+                    (gpus, offload, in_bwd),
+                    fw,
+                )| TrainSetup {
+                    method,
+                    rank,
+                    targets,
+                    optimizer,
+                    seq,
+                    micro_batch,
+                    checkpointing,
+                    sharding,
+                    gpus,
+                    offload_optimizer: offload,
+                    optimizer_in_backward: in_bwd,
+                    framework: fw.into(),
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any accepted setup gets a plan whose total is the sum of its parts, and a longer
+        /// sequence never needs less memory.
+        #[test]
+        fn every_valid_setup_has_a_consistent_plan(s in setup()) {
+            let c = constants();
+            let m = model("llama-3.1-8b");
+            if validate(&m, &s).is_ok() {
+                let plan = memory(&c, &m, &s, 80 << 30, 1 << 40).unwrap();
+                let parts = plan.weights_bytes + plan.adapter_bytes + plan.master_weights_bytes
+                    + plan.gradient_bytes + plan.optimizer_bytes + plan.activation_bytes
+                    + plan.logits_bytes + plan.working_weights_bytes + plan.overhead_bytes;
+                prop_assert!(plan.total_bytes.abs_diff(parts) <= 9);
+                prop_assert_eq!(plan.fits, plan.total_bytes <= 80 << 30 && plan.host_bytes <= 1 << 40);
+                let shorter = TrainSetup { seq: s.seq / 2, ..s.clone() };
+                if shorter.seq > 0 {
+                    prop_assert!(memory(&c, &m, &shorter, 80 << 30, 1 << 40).unwrap().total_bytes <= plan.total_bytes);
+                }
+            }
+        }
+    }
+}
