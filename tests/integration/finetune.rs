@@ -149,6 +149,33 @@ fn constants() -> TrainingConstants {
     TrainingConstants::embedded().expect("data/training.toml loads")
 }
 
+fn readme() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
+}
+
+/// "+7.7%" / "−3.4%" (a minus sign, as the README prints it).
+fn percent(actual: f64, published: f64) -> String {
+    let p = (actual - published) / published * 100.0;
+    if p < 0.0 {
+        format!("−{:.1}%", -p)
+    } else {
+        format!("+{p:.1}%")
+    }
+}
+
+/// 342733 → "342,733".
+fn grouped(n: u64) -> String {
+    let d = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in d.chars().enumerate() {
+        if i > 0 && (d.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 /// torchtune's peaks (PyTorch's counter: r1pick's total less the CUDA context), within 15%.
 #[test]
 fn calibration_torchtune_peaks_within_15_percent() {
@@ -175,6 +202,13 @@ fn calibration_torchtune_peaks_within_15_percent() {
         if !within(torch, published, 0.15) {
             failures.push(format!("{}: {torch:.2} GiB vs {published} GiB", row.name));
         }
+        let cell = format!("| {torch:.1} GiB ({}) |", percent(torch, published));
+        if !readme().contains(&cell) {
+            failures.push(format!(
+                "README's calibration table lacks `{cell}` ({})",
+                row.name
+            ));
+        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -197,6 +231,17 @@ fn calibration_unsloth_max_context_within_20_percent() {
         );
         if !within(found, published, 0.20) {
             failures.push(format!("{}: {found} vs {published}", row.name));
+        }
+        let cell = format!(
+            "| {} ({}) |",
+            grouped(found as u64),
+            percent(found, published)
+        );
+        if !readme().contains(&cell) {
+            failures.push(format!(
+                "README's calibration table lacks `{cell}` ({})",
+                row.name
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -535,8 +580,7 @@ fn bad_finetune_input_is_refused_in_one_line() {
 /// The README's Fine-tuning example is what r1pick prints, byte for byte.
 #[test]
 fn the_readme_finetune_example_is_what_r1pick_prints() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme = readme();
     let section = readme
         .split("## Fine-tuning")
         .nth(1)
