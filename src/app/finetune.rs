@@ -89,7 +89,13 @@ pub fn recommend(ctx: &Context, r: &RecommendArgs) -> Result<Outcome> {
 /// GPU counts `--cloud` tries: one node, because the sharding model has no inter-node term.
 const CLOUD_COUNTS: [u32; 4] = [1, 2, 4, 8];
 /// Strategies tried on several GPUs when `--sharding` is not given, least communication first.
-const CLOUD_SHARDINGS: [Sharding; 3] = [Sharding::Ddp, Sharding::Zero2, Sharding::Fsdp];
+/// ZeRO-3 needs the same memory as FSDP; it is reached when FSDP is refused (optimizer offload).
+const CLOUD_SHARDINGS: [Sharding; 4] = [
+    Sharding::Ddp,
+    Sharding::Zero2,
+    Sharding::Fsdp,
+    Sharding::Zero3,
+];
 /// Cheapest alternatives listed beside the choice.
 const CLOUD_ALTERNATIVES: usize = 5;
 

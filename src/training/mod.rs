@@ -160,6 +160,10 @@ pub fn validate(model: &Model, s: &TrainSetup) -> Result<()> {
             "--sharding {} splits the work across GPUs; the machine has 1 GPU (give --gpu ID:N, or drop --sharding)",
             sharding_id(sharding)
         ))),
+        (Sharding::Ddp | Sharding::Fsdp, _) if s.offload_optimizer => Err(Error::input(format!(
+            "--offload-optimizer is DeepSpeed's offload_optimizer: use --sharding zero2 or zero3, not {} (FSDP's CPU offload also moves the weights)",
+            sharding_id(s.sharding)
+        ))),
         _ if s.optimizer_in_backward && s.gpus > 1 => Err(Error::input(
             "--optimizer-in-backward runs on one GPU (torchtune's single-device recipes); drop it or use one GPU",
         )),

@@ -74,16 +74,16 @@ pub fn settings(a: &DenseArch, base_model: &str, s: &TrainSetup) -> Vec<Framewor
                 hf_optim(s.optimizer)
             );
             if s.sharding == Sharding::Fsdp {
-                let offload = if s.offload_optimizer { " offload" } else { "" };
                 args.push_str(&format!(
-                    ", fsdp=\"full_shard auto_wrap{offload}\", fsdp_config={{\"transformer_layer_cls_to_wrap\": [\"{}\"]}}",
+                    ", fsdp=\"full_shard auto_wrap\", fsdp_config={{\"transformer_layer_cls_to_wrap\": [\"{}\"]}}",
                     layer_class(base_model)
                 ));
             }
             args.push(')');
             out.push(line("transformers", args));
-            if matches!(s.sharding, Sharding::Zero2 | Sharding::Zero3) {
-                let stage = if s.sharding == Sharding::Zero2 { 2 } else { 3 };
+            // One GPU with optimizer offload is DeepSpeed's ZeRO-Offload: stage 2 on one rank.
+            if matches!(s.sharding, Sharding::Zero2 | Sharding::Zero3) || s.offload_optimizer {
+                let stage = if s.sharding == Sharding::Zero3 { 3 } else { 2 };
                 let offload = if s.offload_optimizer {
                     ", \"offload_optimizer\": {\"device\": \"cpu\"}"
                 } else {

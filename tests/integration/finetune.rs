@@ -538,6 +538,18 @@ fn simulated_finetune_output_is_byte_identical() {
 #[test]
 fn bad_finetune_input_is_refused_in_one_line() {
     assert_refused(
+        &[
+            "finetune",
+            "8b",
+            "--gpu",
+            "h100-sxm:2",
+            "--sharding",
+            "fsdp",
+            "--offload-optimizer",
+        ],
+        "use --sharding zero2 or zero3",
+    );
+    assert_refused(
         &["finetune", "8b", "--gpu", "rtx-4090", "--lora-rank", "0"],
         "--lora-rank 0",
     );
