@@ -240,7 +240,7 @@ pub struct RecommendArgs {
     /// When nothing qualifies, return the closest option with its violations (exit 0)
     #[arg(long)]
     pub best_effort: bool,
-    /// Recommend GPUs for fine-tuning --model instead of a deployment (as `finetune MODEL --cloud`)
+    /// Plan fine-tuning of --model instead of a deployment, as `finetune MODEL --method METHOD` (with --cloud: the cheapest GPUs that fit)
     #[arg(long, value_enum, value_name = "METHOD", requires = "model")]
     pub finetune: Option<crate::training::Method>,
     /// The model to fine-tune, with --finetune
