@@ -2,8 +2,8 @@
 
 use clap::Args;
 
-use super::units;
 use super::{CostArgs, HardwareArgs};
+use crate::quantity::parse::{self as units, parse_dataset_tokens, parse_epochs};
 use crate::training::{Checkpointing, Method, Optimizer, Sharding, Targets};
 
 #[derive(Debug, Clone, Args)]
@@ -80,37 +80,4 @@ pub struct FinetuneArgs {
     pub hardware: HardwareArgs,
     #[command(flatten)]
     pub cost: CostArgs,
-}
-
-/// A dataset's token count in decimal units (K = 10^3, M = 10^6, B = 10^9, T = 10^12), as datasets
-/// are quoted.
-pub fn parse_dataset_tokens(s: &str) -> Result<f64, String> {
-    let t = s.trim().to_ascii_uppercase();
-    let (num, mult) = match t.chars().last() {
-        Some('K') => (&t[..t.len() - 1], 1e3),
-        Some('M') => (&t[..t.len() - 1], 1e6),
-        Some('B') | Some('G') => (&t[..t.len() - 1], 1e9),
-        Some('T') => (&t[..t.len() - 1], 1e12),
-        _ => (t.as_str(), 1.0),
-    };
-    let v: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{s}' is not a token count; write e.g. 50M or 2B"))?;
-    let tokens = v * mult;
-    if !tokens.is_finite() || !(1.0..=1e15).contains(&tokens) {
-        return Err(format!("token count '{s}' must be between 1 and 1000T"));
-    }
-    Ok(tokens)
-}
-
-pub fn parse_epochs(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{s}' is not a number of epochs"))?;
-    if !v.is_finite() || v <= 0.0 || v > 10_000.0 {
-        return Err(format!("epochs '{s}' must be above 0 and at most 10000"));
-    }
-    Ok(v)
 }

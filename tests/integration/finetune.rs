@@ -858,3 +858,19 @@ mod props {
         }
     }
 }
+
+/// Dataset sizes are decimal (50M = 5·10^7), epochs any positive number.
+#[test]
+fn dataset_tokens_and_epochs_parse_as_quoted() {
+    use r1pick::quantity::parse::{parse_dataset_tokens, parse_epochs};
+    assert_eq!(parse_dataset_tokens("50M"), Ok(5e7));
+    assert_eq!(parse_dataset_tokens("2B"), Ok(2e9));
+    assert_eq!(parse_dataset_tokens("1.5k"), Ok(1500.0));
+    assert_eq!(parse_dataset_tokens("123456"), Ok(123_456.0));
+    assert!(parse_dataset_tokens("0").is_err());
+    assert!(parse_dataset_tokens("5X").is_err());
+    assert!(parse_dataset_tokens("NaN").is_err());
+    assert_eq!(parse_epochs("2.5"), Ok(2.5));
+    assert!(parse_epochs("0").is_err());
+    assert!(parse_epochs("-1").is_err());
+}
