@@ -12,3 +12,4 @@ pub mod hardware;
 pub mod perf;
 pub mod report;
 pub mod sizing;
+pub mod terminal;

@@ -76,13 +76,24 @@ fn probe_options() -> Result<ProbeOptions> {
             })?;
             NvmlSource::Snapshot(snap)
         }
-        (None, lib) => NvmlSource::Library(lib.map(PathBuf::from)),
+        (None, lib) => NvmlSource::Library(lib.map(PathBuf::from).map(library).transpose()?),
     };
     Ok(ProbeOptions {
         nvml,
         cuda_visible_devices: std::env::var("CUDA_VISIBLE_DEVICES").ok(),
         ..ProbeOptions::default()
     })
+}
+
+/// `R1PICK_NVML_LIB` must name a regular file when it names anything: loading a FIFO or a device
+/// would block or read without end. A path that does not exist still means "no driver here".
+fn library(path: PathBuf) -> Result<PathBuf> {
+    match std::fs::metadata(&path) {
+        Ok(meta) => super::input::regular(&meta)
+            .map(|()| path.clone())
+            .map_err(|why| Error::input(format!("{NVML_LIB_ENV}='{}': {why}", path.display()))),
+        Err(_) => Ok(path),
+    }
 }
 
 /// `r1pick probe`: what this machine has (or the simulated one), for people or scripts.

@@ -6,7 +6,9 @@ pub mod config;
 mod deploy;
 mod estimate;
 mod hardware;
+mod input;
 mod models;
+pub mod output;
 mod recommend;
 mod schema;
 
@@ -79,11 +81,7 @@ fn context(cli: &Cli) -> Result<Context> {
     Ok(Context { catalog, format })
 }
 
-/// Read a user file, turning I/O errors into one line that names the file.
-pub fn read_file(path: &std::path::Path, what: &str) -> Result<String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Error::input(format!("cannot read {what} file '{}': {e}", path.display())))
-}
+pub use input::{MAX_INPUT_BYTES, read_file};
 
 fn completions(shell: clap_complete::Shell) -> Outcome {
     use clap::CommandFactory;
