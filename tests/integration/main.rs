@@ -7,6 +7,8 @@ mod check;
 mod config;
 mod exit_codes;
 mod hardware;
+#[cfg(unix)]
+mod io_faults;
 mod perf;
 mod props;
 mod recommend;
