@@ -108,12 +108,19 @@ fn too_many(n: usize) -> Error {
     ))
 }
 
-/// `--ram` as given: any positive size.
+/// `--ram` as given: any positive size up to the bound every loader shares.
 pub fn check_ram(ram: u64) -> Result<u64> {
+    use crate::catalog::bounds::MAX_RAM_BYTES;
     if ram == 0 {
         return Err(Error::input(
             "--ram 0: a machine needs some memory (e.g. --ram 64GiB)",
         ));
+    }
+    if ram > MAX_RAM_BYTES {
+        return Err(Error::input(format!(
+            "--ram {ram} bytes: give at most {} TiB",
+            MAX_RAM_BYTES >> 40
+        )));
     }
     Ok(ram)
 }

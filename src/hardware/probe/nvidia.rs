@@ -194,16 +194,21 @@ pub fn gpus(catalog: &Catalog, snap: &NvmlSnapshot) -> (Vec<ProbedGpu>, Vec<Stri
 }
 
 fn device(catalog: &Catalog, d: &NvmlDevice, multi: bool, notes: &mut Vec<String>) -> ProbedGpu {
-    let name = d
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("NVIDIA GPU {}", d.index));
+    // The driver's string reaches tables and notes: escaped, so it cannot split or drive them.
+    let name = d.name.as_deref().map_or_else(
+        || format!("NVIDIA GPU {}", d.index),
+        |n| crate::terminal::escape(n).into_owned(),
+    );
     let label = format!("GPU {} ({name})", d.index);
     let spec = match_catalog(catalog, &name);
     let arch = d.arch.and_then(arch_name);
 
+    // Readings outside what any GPU could have (a corrupt snapshot, a broken driver) are left
+    // out like failed ones, under the catalog's bounds.
     let nvml_bw = match (d.bus_width, d.max_mem_clock) {
-        (Some(w), Some(c)) if w > 0 && c > 0 => Some(nvml_bandwidth_gb_s(w, c)),
+        (Some(w), Some(c)) if w > 0 && c > 0 => {
+            Some(nvml_bandwidth_gb_s(w, c)).filter(|bw| crate::catalog::bounds::plausible_rate(*bw))
+        }
         _ => None,
     };
     let (bandwidth, bandwidth_source) = match (nvml_bw, spec) {
@@ -219,7 +224,8 @@ fn device(catalog: &Catalog, d: &NvmlDevice, multi: bool, notes: &mut Vec<String
         (None, None) => (UNKNOWN_BANDWIDTH_GB_S, BandwidthSource::Default),
     };
 
-    let total = match (d.memory_total, spec) {
+    let max_bytes = (crate::catalog::bounds::MAX_GPU_GIB as u64) << 30;
+    let total = match (d.memory_total.filter(|t| *t <= max_bytes), spec) {
         (Some(t), _) => t,
         (None, Some(s)) => {
             notes.push(format!(
