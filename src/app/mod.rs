@@ -80,7 +80,13 @@ fn context(cli: &Cli) -> Result<Context> {
         }
         None => Catalog::embedded()?,
     };
-    // config::resolve has put R1PICK_FORMAT or the file's format here when no flag gave one.
+    // config::resolve has put R1PICK_FORMAT or the file's format here when no flag gave one, and
+    // never beside --json: both set means both flags were typed.
+    if cli.global.json && cli.global.format == Some(Format::Table) {
+        return Err(Error::input(
+            "--json contradicts --format table; give one of them",
+        ));
+    }
     let format = if cli.global.json {
         Format::Json
     } else {

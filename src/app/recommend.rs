@@ -76,10 +76,10 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
     let constraints = constraints(c, &args.constraints, task)?;
     let pins = pins(c, &args.deployment)?;
     let machines = if args.cloud {
-        if !args.hardware.gpu.is_empty() || args.hardware.hardware.is_some() || args.hardware.no_gpu
-        {
+        let h = &args.hardware;
+        if !h.gpu.is_empty() || h.gpus.is_some() || h.hardware.is_some() || h.no_gpu {
             return Err(Error::input(
-                "--cloud chooses the GPUs itself; drop --gpu/--hardware/--no-gpu",
+                "--cloud chooses the GPUs itself; drop --gpu/--gpus/--hardware/--no-gpu",
             ));
         }
         Machines::Cloud
