@@ -4,6 +4,7 @@
 mod check;
 pub mod config;
 mod deploy;
+mod env_names;
 mod estimate;
 mod hardware;
 mod input;
@@ -57,6 +58,9 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         Command::Completions { shell } => Ok(completions(*shell)),
         Command::Man => man(),
     }?;
+    if !matches!(cli.command, Command::Completions { .. } | Command::Man) {
+        outcome.notes.extend(env_names::check_environment());
+    }
     if cli.global.quiet {
         outcome.stdout.clear();
         outcome.notes.clear();
