@@ -47,7 +47,9 @@ mod tests {
 
     #[test]
     fn a_mistyped_variable_names_the_nearest() {
-        let notes = unknown_vars(["R1PICK_LATNCY", "R1PICK_LATENCY", "PATH", "R1PICK_NVML_LIB"].into_iter());
+        let notes = unknown_vars(
+            ["R1PICK_LATNCY", "R1PICK_LATENCY", "PATH", "R1PICK_NVML_LIB"].into_iter(),
+        );
         assert_eq!(
             notes,
             ["R1PICK_LATNCY is not a variable r1pick reads; did you mean R1PICK_LATENCY?"]

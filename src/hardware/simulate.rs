@@ -128,7 +128,8 @@ pub fn check_ram(ram: u64) -> Result<u64> {
     }
     if ram > MAX_RAM_BYTES {
         return Err(Error::input(format!(
-            "--ram {ram} bytes: give at most {} TiB",
+            "--ram {:.0} TiB: give at most {} TiB",
+            ram as f64 / (1u64 << 40) as f64,
             MAX_RAM_BYTES >> 40
         )));
     }

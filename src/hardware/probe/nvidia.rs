@@ -553,7 +553,9 @@ mod tests {
             assert!(s.devices.is_empty(), "{prefix}");
             assert_eq!(
                 notes[0],
-                format!("CUDA_VISIBLE_DEVICES entry '{prefix}' is the start of several GPU UUIDs; CUDA treats it as invalid and ignores it and the entries after it")
+                format!(
+                    "CUDA_VISIBLE_DEVICES entry '{prefix}' is the start of several GPU UUIDs; CUDA treats it as invalid and ignores it and the entries after it"
+                )
             );
         }
         let mut s = snap;
