@@ -68,7 +68,7 @@ fn probe_options() -> Result<ProbeOptions> {
         (Some(path), _) => {
             let path = PathBuf::from(path);
             let text = read_file(&path, "NVML snapshot")?;
-            let snap: NvmlSnapshot = serde_json::from_str(&text).map_err(|e| {
+            let snap = NvmlSnapshot::from_json(&text).map_err(|e| {
                 Error::input(format!(
                     "{NVML_SNAPSHOT_ENV}='{}': not an NVML snapshot: {e}",
                     path.display()

@@ -6,6 +6,7 @@ mod catalog;
 mod check;
 mod config;
 mod exit_codes;
+mod extremes;
 mod hardware;
 #[cfg(unix)]
 mod io_faults;

@@ -34,6 +34,14 @@ pub struct NvmlSnapshot {
     pub warnings: Vec<String>,
 }
 
+impl NvmlSnapshot {
+    /// A snapshot recorded as JSON (`R1PICK_NVML_SNAPSHOT`, tests/fixtures/nvml-*.json); the error
+    /// is serde's one-line reason.
+    pub fn from_json(text: &str) -> Result<NvmlSnapshot, String> {
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
 /// One GPU as NVML reports it (units as NVML gives them).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NvmlDevice {
