@@ -11,6 +11,7 @@ mod hardware;
 #[cfg(unix)]
 mod io_faults;
 mod perf;
+mod probe_bounds;
 mod props;
 mod recommend;
 mod schema;
