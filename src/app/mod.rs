@@ -68,10 +68,11 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
     // Tables carry names from files and NVML: no control or bidi character reaches the terminal
     // raw (JSON escapes its own; completion scripts and the man page are generated, not data).
     let generated = matches!(cli.command, Command::Completions { .. } | Command::Man);
-    if ctx.format == Format::Table && !generated {
-        if let std::borrow::Cow::Owned(safe) = crate::terminal::escape_lines(&outcome.stdout) {
-            outcome.stdout = safe;
-        }
+    if ctx.format == Format::Table
+        && !generated
+        && let std::borrow::Cow::Owned(safe) = crate::terminal::escape_lines(&outcome.stdout)
+    {
+        outcome.stdout = safe;
     }
     Ok(outcome)
 }

@@ -191,6 +191,9 @@ fn fifty_parallel_errors_on_one_pipe_stay_fifty_lines() {
     assert_eq!(intact, 50, "{all}");
 }
 
+/// A loader's command line, its environment, and the one line it must answer.
+type Loader<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, String);
+
 /// Each loader, given a FIFO, a character device or a directory: one line naming it, exit 2,
 /// without waiting for a writer or reading without end.
 #[test]
@@ -209,7 +212,7 @@ fn special_files_are_refused_by_every_loader() {
     ];
     for (path, kind) in cases {
         let p = path.display().to_string();
-        let loaders: [(Vec<&str>, Vec<(&str, &str)>, String); 5] = [
+        let loaders: [Loader; 5] = [
             (
                 vec!["--config", &p, "models"],
                 vec![],
