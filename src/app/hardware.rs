@@ -51,10 +51,11 @@ fn machine(ctx: &Context, args: &HardwareArgs) -> Result<ProbeReport> {
             cpu_bandwidth_gb_s: args.cpu_bandwidth,
             no_gpu: args.no_gpu,
         };
-        return Ok(ProbeReport::simulated(
-            simulate(&ctx.catalog, &req)?,
-            "simulated",
-        ));
+        let hw = simulate(&ctx.catalog, &req).map_err(|e| match &args.gpu_origin {
+            Some(origin) => Error::input(format!("{origin}: {e}")),
+            None => e,
+        })?;
+        return Ok(ProbeReport::simulated(hw, "simulated"));
     }
     let mut report = probe_machine(&ctx.catalog, &probe_options()?);
     report.override_host(args.ram, args.cpu_bandwidth)?;

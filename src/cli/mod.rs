@@ -112,6 +112,10 @@ pub struct HardwareArgs {
     /// Plan for a machine without GPUs
     #[arg(long)]
     pub no_gpu: bool,
+    /// Where `gpu` came from when not from the command line ("r1pick.toml: line 3: gpu",
+    /// "R1PICK_GPU"), so a GPU the catalog does not know is blamed there.
+    #[arg(skip)]
+    pub gpu_origin: Option<String>,
 }
 
 /// How the model is deployed.

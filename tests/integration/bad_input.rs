@@ -84,7 +84,8 @@ const ROWS: &[Row] = &[
     // the environment
     row("R1PICK_LATENCY=fast r1pick check 7b --gpu l40s", 2, "R1PICK_LATENCY: 'fast'"),
     row("R1PICK_FORMAT=yaml r1pick models", 2, "R1PICK_FORMAT: 'yaml'"),
-    row("R1PICK_GPU=h1000 r1pick size 7b", 2, "unknown GPU 'h1000'"),
+    row("R1PICK_GPU=h1000 r1pick size 7b", 2, "R1PICK_GPU: unknown GPU 'h1000'"),
+    row("r1pick --config gpu-config.toml size 7b", 2, "gpu-config.toml: line 2: gpu: unknown GPU 'h1000'"),
     row("R1PICK_CONFIG=missing.toml r1pick models", 2, "'missing.toml'"),
     // the machine
     row("R1PICK_NVML_LIB=/nonexistent/libnvidia-ml.so.1 r1pick probe --require-gpu", 3, "no GPU could be probed"),

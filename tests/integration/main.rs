@@ -11,9 +11,9 @@ mod hardware;
 #[cfg(unix)]
 mod io_faults;
 mod perf;
-mod probe_bounds;
 mod props;
 mod recommend;
+mod reliability;
 mod schema;
 mod sizing;
 mod util;

@@ -1,5 +1,7 @@
-//! The NVML path under hostile readings (replayed through `R1PICK_NVML_SNAPSHOT`): an inventory
-//! too large to plan, readings no GPU could have, and names that would drive the terminal.
+//! Issue 16's remaining cases: the NVML path under hostile readings (replayed through
+//! `R1PICK_NVML_SNAPSHOT`: an inventory too large to plan, readings no GPU could have, names that
+//! would drive the terminal), full-width GPU names, mistyped variables and `--best-effort` with
+//! nothing to size.
 
 use serde_json::{Value, json};
 
@@ -95,5 +97,51 @@ fn a_mistyped_variable_gets_a_note() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "note: R1PICK_LATNCY is not a variable r1pick reads; did you mean R1PICK_LATENCY?\n"
+    );
+}
+
+/// `--best-effort` with every candidate below the floor: exit 1 and one note that says why, and
+/// with near misses that were sized: the closest, exit 0.
+#[test]
+fn best_effort_returns_the_closest_or_says_why_there_is_none() {
+    let out = r1pick()
+        .args([
+            "recommend",
+            "--task",
+            "hardest",
+            "--gpu",
+            "rtx-4090",
+            "--best-effort",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["recommendation"], Value::Null);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "note: --best-effort: no candidate for hardest gets past the quality floor and the support checks here, so there is no closest option to size; the nearest, deepseek-r1 ud-q2_k_xl with llama.cpp: GPQA Diamond 67.9 < 70.0\n"
+    );
+    let out = r1pick()
+        .args([
+            "recommend",
+            "--task",
+            "code",
+            "--latency",
+            "10ms",
+            "--gpu",
+            "rtx-4090",
+            "--best-effort",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc["recommendation"]["model"],
+        json!("deepseek-r1-distill-qwen-14b"),
+        "{doc}"
     );
 }
