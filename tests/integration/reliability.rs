@@ -102,43 +102,33 @@ fn a_mistyped_variable_gets_a_note() {
 
 /// `--best-effort` with every candidate below the floor: exit 1 and one note that says why, and
 /// with near misses that were sized: the closest, exit 0.
+/// `recommend … --best-effort --json` on one RTX 4090: exit code, document, stderr.
+fn best_effort(task_args: &[&str]) -> (Option<i32>, Value, String) {
+    let out = r1pick()
+        .arg("recommend")
+        .args(task_args)
+        .args(["--gpu", "rtx-4090", "--best-effort", "--json"])
+        .output()
+        .unwrap();
+    let doc = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        out.status.code(),
+        doc,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn best_effort_returns_the_closest_or_says_why_there_is_none() {
-    let out = r1pick()
-        .args([
-            "recommend",
-            "--task",
-            "hardest",
-            "--gpu",
-            "rtx-4090",
-            "--best-effort",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, doc, err) = best_effort(&["--task", "hardest"]);
+    assert_eq!(code, Some(1));
     assert_eq!(doc["recommendation"], Value::Null);
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
+        err,
         "note: --best-effort: no candidate for hardest gets past the quality floor and the support checks here, so there is no closest option to size; the nearest, deepseek-r1 ud-q2_k_xl with llama.cpp: GPQA Diamond 67.9 < 70.0\n"
     );
-    let out = r1pick()
-        .args([
-            "recommend",
-            "--task",
-            "code",
-            "--latency",
-            "10ms",
-            "--gpu",
-            "rtx-4090",
-            "--best-effort",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, doc, _) = best_effort(&["--task", "code", "--latency", "10ms"]);
+    assert_eq!(code, Some(0));
     assert_eq!(
         doc["recommendation"]["model"],
         json!("deepseek-r1-distill-qwen-14b"),
