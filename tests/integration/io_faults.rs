@@ -103,6 +103,9 @@ fn a_closed_stdout_is_3_and_dev_null_is_0() {
         );
         assert!(out.stderr.is_empty(), "{args:?}");
     }
+    // /dev/null read-write is what Rust's runtime puts in place of a closed descriptor.
+    let out = in_shell("1<>/dev/null", &["models"]);
+    assert_eq!(out.status.code(), Some(3));
     // Nothing to write (a gate with --quiet) is not a fault.
     let out = in_shell(">&-", &["check", "7b", "--gpu", "l40s", "--quiet"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
