@@ -58,7 +58,9 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         Command::Completions { shell } => Ok(completions(*shell)),
         Command::Man => man(),
     }?;
-    if !matches!(cli.command, Command::Completions { .. } | Command::Man) {
+    // Completion scripts and the man page are generated, not data, and need no notes.
+    let generated = matches!(cli.command, Command::Completions { .. } | Command::Man);
+    if !generated {
         outcome.notes.extend(env_names::check_environment());
     }
     if cli.global.quiet {
@@ -66,8 +68,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         outcome.notes.clear();
     }
     // Tables carry names from files and NVML: no control or bidi character reaches the terminal
-    // raw (JSON escapes its own; completion scripts and the man page are generated, not data).
-    let generated = matches!(cli.command, Command::Completions { .. } | Command::Man);
+    // raw (JSON escapes its own).
     if ctx.format == Format::Table
         && !generated
         && let std::borrow::Cow::Owned(safe) = crate::terminal::escape_lines(&outcome.stdout)
