@@ -10,6 +10,7 @@ pub mod decide;
 pub mod error;
 pub mod hardware;
 pub mod perf;
+pub mod quantity;
 pub mod report;
 pub mod sizing;
 pub mod terminal;

@@ -11,6 +11,7 @@ mod input;
 mod models;
 pub mod output;
 mod recommend;
+mod request;
 mod schema;
 
 pub use schema::json_schemas;

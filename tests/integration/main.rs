@@ -7,13 +7,16 @@ mod check;
 mod config;
 mod exit_codes;
 mod extremes;
+mod golden;
 mod hardware;
 #[cfg(unix)]
 mod io_faults;
+mod layers;
 mod perf;
 mod props;
 mod recommend;
 mod reliability;
 mod schema;
 mod sizing;
+mod snapshots;
 mod util;
