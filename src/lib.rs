@@ -13,4 +13,5 @@ pub mod perf;
 pub mod quantity;
 pub mod report;
 pub mod sizing;
+pub mod terminal;
 pub mod training;

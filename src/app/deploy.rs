@@ -119,6 +119,12 @@ pub fn resolve<'a>(
         return Err(Error::input(why));
     }
     let workload = workload(model, args, task)?;
+    if args.mla_kv.is_some() && !model.is_moe() {
+        return Err(Error::input(format!(
+            "--mla-kv applies to the MLA cache of the 671B models; {} has a standard KV cache (drop --mla-kv)",
+            model.id
+        )));
+    }
     if let Some(tp) = args.tp {
         if engine.multi_gpu == MultiGpu::Layer && tp > 1 {
             return Err(Error::input(format!(

@@ -4,10 +4,13 @@
 mod check;
 pub mod config;
 mod deploy;
+mod env_names;
 mod estimate;
 mod finetune;
 mod hardware;
+mod input;
 mod models;
+pub mod output;
 mod recommend;
 mod request;
 mod schema;
@@ -58,9 +61,22 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         Command::Completions { shell } => Ok(completions(*shell)),
         Command::Man => man(),
     }?;
+    // Completion scripts and the man page are generated, not data, and need no notes.
+    let generated = matches!(cli.command, Command::Completions { .. } | Command::Man);
+    if !generated {
+        outcome.notes.extend(env_names::check_environment());
+    }
     if cli.global.quiet {
         outcome.stdout.clear();
         outcome.notes.clear();
+    }
+    // Tables carry names from files and NVML: no control or bidi character reaches the terminal
+    // raw (JSON escapes its own).
+    if ctx.format == Format::Table
+        && !generated
+        && let std::borrow::Cow::Owned(safe) = crate::terminal::escape_lines(&outcome.stdout)
+    {
+        outcome.stdout = safe;
     }
     Ok(outcome)
 }
@@ -73,7 +89,13 @@ fn context(cli: &Cli) -> Result<Context> {
         }
         None => Catalog::embedded()?,
     };
-    // config::resolve has put R1PICK_FORMAT or the file's format here when no flag gave one.
+    // config::resolve has put R1PICK_FORMAT or the file's format here when no flag gave one, and
+    // never beside --json: both set means both flags were typed.
+    if cli.global.json && cli.global.format == Some(Format::Table) {
+        return Err(Error::input(
+            "--json contradicts --format table; give one of them",
+        ));
+    }
     let format = if cli.global.json {
         Format::Json
     } else {
@@ -82,11 +104,7 @@ fn context(cli: &Cli) -> Result<Context> {
     Ok(Context { catalog, format })
 }
 
-/// Read a user file, turning I/O errors into one line that names the file.
-pub fn read_file(path: &std::path::Path, what: &str) -> Result<String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Error::input(format!("cannot read {what} file '{}': {e}", path.display())))
-}
+pub use input::{MAX_INPUT_BYTES, read_file};
 
 fn completions(shell: clap_complete::Shell) -> Outcome {
     use clap::CommandFactory;

@@ -74,10 +74,10 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
         if !args.cloud {
             return Ok(Machines::Local(hardware::resolve(ctx, &args.hardware)?));
         }
-        if !args.hardware.gpu.is_empty() || args.hardware.hardware.is_some() || args.hardware.no_gpu
-        {
+        let h = &args.hardware;
+        if !h.gpu.is_empty() || h.gpus.is_some() || h.hardware.is_some() || h.no_gpu {
             return Err(Error::input(
-                "--cloud chooses the GPUs itself; drop --gpu/--hardware/--no-gpu",
+                "--cloud chooses the GPUs itself; drop --gpu/--gpus/--hardware/--no-gpu",
             ));
         }
         Ok(Machines::Cloud)
@@ -93,6 +93,25 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
         vec![]
     };
     let best_effort = decision.choice.is_none() && args.best_effort;
+    if best_effort && decision.closest.is_empty() {
+        // Every candidate fell before sizing (below the quality floor, which no hardware raises,
+        // or unsupported here): say so in one line rather than leave a bare null.
+        let nearest = decision
+            .rejected
+            .iter()
+            .min_by(|a, b| a.shortfall.total_cmp(&b.shortfall))
+            .map(|r| {
+                format!(
+                    "; the nearest, {} {} with {}: {}",
+                    r.model, r.quant, r.engine, r.reason
+                )
+            })
+            .unwrap_or_default();
+        notes.push(format!(
+            "--best-effort: no candidate for {} gets past the quality floor and the support checks here, so there is no closest option to size{nearest}",
+            task.id
+        ));
+    }
     let chosen = decision.choice.as_ref().or(if best_effort {
         decision.closest.first()
     } else {

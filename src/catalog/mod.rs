@@ -5,6 +5,7 @@
 //! wrong types are errors with a line number (serde + toml), and the cross-references (a model's
 //! quants, an engine's quants) are checked here.
 
+pub mod bounds;
 pub mod engine;
 pub mod gpu;
 pub mod model;
@@ -214,7 +215,7 @@ impl Catalog {
                 )));
             }
         }
-        Ok(())
+        bounds::check(self, &at).map_err(Error::Input)
     }
 
     pub fn model(&self, name: &str) -> Result<&Model> {
@@ -280,6 +281,34 @@ fn parse(name: &str, text: &str) -> Result<CatalogFile> {
             "{name}: schema_version {v} is not supported (this r1pick reads {SCHEMA_VERSION})"
         )));
     }
+    let twice = [
+        (
+            "model",
+            bounds::duplicate_id(file.model.iter().map(|m| &m.id)),
+        ),
+        (
+            "quant",
+            bounds::duplicate_id(file.quant.iter().map(|q| &q.id)),
+        ),
+        (
+            "engine",
+            bounds::duplicate_id(file.engine.iter().map(|e| &e.id)),
+        ),
+        ("gpu", bounds::duplicate_id(file.gpu.iter().map(|g| &g.id))),
+        (
+            "task",
+            bounds::duplicate_id(file.task.iter().map(|t| &t.id)),
+        ),
+        (
+            "tier",
+            bounds::duplicate_id(file.tier.iter().map(|t| &t.id)),
+        ),
+    ];
+    if let Some((kind, Some(id))) = twice.into_iter().find(|(_, d)| d.is_some()) {
+        return Err(Error::input(format!(
+            "{name}: {kind} '{id}' is defined twice; give each id once"
+        )));
+    }
     Ok(file)
 }
 
@@ -296,10 +325,7 @@ pub fn one_line_toml_error(e: &toml::de::Error, text: &str) -> String {
     }
 }
 
-/// Largest GPU memory a catalog entry may claim, GiB (16 TiB; the largest part today has 192 GB).
-const MAX_GPU_GIB: f64 = 16384.0;
-/// Largest bandwidth (GB/s), TFLOPS, watts or dollars per hour a GPU entry may claim.
-const MAX_GPU_RATE: f64 = 1e6;
+use bounds::{MAX_GPU_GIB, MAX_GPU_RATE};
 
 /// Upper bounds of architecture dimensions, far above any real model, low enough that parameter and
 /// byte counts cannot overflow.

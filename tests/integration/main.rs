@@ -6,13 +6,17 @@ mod catalog;
 mod check;
 mod config;
 mod exit_codes;
+mod extremes;
 mod finetune;
 mod golden;
 mod hardware;
+#[cfg(unix)]
+mod io_faults;
 mod layers;
 mod perf;
 mod props;
 mod recommend;
+mod reliability;
 mod schema;
 mod sizing;
 mod snapshots;
