@@ -43,8 +43,11 @@ pub struct RecommendDocument {
 pub struct Recommendation {
     #[serde(flatten)]
     pub deployment: DeploymentReport,
-    /// Quantization-adjusted score on the task's benchmark.
+    /// Quantization-adjusted score on the task's benchmark; for a brought model without a score,
+    /// 100 × the quant's retention (`quality_judged` false).
     pub quality: f64,
+    /// False when the model has no score on the task's benchmark and no floor was asked for.
+    pub quality_judged: bool,
     pub command: String,
     pub why: Vec<String>,
     /// Every constraint with its margin (violations marked with --best-effort).
@@ -74,7 +77,12 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
         }
     };
     let constraints = constraints(c, &args.constraints, task)?;
-    let pins = pins(c, &args.deployment)?;
+    let pins = pins(
+        c,
+        &args.deployment,
+        args.model.as_deref(),
+        args.constraints.min_quality.is_some(),
+    )?;
     let machines = if args.cloud {
         if !args.hardware.gpu.is_empty() || args.hardware.hardware.is_some() || args.hardware.no_gpu
         {
@@ -170,7 +178,12 @@ pub fn best_for_check(ctx: &Context, args: &crate::cli::CheckArgs) -> Result<Bes
     let c = &ctx.catalog;
     let task = c.task(args.constraints.task.as_deref().unwrap_or(DEFAULT_TASK))?;
     let constraints = constraints(c, &args.constraints, task)?;
-    let pins = pins(c, &args.deployment)?;
+    let pins = pins(
+        c,
+        &args.deployment,
+        None,
+        args.constraints.min_quality.is_some(),
+    )?;
     let hw = hardware::resolve(ctx, &args.hardware)?;
     let notes = hw.notes.clone();
     let req = Request {
@@ -203,7 +216,13 @@ fn workload_spec(args: &crate::cli::DeploymentArgs) -> WorkloadSpec {
     }
 }
 
-fn pins<'a>(c: &'a Catalog, args: &crate::cli::DeploymentArgs) -> Result<Pins<'a>> {
+fn pins<'a>(
+    c: &'a Catalog,
+    args: &crate::cli::DeploymentArgs,
+    model: Option<&str>,
+    min_quality_given: bool,
+) -> Result<Pins<'a>> {
+    let model = model.map(|m| c.model(m)).transpose()?;
     let quant = args.quant.as_deref().map(|q| c.quant(q)).transpose()?;
     let engine = args.engine.as_deref().map(|e| c.engine(e)).transpose()?;
     if let (Some(q), Some(e)) = (quant, engine)
@@ -217,7 +236,8 @@ fn pins<'a>(c: &'a Catalog, args: &crate::cli::DeploymentArgs) -> Result<Pins<'a
         )));
     }
     Ok(Pins {
-        model: None,
+        model,
+        min_quality_given,
         quant,
         engine,
     })
@@ -235,18 +255,30 @@ fn deployment_report(ch: &Candidate) -> DeploymentReport {
 
 fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation {
     let d = &ch.deployment;
-    let mut why = vec![format!(
-        "{} {:.1} on {} ≥ {:.1} needed for {} ({} paper score × {:.3} retention of {})",
-        task.benchmark.label(),
-        ch.quality,
-        d.model.id,
-        task.min_score,
-        task.id,
-        d.model.scores.get(task.benchmark).unwrap_or(0.0),
-        d.quant
-            .retention_for(crate::catalog::ParamBreakdown::of(d.model).total()),
-        d.quant.id
-    )];
+    let judged = d.model.scores.get(task.benchmark).is_some();
+    let mut why = vec![if !judged {
+        format!(
+            "quality not judged: {} has no published {} score (give --score or --min-quality); {} ranked by its retention {:.3}",
+            d.model.id,
+            task.benchmark.label(),
+            d.quant.id,
+            d.quant
+                .retention_for(crate::catalog::ParamBreakdown::of(d.model).total())
+        )
+    } else {
+        format!(
+            "{} {:.1} on {} ≥ {:.1} needed for {} ({} paper score × {:.3} retention of {})",
+            task.benchmark.label(),
+            ch.quality,
+            d.model.id,
+            task.min_score,
+            task.id,
+            d.model.scores.get(task.benchmark).unwrap_or(0.0),
+            d.quant
+                .retention_for(crate::catalog::ParamBreakdown::of(d.model).total()),
+            d.quant.id
+        )
+    }];
     why.extend(
         ch.checks
             .iter()
@@ -256,6 +288,7 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation
     Recommendation {
         deployment: deployment_report(ch),
         quality: (ch.quality * 10.0).round() / 10.0,
+        quality_judged: judged,
         command: launch::command(d, &ch.memory),
         why,
         checks: ch.checks.clone(),

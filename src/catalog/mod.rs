@@ -7,6 +7,7 @@
 
 pub mod engine;
 pub mod gpu;
+pub mod import;
 pub mod model;
 pub mod params;
 pub mod quant;
@@ -314,7 +315,8 @@ fn within_bounds(named: &[(&str, u32, u32)]) -> std::result::Result<(), String> 
 
 const DIM: u32 = 4096;
 
-fn check_arch(m: &Model) -> std::result::Result<(), String> {
+/// Dimensions positive, consistent and within bounds; the catalog and imported models alike.
+pub fn check_arch(m: &Model) -> std::result::Result<(), String> {
     within_bounds(&[
         ("layers", m.layers(), DIM),
         ("hidden", m.hidden(), 1 << 17),
@@ -339,6 +341,40 @@ fn check_arch(m: &Model) -> std::result::Result<(), String> {
                     "heads ({}) not divisible by kv_heads ({})",
                     a.heads, a.kv_heads
                 ));
+            }
+        }
+        Architecture::GqaMoe(a) => {
+            let dims = [
+                a.layers,
+                a.hidden,
+                a.moe_ffn,
+                a.experts,
+                a.experts_per_token,
+                a.heads,
+                a.kv_heads,
+                a.head_dim,
+                a.vocab,
+            ];
+            if dims.contains(&0) {
+                return Err("architecture dimensions must be positive".into());
+            }
+            within_bounds(&[
+                ("ffn", a.ffn, 1 << 19),
+                ("moe_ffn", a.moe_ffn, 1 << 19),
+                ("experts", a.experts, DIM),
+                ("kv_heads", a.kv_heads, DIM),
+                ("head_dim", a.head_dim, DIM),
+            ])?;
+            if a.heads % a.kv_heads != 0 {
+                return Err(format!(
+                    "heads ({}) not divisible by kv_heads ({})",
+                    a.heads, a.kv_heads
+                ));
+            }
+            if a.experts_per_token > a.experts || a.dense_layers > a.layers {
+                return Err(
+                    "experts_per_token must not exceed experts, nor dense_layers layers".into(),
+                );
             }
         }
         Architecture::Moe(a) => {
