@@ -222,9 +222,13 @@ fn from_hub(spec: &str) -> Result<(Imported, String)> {
             "hf:{spec} has no config.json (HTTP 404): check the repo id and revision"
         ))
     })?;
-    let index = fetch("model.safetensors.index.json")?
-        .map(|p| read_bounded(&p, MAX_INDEX))
-        .transpose()?;
+    // The index is optional: hf-hub caches files, not 404s, so offline with a cached config the
+    // index request fails; go on without it then, as when the repo has none.
+    let index = match fetch("model.safetensors.index.json") {
+        Ok(Some(p)) => Some(read_bounded(&p, MAX_INDEX)?),
+        Ok(None) | Err(Error::Environment(_)) => None,
+        Err(e) => return Err(e),
+    };
     let text = read_bounded(&config, MAX_CONFIG)?;
     let imported = hf_config::read(&text, index.as_deref())
         .map_err(|e| Error::input(format!("hf:{spec} config.json: {e}")))?;

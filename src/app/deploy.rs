@@ -107,9 +107,15 @@ pub fn resolve<'a>(
     task: Option<&Task>,
 ) -> Result<Deployment<'a>> {
     let model = catalog.model(model_name)?;
+    // A GGUF file is one quant: without --quant, that one (and so a GGUF engine).
+    let file_quant = match (&args.quant, model.source) {
+        (None, ModelSource::Gguf) => model.quants.first().map(String::as_str),
+        _ => None,
+    };
     let quant = args
         .quant
         .as_deref()
+        .or(file_quant)
         .map(|q| catalog.quant(q))
         .transpose()?;
     let engine = match args.engine.as_deref() {

@@ -1,11 +1,16 @@
 //! One integration-test binary; each module is a topic (ripgrep's layout).
 
 mod bad_input;
+mod byo;
+mod byo_gguf;
+mod byo_hf;
 mod calibration;
 mod catalog;
 mod check;
 mod config;
 mod exit_codes;
+#[path = "../common/gguf_writer.rs"]
+mod gguf_writer;
 mod hardware;
 mod perf;
 mod props;
