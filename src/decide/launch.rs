@@ -1,5 +1,6 @@
 //! The command that starts a deployment, from the engine's template in data/engines.toml.
 
+use crate::catalog::model::ModelSource;
 use crate::sizing::{Deployment, MemoryPlan};
 
 /// A ready-to-run command for `d` as placed by `mem`.
@@ -63,8 +64,15 @@ pub fn command(d: &Deployment, mem: &MemoryPlan) -> String {
             .cloned()
             .unwrap_or_else(|| format!("hf.co/{gguf}")),
     };
-    d.engine
-        .launch
+    // A GGUF file the user brought is loaded from its path, not fetched from a hub repo.
+    let launch = match m.source {
+        ModelSource::Gguf => d
+            .engine
+            .launch
+            .replace("-hf {gguf}", &format!("-m {}", m.hf_repo)),
+        _ => d.engine.launch.clone(),
+    };
+    launch
         .replace("{repo}", &repo)
         .replace("{gguf}", &gguf)
         .replace("{tp}", &p.tensor_parallel.to_string())

@@ -175,18 +175,14 @@ pub fn read<R: Read + Seek>(inner: R, limits: &Limits) -> Res<Header> {
     let tensor_count = r.u64()?;
     let kv_count = r.u64()?;
     // Each tensor info takes at least 8 + 4 + 8 + 4 + 8 bytes, each key-value at least 8 + 4 + 1.
-    if tensor_count > limits.max_tensors || tensor_count.saturating_mul(32) > r.left() {
-        return Err(format!(
-            "GGUF claims {tensor_count} tensors (at most {}, and what the file's size allows)",
-            limits.max_tensors
-        ));
-    }
-    if kv_count > limits.max_metadata || kv_count.saturating_mul(13) > r.left() {
-        return Err(format!(
-            "GGUF claims {kv_count} metadata entries (at most {}, and what the file's size allows)",
-            limits.max_metadata
-        ));
-    }
+    claim(tensor_count, "tensors", limits.max_tensors, 32, r.left())?;
+    claim(
+        kv_count,
+        "metadata entries",
+        limits.max_metadata,
+        13,
+        r.left(),
+    )?;
     let mut metadata = BTreeMap::new();
     for _ in 0..kv_count {
         let key = r.string(limits.max_key, "metadata key")?;
@@ -245,6 +241,20 @@ pub fn read<R: Read + Seek>(inner: R, limits: &Limits) -> Res<Header> {
         data_offset,
         file_len,
     })
+}
+
+/// A count from the header: within its limit, and small enough for the bytes left to hold
+/// `count` entries of at least `min_bytes` each.
+fn claim(count: u64, what: &str, max: u64, min_bytes: u64, left: u64) -> Res<()> {
+    if count > max {
+        return Err(format!("GGUF claims {count} {what} (at most {max})"));
+    }
+    if count.saturating_mul(min_bytes) > left {
+        return Err(format!(
+            "GGUF claims {count} {what}, more than the {left} bytes left can hold: truncated or corrupt"
+        ));
+    }
+    Ok(())
 }
 
 fn tensor_bytes(name: &str, dims: &[u64], ggml_type: u32) -> Res<u64> {
@@ -333,6 +343,55 @@ impl<R: Read + Seek> Cursor<R> {
         Ok(())
     }
 
+    /// Skip `count` strings (a vocabulary: 150k of them) straight from the read buffer; an entry
+    /// that straddles the buffer's end goes the slow way.
+    fn skip_strings(&mut self, count: u64, max: u64, key: &str) -> Res<()> {
+        let too_long =
+            |len: u64| format!("GGUF string in array '{key}' is {len} bytes (at most {max})");
+        let mut left = count;
+        while left > 0 {
+            let (at, bad) = {
+                let buf = self
+                    .r
+                    .fill_buf()
+                    .map_err(|e| format!("cannot read the GGUF header: {e}"))?;
+                let mut at = 0usize;
+                let mut bad = None;
+                while left > 0 && buf.len() - at >= 8 {
+                    let mut n = [0u8; 8];
+                    n.copy_from_slice(&buf[at..at + 8]);
+                    let len = u64::from_le_bytes(n);
+                    if len > max {
+                        bad = Some(len);
+                        break;
+                    }
+                    let end = at as u64 + 8 + len;
+                    if end > buf.len() as u64 {
+                        break;
+                    }
+                    at = end as usize;
+                    left -= 1;
+                }
+                (at, bad)
+            };
+            // what the buffer held lies inside the file: the reader never reads past its end
+            self.r.consume(at);
+            self.pos += at as u64;
+            if let Some(len) = bad {
+                return Err(too_long(len));
+            }
+            if left > 0 {
+                let len = self.u64()?;
+                if len > max {
+                    return Err(too_long(len));
+                }
+                self.skip(len)?;
+                left -= 1;
+            }
+        }
+        Ok(())
+    }
+
     fn u32(&mut self) -> Res<u32> {
         self.fill::<4>().map(u32::from_le_bytes)
     }
@@ -390,18 +449,7 @@ impl<R: Read + Seek> Cursor<R> {
                     ));
                 }
                 match item {
-                    8 => {
-                        for _ in 0..count {
-                            let len = self.u64()?;
-                            if len > limits.max_string {
-                                return Err(format!(
-                                    "GGUF string in array '{key}' is {len} bytes (at most {})",
-                                    limits.max_string
-                                ));
-                            }
-                            self.skip(len)?;
-                        }
-                    }
+                    8 => self.skip_strings(count, limits.max_string, key)?,
                     9 => return Err(format!("GGUF array '{key}' holds arrays (not supported)")),
                     _ => {
                         let size = scalar_size(item).ok_or_else(|| {
