@@ -336,12 +336,7 @@ pub fn check_arch(m: &Model) -> std::result::Result<(), String> {
                 ("kv_heads", a.kv_heads, DIM),
                 ("head_dim", a.head_dim, DIM),
             ])?;
-            if a.heads % a.kv_heads != 0 {
-                return Err(format!(
-                    "heads ({}) not divisible by kv_heads ({})",
-                    a.heads, a.kv_heads
-                ));
-            }
+            grouped(a.heads, a.kv_heads)?;
         }
         Architecture::GqaMoe(a) => {
             let dims = [
@@ -365,17 +360,8 @@ pub fn check_arch(m: &Model) -> std::result::Result<(), String> {
                 ("kv_heads", a.kv_heads, DIM),
                 ("head_dim", a.head_dim, DIM),
             ])?;
-            if a.heads % a.kv_heads != 0 {
-                return Err(format!(
-                    "heads ({}) not divisible by kv_heads ({})",
-                    a.heads, a.kv_heads
-                ));
-            }
-            if a.experts_per_token > a.experts || a.dense_layers > a.layers {
-                return Err(
-                    "experts_per_token must not exceed experts, nor dense_layers layers".into(),
-                );
-            }
+            grouped(a.heads, a.kv_heads)?;
+            routed(a.experts_per_token, a.experts, a.dense_layers, a.layers)?;
         }
         Architecture::Moe(a) => {
             let dims = [
@@ -402,12 +388,30 @@ pub fn check_arch(m: &Model) -> std::result::Result<(), String> {
                 ("v_head_dim", a.v_head_dim, DIM),
                 ("mtp_layers", a.mtp_layers, 64),
             ])?;
-            if a.experts_per_token > a.experts || a.dense_layers > a.layers {
-                return Err(
-                    "experts_per_token must not exceed experts, nor dense_layers layers".into(),
-                );
-            }
+            routed(a.experts_per_token, a.experts, a.dense_layers, a.layers)?;
         }
+    }
+    Ok(())
+}
+
+/// Grouped-query attention: every KV head serves the same number of query heads.
+fn grouped(heads: u32, kv_heads: u32) -> std::result::Result<(), String> {
+    if !heads.is_multiple_of(kv_heads) {
+        return Err(format!(
+            "heads ({heads}) not divisible by kv_heads ({kv_heads})"
+        ));
+    }
+    Ok(())
+}
+
+fn routed(
+    per_token: u32,
+    experts: u32,
+    dense: u32,
+    layers: u32,
+) -> std::result::Result<(), String> {
+    if per_token > experts || dense > layers {
+        return Err("experts_per_token must not exceed experts, nor dense_layers layers".into());
     }
     Ok(())
 }

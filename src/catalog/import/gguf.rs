@@ -265,7 +265,7 @@ fn tensor_bytes(name: &str, dims: &[u64], ggml_type: u32) -> Res<u64> {
         .try_fold(1u64, |acc, d| acc.checked_mul(*d))
         .filter(|n| *n < 1 << 48)
         .ok_or_else(|| format!("tensor '{name}' has implausible dimensions {dims:?}"))?;
-    if dims[0] % per_block != 0 {
+    if !dims[0].is_multiple_of(per_block) {
         return Err(format!(
             "tensor '{name}': row of {} elements is not a whole number of {per_block}-element blocks",
             dims[0]

@@ -230,12 +230,12 @@ fn precision(obj: &Map<String, Value>) -> Res<Precision> {
         let method = q.get("quant_method").and_then(Value::as_str).unwrap_or("");
         let bits = q.get("bits").and_then(Value::as_u64);
         return match (method, bits) {
-            ("fp8", _) => Ok(Precision::Fp8),
+            ("fp8" | "fbgemm_fp8", _) => Ok(Precision::Fp8),
             ("awq" | "gptq", Some(4)) => Ok(Precision::Int4),
             ("gptq", Some(8)) => Ok(Precision::Int8),
             ("compressed-tensors", _) => compressed_tensors(q),
             _ => Err(format!(
-                "quantization_config quant_method '{method}'{} is not supported (supported: fp8, awq 4-bit, gptq 4/8-bit, compressed-tensors int4/int8/fp8)",
+                "quantization_config quant_method '{method}'{} is not supported (supported: fp8, fbgemm_fp8, awq 4-bit, gptq 4/8-bit, compressed-tensors int4/int8/fp8)",
                 bits.map(|b| format!(" with {b} bits")).unwrap_or_default()
             )),
         };
