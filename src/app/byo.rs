@@ -73,11 +73,11 @@ pub fn load(catalog: &Catalog, name: &str) -> Result<Loaded> {
     };
     let m = model(name, &repo, &imported, source, &catalog.quants);
     check_arch(&m).map_err(|e| Error::input(format!("{name}: {e}")))?;
-    if m.max_context == 0 || u64::from(m.max_context) > crate::cli::units::MAX_TOKENS {
+    if m.max_context == 0 || u64::from(m.max_context) > crate::quantity::MAX_TOKENS {
         return Err(Error::input(format!(
             "{name}: maximum context {} is outside 1..={}",
             m.max_context,
-            crate::cli::units::MAX_TOKENS
+            crate::quantity::MAX_TOKENS
         )));
     }
     if m.quants.is_empty() {
@@ -291,7 +291,7 @@ fn parse_score(s: &str) -> Result<(Benchmark, f64)> {
             "--score: unknown benchmark '{bench}' (valid: {NAMES})"
         ))
     })?;
-    let value = crate::cli::units::parse_score(value.trim())
+    let value = crate::quantity::parse_score(value.trim())
         .map_err(|e| Error::input(format!("--score {s}: {e}")))?;
     Ok((bench, value))
 }

@@ -11,10 +11,13 @@ mod config;
 mod exit_codes;
 #[path = "../common/gguf_writer.rs"]
 mod gguf_writer;
+mod golden;
 mod hardware;
+mod layers;
 mod perf;
 mod props;
 mod recommend;
 mod schema;
 mod sizing;
+mod snapshots;
 mod util;
