@@ -2,7 +2,7 @@
 //!
 //! Every count and length is checked against [`Limits`] and against the bytes left in the file
 //! before anything is allocated, so a hostile or truncated file fails with one line and the reader
-//! holds at most about 40 MiB whatever the file claims (65,536 tensor infos of ≤ 64-byte names,
+//! holds at most about 50 MiB whatever the file claims (65,536 tensor infos of ≤ 64-byte names,
 //! 65,536 metadata keys of ≤ 256 bytes with values kept only up to 256 bytes). Arrays (the
 //! tokenizer's 150k strings) are skipped, not stored. Format: ggml's docs/gguf.md, versions 2 and 3.
 
