@@ -240,7 +240,7 @@ pub fn apply(cli: &Cli, env: &Layer, file: &Layer) -> Result<Cli> {
             cost(&layer, &mut a.cost)?;
         }
         Command::Probe(_)
-        | Command::Models
+        | Command::Models(_)
         | Command::Gpus
         | Command::Completions { .. }
         | Command::Man => {}

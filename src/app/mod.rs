@@ -1,6 +1,7 @@
 //! The command layer: turns parsed flags into library calls and rendered output. The only place
 //! (with `hardware::probe` and `main`) that touches files, the environment or the machine.
 
+mod byo;
 mod check;
 pub mod config;
 mod deploy;
@@ -48,9 +49,13 @@ pub struct Context {
 /// Run one command to completion; nothing is printed here, so a failure never leaves half an output.
 pub fn run(cli: &Cli) -> Result<Outcome> {
     let cli = &config::resolve(cli)?;
-    let ctx = context(cli)?;
+    let mut ctx = context(cli)?;
+    byo::register(&mut ctx.catalog, &cli.command)?;
     let mut outcome = match &cli.command {
-        Command::Models => models::models(&ctx),
+        Command::Models(a) => match &a.from {
+            Some(from) => models::from_file(&ctx, from),
+            None => models::models(&ctx),
+        },
         Command::Gpus => models::gpus(&ctx),
         Command::Size(a) => estimate::size(&ctx, a),
         Command::Estimate(a) => estimate::estimate(&ctx, a),

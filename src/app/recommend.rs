@@ -39,8 +39,11 @@ pub struct RecommendDocument {
 pub struct Recommendation {
     #[serde(flatten)]
     pub deployment: DeploymentReport,
-    /// Quantization-adjusted score on the task's benchmark.
+    /// Quantization-adjusted score on the task's benchmark; for a brought model without a score,
+    /// 100 × the quant's retention (`quality_judged` false).
     pub quality: f64,
+    /// False when the model has no score on the task's benchmark and no floor was asked for.
+    pub quality_judged: bool,
     pub command: String,
     pub why: Vec<String>,
     /// Every constraint with its margin (violations marked with --best-effort).
@@ -61,6 +64,7 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
         }
     };
     let search_args = SearchArgs {
+        model: args.model.as_deref(),
         constraints: &args.constraints,
         deployment: &args.deployment,
         cost: &args.cost,
@@ -159,18 +163,30 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
 
 fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation {
     let d = &ch.deployment;
-    let mut why = vec![format!(
-        "{} {:.1} on {} ≥ {:.1} needed for {} ({} paper score × {:.3} retention of {})",
-        task.benchmark.label(),
-        ch.quality,
-        d.model.id,
-        task.min_score,
-        task.id,
-        d.model.scores.get(task.benchmark).unwrap_or(0.0),
-        d.quant
-            .retention_for(crate::catalog::ParamBreakdown::of(d.model).total()),
-        d.quant.id
-    )];
+    let judged = d.model.scores.get(task.benchmark).is_some();
+    let mut why = vec![if !judged {
+        format!(
+            "quality not judged: {} has no published {} score (give --score or --min-quality); {} ranked by its retention {:.3}",
+            d.model.id,
+            task.benchmark.label(),
+            d.quant.id,
+            d.quant
+                .retention_for(crate::catalog::ParamBreakdown::of(d.model).total())
+        )
+    } else {
+        format!(
+            "{} {:.1} on {} ≥ {:.1} needed for {} ({} paper score × {:.3} retention of {})",
+            task.benchmark.label(),
+            ch.quality,
+            d.model.id,
+            task.min_score,
+            task.id,
+            d.model.scores.get(task.benchmark).unwrap_or(0.0),
+            d.quant
+                .retention_for(crate::catalog::ParamBreakdown::of(d.model).total()),
+            d.quant.id
+        )
+    }];
     why.extend(
         ch.checks
             .iter()
@@ -180,6 +196,7 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation
     Recommendation {
         deployment: estimate::candidate_report(ch),
         quality: (ch.quality * 10.0).round() / 10.0,
+        quality_judged: judged,
         command: launch::command(d, &ch.memory),
         why,
         checks: ch.checks.clone(),

@@ -8,6 +8,7 @@
 pub mod bounds;
 pub mod engine;
 pub mod gpu;
+pub mod import;
 pub mod model;
 pub mod params;
 pub mod quant;
@@ -340,7 +341,8 @@ fn within_bounds(named: &[(&str, u32, u32)]) -> std::result::Result<(), String> 
 
 const DIM: u32 = 4096;
 
-fn check_arch(m: &Model) -> std::result::Result<(), String> {
+/// Dimensions positive, consistent and within bounds; the catalog and imported models alike.
+pub fn check_arch(m: &Model) -> std::result::Result<(), String> {
     within_bounds(&[
         ("layers", m.layers(), DIM),
         ("hidden", m.hidden(), 1 << 17),
@@ -360,12 +362,32 @@ fn check_arch(m: &Model) -> std::result::Result<(), String> {
                 ("kv_heads", a.kv_heads, DIM),
                 ("head_dim", a.head_dim, DIM),
             ])?;
-            if a.heads % a.kv_heads != 0 {
-                return Err(format!(
-                    "heads ({}) not divisible by kv_heads ({})",
-                    a.heads, a.kv_heads
-                ));
+            grouped(a.heads, a.kv_heads)?;
+        }
+        Architecture::GqaMoe(a) => {
+            let dims = [
+                a.layers,
+                a.hidden,
+                a.moe_ffn,
+                a.experts,
+                a.experts_per_token,
+                a.heads,
+                a.kv_heads,
+                a.head_dim,
+                a.vocab,
+            ];
+            if dims.contains(&0) {
+                return Err("architecture dimensions must be positive".into());
             }
+            within_bounds(&[
+                ("ffn", a.ffn, 1 << 19),
+                ("moe_ffn", a.moe_ffn, 1 << 19),
+                ("experts", a.experts, DIM),
+                ("kv_heads", a.kv_heads, DIM),
+                ("head_dim", a.head_dim, DIM),
+            ])?;
+            grouped(a.heads, a.kv_heads)?;
+            routed(a.experts_per_token, a.experts, a.dense_layers, a.layers)?;
         }
         Architecture::Moe(a) => {
             let dims = [
@@ -392,12 +414,30 @@ fn check_arch(m: &Model) -> std::result::Result<(), String> {
                 ("v_head_dim", a.v_head_dim, DIM),
                 ("mtp_layers", a.mtp_layers, 64),
             ])?;
-            if a.experts_per_token > a.experts || a.dense_layers > a.layers {
-                return Err(
-                    "experts_per_token must not exceed experts, nor dense_layers layers".into(),
-                );
-            }
+            routed(a.experts_per_token, a.experts, a.dense_layers, a.layers)?;
         }
+    }
+    Ok(())
+}
+
+/// Grouped-query attention: every KV head serves the same number of query heads.
+fn grouped(heads: u32, kv_heads: u32) -> std::result::Result<(), String> {
+    if !heads.is_multiple_of(kv_heads) {
+        return Err(format!(
+            "heads ({heads}) not divisible by kv_heads ({kv_heads})"
+        ));
+    }
+    Ok(())
+}
+
+fn routed(
+    per_token: u32,
+    experts: u32,
+    dense: u32,
+    layers: u32,
+) -> std::result::Result<(), String> {
+    if per_token > experts || dense > layers {
+        return Err("experts_per_token must not exceed experts, nor dense_layers layers".into());
     }
     Ok(())
 }

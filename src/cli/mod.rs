@@ -61,7 +61,7 @@ pub enum Command {
     /// What hardware is here, and what r1pick derives from it
     Probe(ProbeArgs),
     /// The catalog: variants with parameters, context, scores and quant sizes
-    Models,
+    Models(ModelsArgs),
     /// Known accelerators (ids usable with --gpu) with specs and prices
     Gpus,
     /// Memory breakdown of one deployment, per device
@@ -191,11 +191,21 @@ pub struct ConstraintArgs {
     /// Lowest quantization-adjusted score on the task's benchmark
     #[arg(long, value_name = "SCORE", allow_hyphen_values = true, value_parser = units::parse_score, allow_negative_numbers = true)]
     pub min_quality: Option<f64>,
+    /// A score of a model you bring (MODEL as a file or hf:), e.g. gpqa_diamond=62.1; repeatable
+    #[arg(long, value_name = "BENCH=SCORE")]
+    pub score: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ModelsArgs {
+    /// Show what r1pick reads from a config.json (or its folder), a .gguf, or hf:ORG/NAME
+    #[arg(long, value_name = "MODEL")]
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct DeployArgs {
-    /// Model id or alias (1.5b 7b 8b 14b 32b 70b 671b, r1, deepseek-r1-distill-qwen-14b, …)
+    /// Model id or alias (1.5b 7b 8b 14b 32b 70b 671b, r1, …), a config.json or its folder, a .gguf, or hf:ORG/NAME[@REV]
     pub model: String,
     #[command(flatten)]
     pub deployment: DeploymentArgs,
@@ -224,6 +234,9 @@ pub enum Prefer {
 
 #[derive(Debug, Clone, Args)]
 pub struct RecommendArgs {
+    /// Rank hardware, quant and engine for this model only (with --finetune: the model to fine-tune): a catalog id, a config.json, a .gguf or hf:ORG/NAME
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
     #[command(flatten)]
     pub constraints: ConstraintArgs,
     #[command(flatten)]
@@ -247,9 +260,6 @@ pub struct RecommendArgs {
     /// Plan fine-tuning of --model instead of a deployment, as `finetune MODEL --method METHOD` (with --cloud: the cheapest GPUs that fit)
     #[arg(long, value_enum, value_name = "METHOD", requires = "model")]
     pub finetune: Option<crate::training::Method>,
-    /// The model to fine-tune, with --finetune
-    #[arg(long, value_name = "MODEL", requires = "finetune")]
-    pub model: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

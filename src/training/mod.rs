@@ -127,7 +127,7 @@ impl TrainSetup {
 pub fn dense_arch(model: &Model) -> Result<&DenseArch> {
     match &model.arch {
         Architecture::Dense(a) => Ok(a),
-        Architecture::Moe(_) => Err(Error::input(format!(
+        Architecture::Moe(_) | Architecture::GqaMoe(_) => Err(Error::input(format!(
             "finetune sizes dense models; {} is a mixture of experts (fine-tune a distill: 1.5b, 7b, 8b, 14b, 32b, 70b)",
             model.id
         ))),

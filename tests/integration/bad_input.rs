@@ -151,6 +151,15 @@ const ROWS: &[Row] = &[
     row("r1pick size 7b --no-gpu --ram 2000TiB", 2, "give at most 1024 TiB"),
     row("r1pick size 7b --gpu :4", 2, "--gpu ':4': a GPU name must come before ':'"),
     row("r1pick size 7b --gpu h100-sxm:2:3", 2, "--gpu 'h100-sxm:2:3': give one count"),
+    // models you bring
+    row("r1pick size missing/config.json --gpu l40s", 2, "'missing/config.json' does not exist"),
+    row("r1pick size gemma-config.json --gpu l40s", 2, "model_type 'gemma3_text' is not supported"),
+    row("r1pick size wrong-magic.gguf --gpu l40s", 2, "not a GGUF file"),
+    row("r1pick size truncated.gguf --gpu l40s", 2, "truncated or corrupt"),
+    row("r1pick size hf:deepseek-ai --gpu l40s", 2, "hf:deepseek-ai is not a repo id"),
+    row("r1pick recommend --model 7b --score gpqa_diamond=50 --gpu l40s", 2, "--score applies to a model you bring"),
+    row("r1pick recommend --model mistral-config.json --score mmlu=60 --gpu l40s", 2, "unknown benchmark 'mmlu'"),
+    row("HF_ENDPOINT=http://127.0.0.1:1 HF_HOME=/nonexistent/hf r1pick size hf:org/model --gpu l40s", 3, "offline? pass a local config.json or .gguf instead"),
 ];
 
 fn fixtures() -> PathBuf {
@@ -164,7 +173,7 @@ fn run(row: &Row) -> (i32, String, String) {
     cmd.current_dir(fixtures());
     for word in words.by_ref() {
         match word.split_once('=') {
-            Some((name, value)) if name.starts_with("R1PICK_") => {
+            Some((name, value)) if name.starts_with("R1PICK_") || name.starts_with("HF_") => {
                 cmd.env(name, value);
             }
             _ => {

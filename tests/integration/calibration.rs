@@ -133,8 +133,11 @@ fn reference_model(r: &ReferenceModel, quant: &str) -> Model {
             tied_embeddings: r.tied_embeddings,
             qkv_bias: r.qkv_bias,
             qk_norm: false,
+            sliding_window: None,
         }),
         scores: Scores::default(),
+        source: Default::default(),
+        measured: None,
     }
 }
 

@@ -45,8 +45,11 @@ fn llama(id: &str, layers: u32, hidden: u32, ffn: u32, heads: u32) -> Model {
             tied_embeddings: false,
             qkv_bias: false,
             qk_norm: false,
+            sliding_window: None,
         }),
         scores: Scores::default(),
+        source: Default::default(),
+        measured: None,
     }
 }
 
@@ -61,7 +64,7 @@ fn model(id: &str) -> Model {
 fn arch(m: &Model) -> &DenseArch {
     match &m.arch {
         Architecture::Dense(a) => a,
-        Architecture::Moe(_) => unreachable!(),
+        Architecture::Moe(_) | Architecture::GqaMoe(_) => unreachable!(),
     }
 }
 

@@ -1,6 +1,9 @@
 //! One integration-test binary; each module is a topic (ripgrep's layout).
 
 mod bad_input;
+mod byo;
+mod byo_gguf;
+mod byo_hf;
 mod calibration;
 mod catalog;
 mod check;
@@ -8,6 +11,8 @@ mod config;
 mod exit_codes;
 mod extremes;
 mod finetune;
+#[path = "../common/gguf_writer.rs"]
+mod gguf_writer;
 mod golden;
 mod hardware;
 #[cfg(unix)]
