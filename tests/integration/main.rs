@@ -6,6 +6,7 @@ mod catalog;
 mod check;
 mod config;
 mod exit_codes;
+mod gpus;
 mod hardware;
 mod perf;
 mod props;

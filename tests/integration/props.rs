@@ -438,7 +438,7 @@ proptest! {
         bandwidth in float(), tflops in float(), cpu_bandwidth in float(), price in float(),
         count in prop_oneof![4 => 1u32..9, 1 => any::<u32>()],
         cores in prop_oneof![4 => 1u32..256, 1 => any::<u32>()],
-        known in prop::sample::select(vec!["l40s", "h100-sxm", "rtx-4090", "m3-max", "nope"]),
+        known in prop::sample::select(vec!["l40s", "h100-sxm", "rtx-4090", "m3-max-40c", "nope"]),
         command in prop::sample::select(vec!["size", "estimate", "check"]),
     ) {
         let text = format!(
@@ -462,7 +462,7 @@ proptest! {
         command in prop::sample::select(vec!["size", "estimate", "check"]),
         model in prop::sample::select(vec!["1.5b", "7b", "8b", "14b", "32b", "70b", "671b", "r1-0528-8b", "nope"]),
         machine in prop_oneof![
-            prop::sample::select(vec!["h100-sxm", "h200:8", "rtx-4090:2", "l40s:3", "m3-max", "mi300x:8", "a10g", "rtx-3060"])
+            prop::sample::select(vec!["h100-sxm", "h200:8", "rtx-4090:2", "l40s:3", "m3-max-40c", "mi300x:8", "a10g", "rtx-3060", "gh200", "arc-b580", "ryzen-ai-max-395", "mi250x:2"])
                 .prop_map(|g| vec!["--gpu".to_string(), g.to_string()]),
             Just(vec!["--no-gpu".to_string()]),
         ],
