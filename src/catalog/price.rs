@@ -38,7 +38,7 @@ struct PriceFile {
 }
 
 /// Parse a price table; `name` locates errors. Every row must name a catalog GPU and carry a
-/// positive finite price, a date and a URL.
+/// price of zero or more (finite), a provider, a date and a URL.
 pub fn parse(name: &str, text: &str, gpus: &[GpuSpec]) -> Result<Vec<PriceRow>> {
     let file: PriceFile = parse_toml(name, text)?;
     check_schema_version(name, file.schema_version)?;

@@ -73,6 +73,7 @@ fn unique_spellings_still_resolve() {
         ("a100 sxm4 80gb", "a100-sxm-80gb"),
         ("NVIDIA GeForce RTX 2080 Ti", "rtx-2080-ti"),
         ("h20", "h20"),
+        ("rtx 3060", "rtx-3060"),
         ("gb10", "dgx-spark"),
         ("strix halo", "ryzen-ai-max-395"),
     ] {
@@ -266,6 +267,26 @@ fn gpus_json_has_price_source_and_date() {
     // no on-demand source: unpriced rather than a capacity-block rate
     assert_eq!(entry(&doc, "h200")["price_usd_per_hour"], Value::Null);
     assert!(entry(&doc, "h200").get("price_source").is_none());
+    let priced: Vec<&str> = doc["gpus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["price_usd_per_hour"].is_number())
+        .map(|g| g["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(priced.len(), 13, "{priced:?}");
+}
+
+/// Every row of the table has a provider, a date and a URL a user can open.
+#[test]
+fn every_price_row_is_dated_and_sourced() {
+    let c = catalog();
+    assert_eq!(c.prices.len(), 15);
+    for r in &c.prices {
+        assert!(r.url.starts_with("https://"), "{}: {}", r.gpu, r.url);
+        assert!(r.date.starts_with("202"), "{}: {}", r.gpu, r.date);
+        assert!(r.usd_per_gpu_hour > 0.0, "{}", r.gpu);
+    }
 }
 
 #[test]
