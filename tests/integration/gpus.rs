@@ -422,3 +422,15 @@ fn engines_run_where_they_really_do() {
         "unknown GPU 'ascend-910b'",
     );
 }
+
+/// `--cloud` searches every priced GPU type: 13 in the price table, 6,108 candidates for code
+/// (3,372 over the 7 types the catalog priced before; README "Speed of the tool").
+#[test]
+fn cloud_search_covers_the_priced_gpu_types() {
+    let out = r1pick()
+        .args(["recommend", "--task", "code", "--cloud", "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["evaluated"], 6108);
+}
