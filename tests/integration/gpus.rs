@@ -158,7 +158,9 @@ fn new_rows_carry_their_datasheet_figures() {
 fn corrected_rows() {
     // GH200 reaches Grace memory over NVLink-C2C (900 GB/s bidirectional), not a PCIe fallback.
     assert_eq!(machine("gh200").gpus[0].pcie_gb_s, 450.0);
-    assert_eq!(machine("gb200").gpus[0].pcie_gb_s, 450.0);
+    for grace in ["gb200", "gb300", "gh200-144gb"] {
+        assert_eq!(machine(grace).gpus[0].pcie_gb_s, 450.0, "{grace}");
+    }
     assert_eq!(machine("h100-sxm").gpus[0].pcie_gb_s, 63.0);
     // A10G: Baseten's table (70 TF / 140 TOPS), not the A10's 125 / 250.
     let a10g = gpu("a10g");
@@ -415,6 +417,26 @@ fn engines_run_where_they_really_do() {
     assert_refused(
         &["size", "7b", "--gpu", "mi250x:2", "--engine", "sglang"],
         "sglang does not support AMD Instinct MI250X (one GCD) (gfx90a; its ROCm build supports gfx942, gfx950)",
+    );
+    // RDNA4 is on vLLM's ROCm list
+    let rdna4 = r1pick()
+        .args([
+            "size",
+            "7b",
+            "--gpu",
+            "rx-9070-xt",
+            "--engine",
+            "vllm",
+            "--quant",
+            "int4",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        rdna4.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&rdna4.stderr)
     );
     // Ascend is not modelled
     assert_refused(
