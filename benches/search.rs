@@ -30,21 +30,13 @@ fn every_deployment(c: &Catalog, machines: &[Hardware], with_speed: bool) -> usi
         for engine in &c.engines {
             for quant in c.quants_for(model, engine) {
                 for hw in machines {
-                    let d = Deployment {
-                        model,
-                        quant,
-                        engine,
-                        gpus: hw.gpu_count(),
-                        tensor_parallel: None,
-                        kv_dtype: KvDtype::Bf16,
-                        mla_kv: None,
-                        workload: Workload {
-                            context: 8192,
-                            prompt: 2048,
-                            output: 4096,
-                            concurrency: 4,
-                        },
+                    let workload = Workload {
+                        context: 8192,
+                        prompt: 2048,
+                        output: 4096,
+                        concurrency: 4,
                     };
+                    let d = Deployment::new(model, quant, engine, hw.gpu_count(), workload);
                     if let Ok(mem) = plan(&d, hw) {
                         if with_speed {
                             black_box(estimate(&d, hw, &mem));

@@ -10,5 +10,6 @@ pub mod decide;
 pub mod error;
 pub mod hardware;
 pub mod perf;
+pub mod quantity;
 pub mod report;
 pub mod sizing;

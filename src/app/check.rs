@@ -4,15 +4,14 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::catalog::{Benchmark, Catalog, Task};
-use crate::cli::{CheckArgs, ConstraintArgs, DeployArgs, Format};
-use crate::decide::constraints::{
-    CheckResult, Constraints, Measured, QualityFloor, all_ok, budget, evaluate, quality,
-};
+use crate::cli::{CheckArgs, DeployArgs, Format};
+use crate::decide::constraints::{CheckResult, Constraints, Measured, all_ok, evaluate, quality};
+use crate::decide::search::{Machines, Prefer, search};
 use crate::error::{Error, Result, exit};
 use crate::report::deployment::DeploymentReport;
 use crate::report::{schema, table, to_json};
 
+use super::request::{DEFAULT_TASK, SearchArgs, limits, search_request};
 use super::{Context, Outcome, estimate, hardware};
 
 /// `check --json`: the verdict, the deployment checked, and one entry per constraint.
@@ -31,10 +30,7 @@ pub struct CheckDocument {
 pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
     let Some(model) = args.model.clone() else {
         return match args.constraints.task {
-            Some(_) => {
-                let best = super::recommend::best_for_check(ctx, args)?;
-                Ok(verdict(ctx, best.deployment, best.checks, best.notes))
-            }
+            Some(_) => best_for_task(ctx, args),
             None => Err(Error::input(
                 "check needs a MODEL (e.g. r1pick check 32b --gpu l40s:2), or --task to check the best recommendation",
             )),
@@ -47,7 +43,7 @@ pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
         .as_deref()
         .map(|t| ctx.catalog.task(t))
         .transpose()?;
-    let constraints = resolve_constraints(&ctx.catalog, &args.constraints, task)?;
+    let constraints = Constraints::given(&ctx.catalog, &limits(&args.constraints), task)?;
     let deploy = DeployArgs {
         model,
         deployment: args.deployment.clone(),
@@ -68,14 +64,10 @@ pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
         Some(&e.performance),
         e.cost.as_ref(),
     );
-    let performance = report
-        .performance
-        .as_ref()
-        .ok_or_else(|| Error::input("the deployment has no speed estimate"))?;
     let measured = Measured {
         memory: &e.memory,
-        performance,
-        cost: report.cost.as_ref(),
+        performance: &e.performance,
+        cost: e.cost.as_ref(),
         quality: constraints
             .min_quality
             .as_ref()
@@ -112,38 +104,32 @@ fn verdict(
     }
 }
 
-/// The constraint flags as values: the budget read (rate or tier), and the quality floor from
-/// `--min-quality` on the task's benchmark, or the task's own floor, or GPQA Diamond without a task.
-pub fn resolve_constraints(
-    catalog: &Catalog,
-    args: &ConstraintArgs,
-    task: Option<&Task>,
-) -> Result<Constraints> {
-    let min_quality = match (args.min_quality, task) {
-        (None, None) => None,
-        (floor, Some(t)) => Some(QualityFloor {
-            benchmark: t.benchmark,
-            min_score: floor.unwrap_or(t.min_score),
-            task: Some(t.id.clone()),
-        }),
-        (Some(floor), None) => Some(QualityFloor {
-            benchmark: Benchmark::GpqaDiamond,
-            min_score: floor,
-            task: None,
-        }),
+/// `check --task T` without a MODEL gates on the recommendation for T on this machine, or the
+/// closest candidate when nothing qualifies, with its checks against the given constraints plus
+/// the task's defaults.
+fn best_for_task(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
+    let c = &ctx.catalog;
+    let task = c.task(args.constraints.task.as_deref().unwrap_or(DEFAULT_TASK))?;
+    let mut notes = vec![];
+    let search_args = SearchArgs {
+        constraints: &args.constraints,
+        deployment: &args.deployment,
+        cost: &args.cost,
+        prefer: Prefer::Quality,
     };
-    Ok(Constraints {
-        latency_ms: args.latency,
-        tpot_ms: args.tpot,
-        min_tokens_per_s: args.min_speed,
-        answer_within_ms: args.answer_within,
-        budget: args
-            .budget
-            .as_deref()
-            .map(|b| budget(catalog, b))
-            .transpose()?,
-        min_quality,
-    })
+    let req = search_request(c, task, &search_args, || {
+        let hw = hardware::resolve(ctx, &args.hardware)?;
+        notes = hw.notes.clone();
+        Ok(Machines::Local(hw))
+    })?;
+    let d = search(&req);
+    let best = d.choice.as_ref().or(d.closest.first());
+    Ok(verdict(
+        ctx,
+        best.map(estimate::candidate_report),
+        best.map(|b| b.checks.clone()).unwrap_or_default(),
+        notes,
+    ))
 }
 
 fn render(r: &DeploymentReport, checks: &[CheckResult], ok: bool) -> String {

@@ -20,12 +20,12 @@ use clap::ValueEnum;
 use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
 
 use crate::catalog::one_line_toml_error;
-use crate::cli::units::{
+use crate::cli::{Cli, Command, ConstraintArgs, CostArgs, DeploymentArgs, Format, HardwareArgs};
+use crate::error::{Error, Result, unknown};
+use crate::quantity::{
     parse_bandwidth, parse_bool, parse_count, parse_duration_ms, parse_score, parse_size,
     parse_speed, parse_tokens, parse_usd,
 };
-use crate::cli::{Cli, Command, ConstraintArgs, CostArgs, DeploymentArgs, Format, HardwareArgs};
-use crate::error::{Error, Result, unknown};
 
 /// The file looked for in the working directory.
 pub const FILE_NAME: &str = "r1pick.toml";

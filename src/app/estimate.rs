@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::catalog::Catalog;
 use crate::cli::{DeployArgs, EstimateArgs, Format};
+use crate::decide::search::Candidate;
 use crate::error::Result;
 use crate::hardware::Hardware;
 use crate::perf::cost::{Cost, cost};
@@ -338,4 +339,15 @@ fn speed_table(r: &DeploymentReport) -> String {
         out.push_str(&format!("  - {a}\n"));
     }
     out
+}
+
+/// The deployment object of a searched candidate.
+pub fn candidate_report(ch: &Candidate) -> DeploymentReport {
+    report(
+        &ch.deployment,
+        &ch.hardware,
+        &ch.memory,
+        Some(&ch.performance),
+        ch.cost.as_ref(),
+    )
 }

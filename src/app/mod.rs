@@ -8,6 +8,7 @@ mod estimate;
 mod hardware;
 mod models;
 mod recommend;
+mod request;
 mod schema;
 
 pub use schema::json_schemas;

@@ -4,22 +4,18 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::catalog::Catalog;
-use crate::catalog::Task;
-use crate::cli::{ConstraintArgs, Format, Prefer as CliPrefer, RecommendArgs};
+use crate::cli::{Format, Prefer as CliPrefer, RecommendArgs};
 use crate::decide::constraints::{CheckResult, Constraint, Constraints, Unit};
 use crate::decide::launch;
 use crate::decide::search::{
-    Candidate, Decision, Machines, Pins, Prefer, Rejection, Request, WorkloadSpec, search,
+    Candidate, Decision, Machines, Prefer, Reason, Rejection, Request, search,
 };
 use crate::error::{Error, Result, exit};
 use crate::report::deployment::{DeploymentReport, HardwareSummary};
 use crate::report::{align_right, duration_ms, gib, schema, table, to_json};
 
+use super::request::{DEFAULT_TASK, SearchArgs, search_request};
 use super::{Context, Outcome, estimate, hardware};
-
-/// The task `recommend` assumes when none is given.
-pub const DEFAULT_TASK: &str = "chat";
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RecommendDocument {
@@ -51,18 +47,6 @@ pub struct Recommendation {
     pub checks: Vec<CheckResult>,
 }
 
-/// `check`'s reading of the constraint flags, with the task's defaults for what they leave open:
-/// its TTFT target and (unless `--tpot` is given) its streaming-speed floor.
-pub fn constraints(catalog: &Catalog, args: &ConstraintArgs, task: &Task) -> Result<Constraints> {
-    let mut c = super::check::resolve_constraints(catalog, args, Some(task))?;
-    c.latency_ms = c.latency_ms.or(Some(task.latency_ms));
-    if c.tpot_ms.is_none() {
-        c.min_tokens_per_s = c.min_tokens_per_s.or(Some(task.min_speed));
-    }
-    c.validate()?;
-    Ok(c)
-}
-
 pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
     let c = &ctx.catalog;
     let mut notes = vec![];
@@ -73,35 +57,29 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
             c.task(DEFAULT_TASK)?
         }
     };
-    let constraints = constraints(c, &args.constraints, task)?;
-    let pins = pins(c, &args.deployment)?;
-    let machines = if args.cloud {
+    let search_args = SearchArgs {
+        constraints: &args.constraints,
+        deployment: &args.deployment,
+        cost: &args.cost,
+        prefer: match args.prefer {
+            Some(CliPrefer::Cost) => Prefer::Cost,
+            Some(CliPrefer::Speed) => Prefer::Speed,
+            Some(CliPrefer::Quality) | None => Prefer::Quality,
+        },
+    };
+    let req = search_request(c, task, &search_args, || {
+        if !args.cloud {
+            return Ok(Machines::Local(hardware::resolve(ctx, &args.hardware)?));
+        }
         if !args.hardware.gpu.is_empty() || args.hardware.hardware.is_some() || args.hardware.no_gpu
         {
             return Err(Error::input(
                 "--cloud chooses the GPUs itself; drop --gpu/--hardware/--no-gpu",
             ));
         }
-        Machines::Cloud
-    } else {
-        Machines::Local(hardware::resolve(ctx, &args.hardware)?)
-    };
-    let req = Request {
-        catalog: c,
-        task,
-        constraints: constraints.clone(),
-        prefer: match args.prefer {
-            Some(CliPrefer::Cost) => Prefer::Cost,
-            Some(CliPrefer::Speed) => Prefer::Speed,
-            Some(CliPrefer::Quality) | None => Prefer::Quality,
-        },
-        pins,
-        workload: workload_spec(&args.deployment),
-        kv_dtype: args.deployment.kv_dtype.unwrap_or_default(),
-        machines,
-        price: args.cost.price,
-        kwh_price: args.cost.kwh_price,
-    };
+        Ok(Machines::Cloud)
+    })?;
+    let constraints = req.constraints.clone();
     if let Machines::Local(hw) = &req.machines {
         notes.extend(hw.notes.iter().cloned());
     }
@@ -134,7 +112,7 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
         alternatives: decision
             .alternatives
             .iter()
-            .map(deployment_report)
+            .map(estimate::candidate_report)
             .collect(),
         rejected: rejected(&decision, args.explain),
         suggestions,
@@ -155,82 +133,6 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
         exit: code,
         notes,
     })
-}
-
-/// What `check --task T` (no MODEL) gates on: the recommendation for T on this machine, or the
-/// closest candidate when nothing qualifies, with its checks against the given constraints plus
-/// the task's defaults.
-pub struct BestForCheck {
-    pub deployment: Option<DeploymentReport>,
-    pub checks: Vec<CheckResult>,
-    pub notes: Vec<String>,
-}
-
-pub fn best_for_check(ctx: &Context, args: &crate::cli::CheckArgs) -> Result<BestForCheck> {
-    let c = &ctx.catalog;
-    let task = c.task(args.constraints.task.as_deref().unwrap_or(DEFAULT_TASK))?;
-    let constraints = constraints(c, &args.constraints, task)?;
-    let pins = pins(c, &args.deployment)?;
-    let hw = hardware::resolve(ctx, &args.hardware)?;
-    let notes = hw.notes.clone();
-    let req = Request {
-        catalog: c,
-        task,
-        constraints,
-        prefer: Prefer::Quality,
-        pins,
-        workload: workload_spec(&args.deployment),
-        kv_dtype: args.deployment.kv_dtype.unwrap_or_default(),
-        machines: Machines::Local(hw),
-        price: args.cost.price,
-        kwh_price: args.cost.kwh_price,
-    };
-    let d = search(&req);
-    let best = d.choice.as_ref().or(d.closest.first());
-    Ok(BestForCheck {
-        deployment: best.map(deployment_report),
-        checks: best.map(|b| b.checks.clone()).unwrap_or_default(),
-        notes,
-    })
-}
-
-fn workload_spec(args: &crate::cli::DeploymentArgs) -> WorkloadSpec {
-    WorkloadSpec {
-        context: args.context,
-        prompt: args.prompt,
-        output: args.output,
-        concurrency: args.concurrency.unwrap_or(1),
-    }
-}
-
-fn pins<'a>(c: &'a Catalog, args: &crate::cli::DeploymentArgs) -> Result<Pins<'a>> {
-    let quant = args.quant.as_deref().map(|q| c.quant(q)).transpose()?;
-    let engine = args.engine.as_deref().map(|e| c.engine(e)).transpose()?;
-    if let (Some(q), Some(e)) = (quant, engine)
-        && !e.quants.contains(&q.id)
-    {
-        return Err(Error::input(format!(
-            "--engine {} cannot run --quant {} (it loads: {})",
-            e.id,
-            q.id,
-            e.quants.join(", ")
-        )));
-    }
-    Ok(Pins {
-        model: None,
-        quant,
-        engine,
-    })
-}
-
-fn deployment_report(ch: &Candidate) -> DeploymentReport {
-    estimate::report(
-        &ch.deployment,
-        &ch.hardware,
-        &ch.memory,
-        Some(&ch.performance),
-        ch.cost.as_ref(),
-    )
 }
 
 fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation {
@@ -254,7 +156,7 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation
             .map(|c| c.message.clone()),
     );
     Recommendation {
-        deployment: deployment_report(ch),
+        deployment: estimate::candidate_report(ch),
         quality: (ch.quality * 10.0).round() / 10.0,
         command: launch::command(d, &ch.memory),
         why,
@@ -267,7 +169,7 @@ fn rejected(d: &Decision, explain: bool) -> Vec<Rejection> {
     let keep = if explain { d.rejected.len() } else { 20 };
     d.rejected
         .iter()
-        .filter(|r| explain || r.constraint != "support")
+        .filter(|r| explain || r.constraint != Reason::Support)
         .take(keep)
         .cloned()
         .collect()
@@ -483,7 +385,7 @@ fn render(doc: &RecommendDocument, explain: bool, best_effort: bool) -> String {
                 r.quant.clone(),
                 r.engine.clone(),
                 r.gpus.clone(),
-                r.constraint.clone(),
+                r.constraint.id().to_string(),
                 r.reason.clone(),
             ]);
         }

@@ -149,13 +149,13 @@ impl Catalog {
         };
         let quant_ids: Vec<&str> = self.quants.iter().map(|q| q.id.as_str()).collect();
         for m in &self.models {
-            if m.max_context == 0 || u64::from(m.max_context) > crate::cli::units::MAX_TOKENS {
+            if m.max_context == 0 || u64::from(m.max_context) > crate::quantity::MAX_TOKENS {
                 return Err(Error::input(format!(
                     "{}: model '{}' has max_context {} (1..={})",
                     at(&m.id),
                     m.id,
                     m.max_context,
-                    crate::cli::units::MAX_TOKENS
+                    crate::quantity::MAX_TOKENS
                 )));
             }
             check_arch(m)

@@ -1,18 +1,18 @@
 //! Service-level constraints, and how one deployment measures up against them.
 //!
-//! Pure: the caller hands over the deployment's numbers as scripts see them (the rounded report,
-//! the memory plan, the quantization-adjusted quality) and gets one [`CheckResult`] per constraint,
+//! Pure: the caller hands over the deployment's own numbers (the memory plan, the speed and cost
+//! estimates, the quantization-adjusted quality) and gets one [`CheckResult`] per constraint,
 //! with the required value, the actual value and the margin between them. `check` prints these;
 //! `recommend` can reject candidates with the same results.
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::catalog::{Benchmark, Catalog, Model, ParamBreakdown, Quant};
-use crate::cli::units::parse_budget_rate;
+use crate::catalog::{Benchmark, Catalog, Model, ParamBreakdown, Quant, Task};
 use crate::error::{Error, Result, unknown};
-use crate::report::deployment::{CostReport, PerformanceReport};
-use crate::report::{duration_ms, gib};
+use crate::perf::Performance;
+use crate::perf::cost::Cost;
+use crate::quantity::{SPEED_DECIMALS, USD_DECIMALS, bytes, duration_ms, parse_budget_rate};
 use crate::sizing::MemoryPlan;
 
 /// What a check is about. `fits` is always checked; the others only when asked for.
@@ -88,7 +88,59 @@ pub struct Constraints {
     pub min_quality: Option<QualityFloor>,
 }
 
+/// The constraint flags as given, before a task fills in what they leave open.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Limits<'a> {
+    pub latency_ms: Option<f64>,
+    pub tpot_ms: Option<f64>,
+    pub min_tokens_per_s: Option<f64>,
+    pub answer_within_ms: Option<f64>,
+    /// `3/h`, `2000/month` or a tier name.
+    pub budget: Option<&'a str>,
+    pub min_quality: Option<f64>,
+}
+
 impl Constraints {
+    /// The limits as values: the budget read (rate or tier), and the quality floor from
+    /// `--min-quality` on the task's benchmark, or the task's own floor, or GPQA Diamond without a
+    /// task. What `check MODEL` holds a deployment to.
+    pub fn given(catalog: &Catalog, limits: &Limits, task: Option<&Task>) -> Result<Constraints> {
+        let min_quality = match (limits.min_quality, task) {
+            (None, None) => None,
+            (floor, Some(t)) => Some(QualityFloor {
+                benchmark: t.benchmark,
+                min_score: floor.unwrap_or(t.min_score),
+                task: Some(t.id.clone()),
+            }),
+            (Some(floor), None) => Some(QualityFloor {
+                benchmark: Benchmark::GpqaDiamond,
+                min_score: floor,
+                task: None,
+            }),
+        };
+        Ok(Constraints {
+            latency_ms: limits.latency_ms,
+            tpot_ms: limits.tpot_ms,
+            min_tokens_per_s: limits.min_tokens_per_s,
+            answer_within_ms: limits.answer_within_ms,
+            budget: limits.budget.map(|b| budget(catalog, b)).transpose()?,
+            min_quality,
+        })
+    }
+
+    /// [`Constraints::given`] with the task's defaults for what the limits leave open: its TTFT
+    /// target and (unless a time per token is given) its streaming-speed floor; contradictions
+    /// refused. What a search for the task is held to.
+    pub fn for_task(catalog: &Catalog, limits: &Limits, task: &Task) -> Result<Constraints> {
+        let mut c = Constraints::given(catalog, limits, Some(task))?;
+        c.latency_ms = c.latency_ms.or(Some(task.latency_ms));
+        if c.tpot_ms.is_none() {
+            c.min_tokens_per_s = c.min_tokens_per_s.or(Some(task.min_speed));
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
     /// Contradictions no deployment can satisfy, refused before any search.
     pub fn validate(&self) -> Result<()> {
         if let (Some(latency), Some(answer)) = (self.latency_ms, self.answer_within_ms)
@@ -129,12 +181,12 @@ pub struct CheckResult {
     pub message: String,
 }
 
-/// A deployment's numbers, as the report gives them.
+/// A deployment's numbers.
 #[derive(Debug, Clone, Copy)]
 pub struct Measured<'a> {
     pub memory: &'a MemoryPlan,
-    pub performance: &'a PerformanceReport,
-    pub cost: Option<&'a CostReport>,
+    pub performance: &'a Performance,
+    pub cost: Option<&'a Cost>,
     /// Score on the quality floor's benchmark after quantization; `None` when unpublished.
     pub quality: Option<f64>,
 }
@@ -202,7 +254,9 @@ pub fn evaluate(c: &Constraints, m: &Measured) -> Vec<CheckResult> {
             Constraint::Budget,
             "",
             b.usd_per_hour,
-            m.cost.map(|c| c.usd_per_hour),
+            // at the precision the report quotes a price, so the check shows the report's number
+            m.cost
+                .map(|c| crate::quantity::round(c.usd_per_hour, USD_DECIMALS)),
         );
         if m.cost.is_none() {
             check.message = "cost: no price: pass --price or --kwh-price".into();
@@ -304,7 +358,7 @@ impl Unit {
     pub fn show(self, v: f64) -> String {
         match self {
             Unit::Ms => duration_ms(v),
-            Unit::Bytes => gib(v.max(0.0).round() as u64),
+            Unit::Bytes => bytes(v.max(0.0).round() as u64),
             Unit::TokensPerS => format!("{v:.1} tok/s"),
             Unit::UsdPerHour => format!("${v:.2}/h"),
             Unit::Score => format!("{v:.1}"),
@@ -419,7 +473,7 @@ fn optional_number<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok,
 
 /// Two decimals, like the report, so `actual` equals the number in the deployment object.
 fn round(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+    crate::quantity::round(x, SPEED_DECIMALS)
 }
 
 #[cfg(test)]
@@ -430,14 +484,15 @@ mod tests {
     use super::*;
     use crate::sizing::{DeviceMemory, Placement};
 
-    fn perf(ttft: f64, tpot: f64) -> PerformanceReport {
-        PerformanceReport {
+    fn perf(ttft: f64, tpot: f64) -> Performance {
+        Performance {
             ttft_ms: ttft,
             tpot_ms: tpot,
             decode_tokens_per_s: 1000.0 / tpot,
             aggregate_tokens_per_s: 1000.0 / tpot,
             prefill_tokens_per_s: 5000.0,
             time_to_answer_ms: ttft + 4096.0 * tpot,
+            breakdown: Default::default(),
         }
     }
 

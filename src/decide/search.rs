@@ -18,7 +18,6 @@ use crate::sizing::{Deployment, KvDtype, MemoryPlan, Workload, plan_with};
 use super::constraints::{
     CheckResult, Constraint, Constraints, Measured, QualityFloor, Unit, evaluate,
 };
-use crate::report::deployment::{CostReport, PerformanceReport};
 
 /// What wins among deployments that meet every constraint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,10 +126,49 @@ pub struct Rejection {
     pub quant: String,
     pub engine: String,
     pub gpus: String,
-    pub constraint: String,
+    // Serialized as its id (support, context, fits, latency, …): a string, as before the enum.
+    #[schemars(with = "String")]
+    pub constraint: Reason,
     pub reason: String,
     /// Relative violation; infinite for reasons no relaxation fixes ("cannot run", no score).
     #[serde(skip)]
+    pub shortfall: f64,
+}
+
+/// Why a candidate was dropped, as scripts read it in `rejected[].constraint`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// The engine cannot run this model, quant or GPU count there.
+    Support,
+    /// The workload's context is above the model's maximum.
+    Context,
+    /// A constraint does not hold (`fits` when it does not fit).
+    Unmet(Constraint),
+}
+
+impl Reason {
+    /// The id scripts see: `support`, `context`, or the constraint's id.
+    pub fn id(self) -> &'static str {
+        match self {
+            Reason::Support => "support",
+            Reason::Context => "context",
+            Reason::Unmet(c) => c.id(),
+        }
+    }
+}
+
+impl serde::Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
+}
+
+/// A deployment [`assess`] turned down before it could be checked: why, in words, and how far off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Turned {
+    pub reason: Reason,
+    pub message: String,
+    /// Relative violation; infinite when no relaxation fixes it.
     pub shortfall: f64,
 }
 
@@ -237,7 +275,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                     None,
                     None,
                     "-",
-                    "context",
+                    Reason::Context,
                     reason,
                     f64::INFINITY,
                 ));
@@ -255,7 +293,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                 None,
                 None,
                 "-",
-                "min_quality",
+                Reason::Unmet(Constraint::MinQuality),
                 format!("no comparable {} score published", task.benchmark.label()),
                 f64::INFINITY,
             ));
@@ -283,7 +321,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                         Some(quant),
                         Some(engine),
                         "-",
-                        "min_quality",
+                        Reason::Unmet(Constraint::MinQuality),
                         format!("{} {q:.1} < {floor:.1}", task.benchmark.label()),
                         (floor - q) / floor,
                     ));
@@ -307,18 +345,20 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                             continue;
                         }
                         match assess(req, &constraints, &subject, hw, gpus) {
-                            Err((constraint, reason, shortfall)) => {
-                                counts.count(constraint);
-                                evaluated += usize::from(constraint == "fits");
+                            Err(turned) => {
+                                counts.count(turned.reason);
+                                // a deployment that does not fit was sized all the same
+                                evaluated +=
+                                    usize::from(turned.reason == Reason::Unmet(Constraint::Fits));
                                 let label = gpus_label(hw, gpus);
                                 rejected.push(rejection(
                                     model,
                                     Some(quant),
                                     Some(engine),
                                     &label,
-                                    constraint,
-                                    reason,
-                                    shortfall,
+                                    turned.reason,
+                                    turned.message,
+                                    turned.shortfall,
                                 ));
                             }
                             Ok(cand) if cand.qualifies() => {
@@ -333,14 +373,14 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                                     .iter()
                                     .find(|c| !c.ok)
                                     .expect("a candidate that does not qualify fails a check");
-                                counts.count(first.constraint.id());
+                                counts.count(Reason::Unmet(first.constraint));
                                 let (reason, shortfall) = (first.message.clone(), cand.violation());
                                 rejected.push(rejection(
                                     model,
                                     Some(quant),
                                     Some(engine),
                                     &cand.gpus_label(),
-                                    first.constraint.id(),
+                                    Reason::Unmet(first.constraint),
                                     reason,
                                     shortfall,
                                 ));
@@ -431,13 +471,13 @@ struct Tally {
 }
 
 impl Tally {
-    fn count(&mut self, constraint: &str) {
-        match constraint {
-            "support" | "context" => self.unsupported += 1,
-            "budget" => self.budget += 1,
-            "fits" => self.memory += 1,
-            "min_quality" => self.quality += 1,
-            _ => self.speed += 1,
+    fn count(&mut self, reason: Reason) {
+        match reason {
+            Reason::Support | Reason::Context => self.unsupported += 1,
+            Reason::Unmet(Constraint::Budget) => self.budget += 1,
+            Reason::Unmet(Constraint::Fits) => self.memory += 1,
+            Reason::Unmet(Constraint::MinQuality) => self.quality += 1,
+            Reason::Unmet(_) => self.speed += 1,
         }
     }
 }
@@ -451,7 +491,7 @@ fn rejection(
     quant: Option<&Quant>,
     engine: Option<&Engine>,
     gpus: &str,
-    constraint: &str,
+    constraint: Reason,
     reason: String,
     shortfall: f64,
 ) -> Rejection {
@@ -460,34 +500,40 @@ fn rejection(
         quant: quant.map(|q| q.id.clone()).unwrap_or_else(|| "-".into()),
         engine: engine.map(|e| e.id.clone()).unwrap_or_else(|| "-".into()),
         gpus: gpus.to_string(),
-        constraint: constraint.to_string(),
+        constraint,
         reason,
         shortfall,
     }
 }
 
 /// One model × quant × engine, with the work that is the same on every machine.
-struct Subject<'a, 'w> {
-    model: &'a Model,
-    quant: &'a Quant,
-    engine: &'a Engine,
-    workload: Workload,
-    quality: f64,
-    weights: &'w WeightBytes,
-    params: &'w ParamBreakdown,
+pub struct Subject<'a, 'w> {
+    pub model: &'a Model,
+    pub quant: &'a Quant,
+    pub engine: &'a Engine,
+    pub workload: Workload,
+    /// Quantization-adjusted score on the task's benchmark.
+    pub quality: f64,
+    pub weights: &'w WeightBytes,
+    pub params: &'w ParamBreakdown,
 }
 
-/// Size, estimate and check one deployment. `Err` says why it cannot even be estimated: it cannot
-/// run there ("support") or does not fit ("memory"), with the reason and the relative shortfall.
-fn assess<'a>(
+/// Size, estimate and check one deployment on `gpus` GPUs of `hw`. `Err` says why it cannot even
+/// be estimated: it cannot run there ([`Reason::Support`]) or does not fit, with how far off.
+pub fn assess<'a>(
     req: &Request<'a>,
     constraints: &Constraints,
     s: &Subject<'a, '_>,
     hw: &Hardware,
     gpus: u32,
-) -> Result<Candidate<'a>, (&'static str, String, f64)> {
+) -> Result<Candidate<'a>, Turned> {
+    let unrunnable = |message| Turned {
+        reason: Reason::Support,
+        message,
+        shortfall: f64::INFINITY,
+    };
     if let Some(why) = unsupported(s.model, s.quant, s.engine, hw, gpus) {
-        return Err(("support", why, f64::INFINITY));
+        return Err(unrunnable(why));
     }
     let d = Deployment {
         model: s.model,
@@ -499,8 +545,7 @@ fn assess<'a>(
         mla_kv: None,
         workload: s.workload,
     };
-    let memory =
-        plan_with(&d, hw, s.weights).map_err(|e| ("support", e.to_string(), f64::INFINITY))?;
+    let memory = plan_with(&d, hw, s.weights).map_err(|e| unrunnable(e.to_string()))?;
     if !memory.fits {
         let over = memory
             .gpus
@@ -509,7 +554,11 @@ fn assess<'a>(
             .filter(|d| d.total > d.capacity)
             .map(|d| (d.total - d.capacity) as f64 / d.capacity.max(1) as f64)
             .fold(0.0, f64::max);
-        return Err(("fits", memory.shortfall.clone().unwrap_or_default(), over));
+        return Err(Turned {
+            reason: Reason::Unmet(Constraint::Fits),
+            message: memory.shortfall.clone().unwrap_or_default(),
+            shortfall: over,
+        });
     }
     let performance = estimate_with(&d, hw, &memory, s.weights, s.params);
     let cost = cost(
@@ -519,14 +568,12 @@ fn assess<'a>(
         req.price,
         req.kwh_price,
     );
-    let measured_performance = PerformanceReport::of(&performance);
-    let measured_cost = cost.as_ref().map(CostReport::of);
     let checks = evaluate(
         constraints,
         &Measured {
             memory: &memory,
-            performance: &measured_performance,
-            cost: measured_cost.as_ref(),
+            performance: &performance,
+            cost: cost.as_ref(),
             quality: Some(s.quality),
         },
     );
@@ -646,7 +693,7 @@ fn describe_machine(hw: &Hardware) -> String {
     };
     format!(
         "{gpus}, {} RAM ({:?})",
-        crate::report::gib(hw.host.ram_bytes),
+        crate::quantity::bytes(hw.host.ram_bytes),
         hw.source
     )
     .to_lowercase()
@@ -691,5 +738,87 @@ fn rank(prefer: Prefer, a: &Candidate, b: &Candidate) -> Ordering {
             .then(ttft),
         Prefer::Cost => cheaper.then(quality).then(faster).then(exact_quality),
         Prefer::Speed => faster.then(quality).then(cheaper).then(exact_quality),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hardware::simulate::{SimulationRequest, simulate};
+
+    #[test]
+    fn reasons_serialize_to_the_ids_scripts_read() {
+        let ids = [
+            (Reason::Support, "\"support\""),
+            (Reason::Context, "\"context\""),
+            (Reason::Unmet(Constraint::Fits), "\"fits\""),
+            (Reason::Unmet(Constraint::MinQuality), "\"min_quality\""),
+            (Reason::Unmet(Constraint::AnswerWithin), "\"answer_within\""),
+        ];
+        for (reason, json) in ids {
+            assert_eq!(serde_json::to_string(&reason).ok().as_deref(), Some(json));
+        }
+    }
+
+    /// The 671B in BF16 (1.34 TB of weights) on one 48 GB L40S: sized, then turned down as not
+    /// fitting; the 7B on the same card is assessed with its checks.
+    #[test]
+    fn assess_turns_down_what_does_not_fit_and_checks_the_rest() -> crate::error::Result<()> {
+        let c = Catalog::embedded()?;
+        let hw = simulate(
+            &c,
+            &SimulationRequest {
+                gpu_specs: vec!["l40s".into()],
+                ..Default::default()
+            },
+        )?;
+        let task = c.task("chat")?;
+        let req = Request {
+            catalog: &c,
+            task,
+            constraints: Constraints::default(),
+            prefer: Prefer::Quality,
+            pins: Pins::default(),
+            workload: WorkloadSpec::default(),
+            kv_dtype: KvDtype::Bf16,
+            machines: Machines::Local(hw.clone()),
+            price: None,
+            kwh_price: None,
+        };
+        let subject = |model, quant| -> crate::error::Result<(&Model, &Quant, &Engine)> {
+            Ok((c.model(model)?, c.quant(quant)?, c.engine("vllm")?))
+        };
+        let w = Workload {
+            context: 8192,
+            prompt: 2048,
+            output: 4096,
+            concurrency: 1,
+        };
+        for (model, quant, fits) in [("671b", "bf16", false), ("7b", "bf16", true)] {
+            let (model, quant, engine) = subject(model, quant)?;
+            let (weights, params) = (WeightBytes::of(model, quant), ParamBreakdown::of(model));
+            let s = Subject {
+                model,
+                quant,
+                engine,
+                workload: w,
+                quality: 50.0,
+                weights: &weights,
+                params: &params,
+            };
+            match assess(&req, &req.constraints, &s, &hw, 1) {
+                Ok(cand) => {
+                    assert!(fits, "{} was assessed", model.id);
+                    assert_eq!(cand.checks[0].constraint, Constraint::Fits);
+                    assert!(cand.qualifies());
+                }
+                Err(turned) => {
+                    assert!(!fits, "{} was turned down: {}", model.id, turned.message);
+                    assert_eq!(turned.reason, Reason::Unmet(Constraint::Fits));
+                    assert!(turned.shortfall > 10.0, "{}", turned.shortfall);
+                }
+            }
+        }
+        Ok(())
     }
 }

@@ -31,8 +31,8 @@ use super::simulate::{MAX_GPUS, cpu_tflops, machine, resolve_gpu};
 use super::{Gpu, Hardware, pcie_gb_s};
 use crate::catalog::gpu::{Interconnect, MemoryType, Vendor};
 use crate::catalog::{Catalog, SCHEMA_VERSION, one_line_toml_error};
-use crate::cli::units::parse_size;
 use crate::error::{Error, Result};
+use crate::quantity::parse_size;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

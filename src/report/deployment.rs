@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::hardware::Hardware;
+use crate::quantity::{SPEED_DECIMALS, USD_DECIMALS, round};
 use crate::sizing::{MemoryPlan, Workload};
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -161,12 +162,12 @@ impl PerformanceReport {
     /// Rounded to 2 decimals, so JSON stays readable and byte-identical across platforms.
     pub fn of(p: &crate::perf::Performance) -> Self {
         PerformanceReport {
-            ttft_ms: round(p.ttft_ms, 2),
-            tpot_ms: round(p.tpot_ms, 2),
-            decode_tokens_per_s: round(p.decode_tokens_per_s, 2),
-            aggregate_tokens_per_s: round(p.aggregate_tokens_per_s, 2),
-            prefill_tokens_per_s: round(p.prefill_tokens_per_s, 2),
-            time_to_answer_ms: round(p.time_to_answer_ms, 2),
+            ttft_ms: round(p.ttft_ms, SPEED_DECIMALS),
+            tpot_ms: round(p.tpot_ms, SPEED_DECIMALS),
+            decode_tokens_per_s: round(p.decode_tokens_per_s, SPEED_DECIMALS),
+            aggregate_tokens_per_s: round(p.aggregate_tokens_per_s, SPEED_DECIMALS),
+            prefill_tokens_per_s: round(p.prefill_tokens_per_s, SPEED_DECIMALS),
+            time_to_answer_ms: round(p.time_to_answer_ms, SPEED_DECIMALS),
         }
     }
 }
@@ -175,8 +176,8 @@ impl CostReport {
     pub fn of(c: &crate::perf::cost::Cost) -> Self {
         use crate::perf::cost::CostBasis;
         CostReport {
-            usd_per_hour: round(c.usd_per_hour, 4),
-            usd_per_million_output_tokens: round(c.usd_per_million_output_tokens, 4),
+            usd_per_hour: round(c.usd_per_hour, USD_DECIMALS),
+            usd_per_million_output_tokens: round(c.usd_per_million_output_tokens, USD_DECIMALS),
             basis: match c.basis {
                 CostBasis::CloudPrice => "cloud-price",
                 CostBasis::UserPrice => "user-price",
@@ -185,11 +186,6 @@ impl CostReport {
             .into(),
         }
     }
-}
-
-fn round(x: f64, decimals: i32) -> f64 {
-    let f = 10f64.powi(decimals);
-    (x * f).round() / f
 }
 
 impl MemoryReport {

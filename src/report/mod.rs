@@ -7,6 +7,9 @@ pub mod probe;
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 use serde::Serialize;
 
+/// The display of quantities renderers use; defined once in [`crate::quantity`].
+pub use crate::quantity::{bytes as gib, duration_ms, params};
+
 /// Every JSON document names its kind and version: `r1pick.<kind>/v1`.
 pub fn schema(kind: &str) -> String {
     format!("r1pick.{kind}/v1")
@@ -37,33 +40,5 @@ pub fn align_right(t: &mut Table, columns: &[usize]) {
         if let Some(col) = t.column_mut(c) {
             col.set_cell_alignment(CellAlignment::Right);
         }
-    }
-}
-
-/// "22.4 GiB" / "512 MiB".
-pub fn gib(bytes: u64) -> String {
-    crate::sizing::bytes(bytes)
-}
-
-/// "1.78 B" parameters.
-pub fn params(n: u64) -> String {
-    let b = n as f64 / 1e9;
-    if b >= 100.0 {
-        format!("{b:.1} B")
-    } else {
-        format!("{b:.2} B")
-    }
-}
-
-/// Milliseconds for people: "42 ms", "1.8 s", "3.2 min".
-pub fn duration_ms(ms: f64) -> String {
-    if ms < 10.0 {
-        format!("{ms:.2} ms")
-    } else if ms < 1000.0 {
-        format!("{ms:.0} ms")
-    } else if ms < 120_000.0 {
-        format!("{:.1} s", ms / 1000.0)
-    } else {
-        format!("{:.1} min", ms / 60_000.0)
     }
 }

@@ -15,6 +15,7 @@ use crate::catalog::engine::{ActivationRule, Engine, MultiGpu};
 use crate::catalog::{MlaKvLayout, Model, Quant};
 use crate::error::{Error, Result};
 use crate::hardware::Hardware;
+use crate::quantity::bytes;
 pub use kv::KvDtype;
 pub use weights::WeightBytes;
 
@@ -49,7 +50,28 @@ pub struct Deployment<'a> {
     pub workload: Workload,
 }
 
-impl Deployment<'_> {
+impl<'a> Deployment<'a> {
+    /// `model` × `quant` on `engine` over the first `gpus` GPUs, with the engine's own tensor
+    /// parallelism and MLA layout and a BF16 KV cache.
+    pub fn new(
+        model: &'a Model,
+        quant: &'a Quant,
+        engine: &'a Engine,
+        gpus: u32,
+        workload: Workload,
+    ) -> Self {
+        Deployment {
+            model,
+            quant,
+            engine,
+            gpus,
+            tensor_parallel: None,
+            kv_dtype: KvDtype::Bf16,
+            mla_kv: None,
+            workload,
+        }
+    }
+
     pub fn mla_layout(&self) -> MlaKvLayout {
         self.mla_kv.unwrap_or(self.engine.mla_kv)
     }
@@ -609,15 +631,5 @@ fn finish(placement: Placement, gpus: Vec<DeviceMemory>, host: DeviceMemory) -> 
         gpus,
         host,
         kv_bytes_per_token: 0,
-    }
-}
-
-/// Bytes for people: "22.4 GiB".
-pub fn bytes(b: u64) -> String {
-    let b = b as f64;
-    if b >= (1u64 << 30) as f64 {
-        format!("{:.1} GiB", b / (1u64 << 30) as f64)
-    } else {
-        format!("{:.0} MiB", b / MIB)
     }
 }

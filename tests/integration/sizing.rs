@@ -101,15 +101,7 @@ fn llama_cpp_splits_layers_across_gpus_and_spills_to_host() {
 #[test]
 fn the_671b_on_one_gpu_keeps_attention_on_the_gpu_and_experts_in_ram() {
     let c = catalog();
-    let hw = r1pick::hardware::simulate::simulate(
-        &c,
-        &r1pick::hardware::simulate::SimulationRequest {
-            gpu_specs: vec!["rtx-4090".into()],
-            ram_bytes: Some(256 << 30),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let hw = crate::util::machine_with_ram("rtx-4090", 256 << 30);
     let d = Deployment {
         model: c.model("671b").unwrap(),
         quant: c.quant("ud-iq1_s").unwrap(),

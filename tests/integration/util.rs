@@ -18,6 +18,16 @@ pub fn machine(gpu: &str) -> Hardware {
     simulate(&catalog(), &req).expect("simulated machine")
 }
 
+/// A simulated machine with a given host RAM: `machine_with_ram("rtx-4090", 256 << 30)`.
+pub fn machine_with_ram(gpu: &str, ram_bytes: u64) -> Hardware {
+    let req = SimulationRequest {
+        gpu_specs: vec![gpu.to_string()],
+        ram_bytes: Some(ram_bytes),
+        ..Default::default()
+    };
+    simulate(&catalog(), &req).expect("simulated machine")
+}
+
 pub fn within(actual: f64, expected: f64, tolerance: f64) -> bool {
     ((actual - expected) / expected).abs() <= tolerance
 }

@@ -10,7 +10,7 @@ use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
 use super::HostDetail;
 use crate::hardware::Host;
 use crate::hardware::simulate::cpu_tflops;
-use crate::sizing::bytes;
+use crate::quantity::bytes;
 
 /// What sysinfo read, unprocessed.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -22,7 +22,7 @@ use super::simulate::{check_cpu_bandwidth, check_ram, set_unified_budget};
 use super::{Gpu, Hardware, HardwareSource};
 use crate::catalog::Catalog;
 use crate::error::Result;
-use crate::sizing::bytes;
+use crate::quantity::bytes;
 pub use nvidia::{NvmlDevice, NvmlSnapshot};
 
 /// Where the probe looks.

@@ -10,7 +10,7 @@ use super::{BandwidthSource, GpuDetail, ProbedGpu, in_use_note};
 use crate::catalog::Catalog;
 use crate::catalog::gpu::{GpuSpec, Interconnect, MemoryType, Vendor};
 use crate::hardware::{Gpu, pcie_gb_s};
-use crate::sizing::bytes;
+use crate::quantity::bytes;
 
 /// What NVML said about the machine. Field names follow the fixture files; every reading is
 /// optional because each NVML query can fail on its own (`NotSupported`, an old driver missing the

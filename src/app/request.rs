@@ -1,0 +1,84 @@
+//! One reading of a search request, for `recommend` and for `check --task`: the task's
+//! constraints with its defaults, the pinned quant and engine, the workload and the prices.
+
+use crate::catalog::{Catalog, Task};
+use crate::cli::{ConstraintArgs, CostArgs, DeploymentArgs};
+use crate::decide::constraints::{Constraints, Limits};
+use crate::decide::search::{Machines, Pins, Prefer, Request, WorkloadSpec};
+use crate::error::{Error, Result};
+
+/// The task `recommend` assumes when none is given.
+pub const DEFAULT_TASK: &str = "chat";
+
+/// The constraint flags, unread.
+pub fn limits(args: &ConstraintArgs) -> Limits<'_> {
+    Limits {
+        latency_ms: args.latency,
+        tpot_ms: args.tpot,
+        min_tokens_per_s: args.min_speed,
+        answer_within_ms: args.answer_within,
+        budget: args.budget.as_deref(),
+        min_quality: args.min_quality,
+    }
+}
+
+/// The flags a search reads.
+pub struct SearchArgs<'a> {
+    pub constraints: &'a ConstraintArgs,
+    pub deployment: &'a DeploymentArgs,
+    pub cost: &'a CostArgs,
+    pub prefer: Prefer,
+}
+
+/// The search for `task`: constraints first, then the pins, then the machines (in that order, so
+/// the first bad flag is the one reported).
+pub fn search_request<'a>(
+    c: &'a Catalog,
+    task: &'a Task,
+    args: &SearchArgs,
+    machines: impl FnOnce() -> Result<Machines>,
+) -> Result<Request<'a>> {
+    let constraints = Constraints::for_task(c, &limits(args.constraints), task)?;
+    let pins = pins(c, args.deployment)?;
+    Ok(Request {
+        catalog: c,
+        task,
+        constraints,
+        prefer: args.prefer,
+        pins,
+        workload: workload_spec(args.deployment),
+        kv_dtype: args.deployment.kv_dtype.unwrap_or_default(),
+        machines: machines()?,
+        price: args.cost.price,
+        kwh_price: args.cost.kwh_price,
+    })
+}
+
+fn workload_spec(args: &DeploymentArgs) -> WorkloadSpec {
+    WorkloadSpec {
+        context: args.context,
+        prompt: args.prompt,
+        output: args.output,
+        concurrency: args.concurrency.unwrap_or(1),
+    }
+}
+
+fn pins<'a>(c: &'a Catalog, args: &DeploymentArgs) -> Result<Pins<'a>> {
+    let quant = args.quant.as_deref().map(|q| c.quant(q)).transpose()?;
+    let engine = args.engine.as_deref().map(|e| c.engine(e)).transpose()?;
+    if let (Some(q), Some(e)) = (quant, engine)
+        && !e.quants.contains(&q.id)
+    {
+        return Err(Error::input(format!(
+            "--engine {} cannot run --quant {} (it loads: {})",
+            e.id,
+            q.id,
+            e.quants.join(", ")
+        )));
+    }
+    Ok(Pins {
+        model: None,
+        quant,
+        engine,
+    })
+}
