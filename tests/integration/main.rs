@@ -14,6 +14,7 @@ mod finetune;
 #[path = "../common/gguf_writer.rs"]
 mod gguf_writer;
 mod golden;
+mod gpus;
 mod hardware;
 #[cfg(unix)]
 mod io_faults;
