@@ -36,6 +36,7 @@ pub const FILE_NAME: &str = "r1pick.toml";
 pub const KEYS: &[&str] = &[
     "format",
     "catalog",
+    "prices",
     "gpu",
     "gpus",
     "ram",
@@ -65,7 +66,7 @@ pub const KEYS: &[&str] = &[
 const MACHINE: &[&str] = &["gpu", "gpus", "hardware", "no_gpu"];
 
 /// Keys whose value is a file path: relative paths in a config file are read from its folder.
-const PATHS: &[&str] = &["catalog", "hardware"];
+const PATHS: &[&str] = &["catalog", "prices", "hardware"];
 
 /// The variable that names a key: `min_quality` → `R1PICK_MIN_QUALITY`.
 pub fn env_var(key: &str) -> String {
@@ -107,6 +108,14 @@ impl Layer {
                 Origin::Env(var) => format!("{var}: {e}"),
                 Origin::File { name, line } => format!("{name}: line {line}: {key}: {e}"),
             })
+        })
+    }
+
+    /// Where `key` was set, as errors name it: the variable, or the file, line and key.
+    fn origin(&self, key: &str) -> Option<String> {
+        self.0.get(key).map(|v| match &v.origin {
+            Origin::Env(var) => var.clone(),
+            Origin::File { name, line } => format!("{name}: line {line}: {key}"),
         })
     }
 
@@ -208,6 +217,7 @@ pub fn apply(cli: &Cli, env: &Layer, file: &Layer) -> Result<Cli> {
         layer.fill(&mut g.format, "format", parse_format)?;
     }
     layer.fill(&mut g.catalog, "catalog", parse_path)?;
+    layer.fill(&mut g.prices, "prices", parse_path)?;
     match &mut cli.command {
         Command::Size(a) => {
             deployment(&layer, &mut a.deployment)?;
@@ -234,8 +244,12 @@ pub fn apply(cli: &Cli, env: &Layer, file: &Layer) -> Result<Cli> {
             cost(&layer, &mut a.cost)?;
             load(&layer, &mut a.load)?;
         }
+        Command::Finetune(a) => {
+            hardware(&layer, &mut a.hardware)?;
+            cost(&layer, &mut a.cost)?;
+        }
         Command::Probe(_)
-        | Command::Models
+        | Command::Models(_)
         | Command::Gpus
         | Command::Completions { .. }
         | Command::Man => {}
@@ -281,6 +295,7 @@ fn hardware(l: &Layer, h: &mut HardwareArgs) -> Result<()> {
     if !flags_name_the_machine {
         if let Some(gpus) = l.get("gpu", parse_list)? {
             h.gpu = gpus;
+            h.gpu_origin = l.origin("gpu");
         }
         l.fill(&mut h.gpus, "gpus", parse_count)?;
         l.fill(&mut h.hardware, "hardware", parse_path)?;

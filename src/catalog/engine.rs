@@ -20,6 +20,9 @@ pub struct Engine {
     /// Lowest NVIDIA compute capability it supports, "major.minor".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_compute_capability: Option<String>,
+    /// AMD gfx targets it supports (its ROCm build's list); empty means every AMD GPU.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amd_targets: Vec<String>,
     /// Can it run on a machine without a GPU (CPU only)?
     pub cpu_only: bool,
     /// Can it keep part of the weights in host memory?

@@ -87,6 +87,11 @@ pub fn profile_activation(d: &Deployment, tokens: u32, tp: u32) -> f64 {
         Architecture::Dense(a) => (f64::from(a.ffn), f64::from(a.hidden)),
         // MoE: the dense layers' FFN is the widest intermediate a token passes through.
         Architecture::Moe(a) => (f64::from(a.ffn), f64::from(a.hidden)),
+        // GQA MoE: a token's routed experts together are its widest intermediate (or a dense layer).
+        Architecture::GqaMoe(a) => (
+            f64::from(a.ffn.max(a.moe_ffn * a.experts_per_token)),
+            f64::from(a.hidden),
+        ),
     };
     f64::from(tokens) * (3.0 * ffn / f64::from(tp.max(1)) + 3.0 * hidden) * 2.0
 }
