@@ -20,6 +20,12 @@ pub struct Engine {
     /// Lowest NVIDIA compute capability it supports, "major.minor".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_compute_capability: Option<String>,
+    /// KV-cache element types it allocates (`--kv-dtype` ids); empty: any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kv_dtypes: Vec<String>,
+    /// Quant × hardware combinations the engine refuses, each with its own reason and source.
+    #[serde(default, rename = "gate", skip_serializing_if = "Vec::is_empty")]
+    pub gates: Vec<Gate>,
     /// Can it run on a machine without a GPU (CPU only)?
     pub cpu_only: bool,
     /// Can it keep part of the weights in host memory?
@@ -37,9 +43,23 @@ pub struct Engine {
     pub speed: EngineSpeed,
     /// Launch command template; placeholders are filled by `decide::launch::command`: {repo} {gguf}
     /// {tp} {pp} {gpus} {pp_flag} {nnodes_flag} {context} {ctx_total} {concurrency} {quant_flag} {ngl}
-    /// {split_flag} {moe_flag} {ollama_tag} {output}.
+    /// {split_flag} {moe_flag} {dtype_flag} {kv_flag} {ollama_tag} {output}.
     pub launch: String,
     pub sources: Vec<String>,
+}
+
+/// A refusal of the engine: `quants` on GPUs below `min_compute_capability` (NVIDIA) or of one of
+/// `vendors`. The reason is the engine's own, said in one line.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Gate {
+    pub quants: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_compute_capability: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vendors: Vec<Vendor>,
+    pub reason: String,
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::sizing::{Deployment, MemoryPlan};
+use crate::sizing::{Deployment, KvDtype, MemoryPlan};
 
 /// How to start a deployment, for a shell or for anything else that starts processes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -171,6 +171,9 @@ fn template(d: &Deployment, mem: &MemoryPlan, rank: u32) -> String {
         ("fp8", false) => " --quantization fp8".to_string(),
         _ => String::new(),
     };
+    // FP16 where the engine would pick BF16 from the config (GPUs below compute capability 8.0).
+    let dtype_flag = if q.id == "fp16" { " --dtype half" } else { "" };
+    let kv_flag = kv_cache_flag(d.engine.id.as_str(), d.kv_dtype);
     let nodes = p.pipeline_stages.max(1);
     let pp_flag = if nodes > 1 {
         format!(" --pipeline-parallel-size {nodes}")
@@ -222,11 +225,26 @@ fn template(d: &Deployment, mem: &MemoryPlan, rank: u32) -> String {
         .replace("{ctx_total}", &(w.context * w.concurrency).to_string())
         .replace("{concurrency}", &w.concurrency.to_string())
         .replace("{quant_flag}", &quant_flag)
+        .replace("{dtype_flag}", dtype_flag)
+        .replace("{kv_flag}", &kv_flag)
         .replace("{ngl}", &ngl.to_string())
         .replace("{split_flag}", &split_flag)
         .replace("{moe_flag}", &moe_flag)
         .replace("{ollama_tag}", &ollama_tag)
         .replace("{output}", &w.output.to_string())
+}
+
+/// The engine's spelling of a quantized KV cache; nothing for the 16-bit default.
+fn kv_cache_flag(engine: &str, kv: KvDtype) -> String {
+    match (engine, kv) {
+        (_, KvDtype::Bf16 | KvDtype::Fp16) => String::new(),
+        ("vllm", k) => format!(" --kv-cache-dtype {}", k.id()),
+        ("sglang", KvDtype::Fp8) => " --kv-cache-dtype fp8_e4m3".to_string(),
+        ("llama.cpp", k) => format!(" --cache-type-k {0} --cache-type-v {0}", k.id()),
+        // Ollama reads the cache type from its environment; quantized caches need flash attention.
+        ("ollama", k) => format!(" OLLAMA_FLASH_ATTENTION=1 OLLAMA_KV_CACHE_TYPE={}", k.id()),
+        _ => String::new(),
+    }
 }
 
 #[cfg(test)]
