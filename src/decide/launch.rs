@@ -198,10 +198,11 @@ fn template(d: &Deployment, mem: &MemoryPlan, rank: u32) -> String {
     } else {
         p.gpu_layers
     };
-    let moe_flag = if p.cpu_expert_layers > 0 {
-        format!(" --n-cpu-moe {}", p.cpu_expert_layers)
-    } else {
-        String::new()
+    // `--n-cpu-moe N` keeps the experts of layers 0..N on the CPU (R1's first 3 layers are dense,
+    // so N counts them): N is one past the last layer whose experts sizing left in host memory.
+    let moe_flag = match p.experts_on_gpu.iter().rposition(|on| !on) {
+        Some(last) if p.cpu_expert_layers > 0 && p.gpus > 0 => format!(" --n-cpu-moe {}", last + 1),
+        _ => String::new(),
     };
     // Ollama: the library tag where one is published, else the GGUF repo through hf.co.
     let ollama_tag = match (q.id.as_str(), &m.ollama_tag) {

@@ -483,19 +483,30 @@ fn layer_split(d: &Deployment, hw: &Hardware, w: &WeightBytes) -> MemoryPlan {
         experts_on_gpu: vec![true; layers],
     };
     if placed < layers && d.model.is_moe() {
-        // Every layer without its routed experts first; then layers get their experts back, front
-        // to back, while room remains.
+        // Every layer without its routed experts first; then the experts come back from the last
+        // layer down while room remains. llama.cpp's `--n-cpu-moe N` keeps the experts of layers
+        // 0..N in host memory, so the ones that leave are always the first MoE layers — the one
+        // placement sizing, speed and the launch command share.
         let (slim_gpu, slim_placed) = assign(&slim);
         if slim_placed == layers {
-            let mut experts_on_gpu = vec![false; layers];
-            for (g, list) in slim_gpu.iter().enumerate() {
-                let mut used = fixed[g] + list.iter().map(|&l| slim(l)).sum::<f64>();
-                for &l in list {
-                    if used + w.layers[l].routed() <= costs.capacity[g] {
-                        used += w.layers[l].routed();
-                        experts_on_gpu[l] = true;
-                    }
+            let gpu_of: Vec<usize> = slim_gpu
+                .iter()
+                .enumerate()
+                .flat_map(|(g, list)| list.iter().map(move |_| g))
+                .collect();
+            let mut used: Vec<f64> = slim_gpu
+                .iter()
+                .enumerate()
+                .map(|(g, list)| fixed[g] + list.iter().map(|&l| slim(l)).sum::<f64>())
+                .collect();
+            let mut experts_on_gpu: Vec<bool> = w.layers.iter().map(|l| l.experts == 0).collect();
+            for l in (0..layers).rev().filter(|&l| w.layers[l].experts > 0) {
+                let g = gpu_of[l];
+                if used[g] + w.layers[l].routed() > costs.capacity[g] {
+                    break;
                 }
+                used[g] += w.layers[l].routed();
+                experts_on_gpu[l] = true;
             }
             layout = SplitLayout {
                 per_gpu: slim_gpu,
@@ -596,7 +607,12 @@ fn build_layer_plan(
         layer_split: n > 1,
         gpu_layers: layout.placed as u32,
         cpu_layers: cpu_layers as u32,
-        cpu_expert_layers: layout.experts_on_gpu.iter().filter(|e| !**e).count() as u32,
+        cpu_expert_layers: layout
+            .experts_on_gpu
+            .iter()
+            .zip(&w.layers)
+            .filter(|(on, l)| !**on && l.experts > 0)
+            .count() as u32,
         offloaded_bytes: (cpu_layer_weights + cpu_experts).round() as u64,
         layers_per_gpu: layout.per_gpu.iter().map(|l| l.len() as u32).collect(),
         experts_on_gpu: layout.experts_on_gpu.clone(),

@@ -90,7 +90,9 @@ const GOLDEN_LAUNCH: [&str; 8] = [
 
 /// 53 of the 58 MoE layers keep their routed experts in host RAM; -ngl 62 = 61 layers + output.
 /// The 0528 GGUF: an MLA conversion (the January 2025 R1 GGUF caches 4.77 MiB per token instead).
-const GOLDEN_LAUNCH_OFFLOAD: &str = "llama-server -hf unsloth/DeepSeek-R1-0528-GGUF:UD-IQ1_S --ctx-size 8192 --parallel 1 --n-gpu-layers 62 --n-cpu-moe 53 --flash-attn on";
+/// 53 expert blocks in host memory are those of layers 3..56: `--n-cpu-moe 56` (it printed 53,
+/// which moves only 50 because layers 0–2 are dense).
+const GOLDEN_LAUNCH_OFFLOAD: &str = "llama-server -hf unsloth/DeepSeek-R1-0528-GGUF:UD-IQ1_S --ctx-size 8192 --parallel 1 --n-gpu-layers 62 --n-cpu-moe 56 --flash-attn on";
 
 fn planned(d: &Deployment, hw: &Hardware) -> MemoryPlan {
     plan(d, hw).unwrap()

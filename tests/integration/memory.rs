@@ -260,3 +260,37 @@ fn the_671b_gguf_cache_layout_follows_the_artifact() {
         132_736
     );
 }
+
+/// `--n-cpu-moe N` keeps the experts of layers 0..N on the CPU, and R1's first 3 layers are
+/// dense: the command prints 3 + the expert blocks sizing moved, and those are the first MoE
+/// layers, the same ones the GPU's bytes leave out (issue 10 item 3: it printed the count, so
+/// three fewer blocks left than were sized).
+#[test]
+fn n_cpu_moe_counts_layers_from_the_first_and_sizing_agrees() {
+    use r1pick::decide::launch;
+    use r1pick::sizing::WeightBytes;
+    let c = catalog();
+    let hw = crate::util::machine_with_ram("h100-sxm", 512 << 30);
+    let d = deployment(&c, "r1-0528", "ud-iq1_s", "llama.cpp", 1, 8192);
+    let p = plan(&d, &hw).unwrap();
+    let moved = p.placement.cpu_expert_layers as usize;
+    assert!(moved > 0 && moved < 58, "{moved}");
+    let n = 3 + moved;
+    let command = launch::command(&d, &p);
+    assert!(command.contains(&format!(" --n-cpu-moe {n} ")), "{command}");
+    let w = WeightBytes::of(d.model, d.quant);
+    for (l, on) in p.placement.experts_on_gpu.iter().enumerate() {
+        assert_eq!(*on, l >= n || w.layers[l].experts == 0, "layer {l}");
+    }
+    // GPU: every layer's attention and shared expert, the routed experts of layers n.., the head.
+    let gpu: f64 = w.layers.iter().map(|l| l.non_expert()).sum::<f64>()
+        + w.layers[n..].iter().map(|l| l.routed()).sum::<f64>()
+        + w.output;
+    assert_within("GPU weights", p.gpus[0].weights as f64, gpu, 1e-9);
+    assert_within(
+        "host weights",
+        p.host.weights as f64,
+        w.embedding + w.layers[..n].iter().map(|l| l.routed()).sum::<f64>(),
+        1e-9,
+    );
+}
