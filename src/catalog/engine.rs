@@ -35,6 +35,10 @@ pub struct Engine {
     pub max_tensor_parallel: u32,
     /// Can it span nodes (pipeline stages of `max_tensor_parallel` GPUs)?
     pub multi_node: bool,
+    /// Across nodes it runs one tensor-parallel group over every GPU (SGLang `--tp 16 --nnodes 2`)
+    /// instead of pipeline stages.
+    #[serde(default)]
+    pub tp_across_nodes: bool,
     /// Serves several sequences in one decode step.
     pub batching: Batching,
     /// How it stores DeepSeek's MLA cache.

@@ -53,7 +53,7 @@ pub fn command(d: &Deployment, mem: &MemoryPlan) -> String {
 /// The launch of `d` as placed by `mem`.
 pub fn plan(d: &Deployment, mem: &MemoryPlan) -> LaunchPlan {
     let ranked = d.engine.launch.contains("{nnodes_flag}");
-    let stages = mem.placement.pipeline_stages.max(1);
+    let stages = node_count(d, &mem.placement);
     let nodes: Vec<Node> = (0..if ranked { stages } else { 1 })
         .map(|rank| Node {
             rank,
@@ -174,7 +174,7 @@ fn template(d: &Deployment, mem: &MemoryPlan, rank: u32) -> String {
     // FP16 where the engine would pick BF16 from the config (GPUs below compute capability 8.0).
     let dtype_flag = if q.id == "fp16" { " --dtype half" } else { "" };
     let kv_flag = kv_cache_flag(d.engine.id.as_str(), d.kv_dtype);
-    let nodes = p.pipeline_stages.max(1);
+    let nodes = node_count(d, p);
     let pp_flag = if nodes > 1 {
         format!(" --pipeline-parallel-size {nodes}")
     } else {
@@ -233,6 +233,16 @@ fn template(d: &Deployment, mem: &MemoryPlan, rank: u32) -> String {
         .replace("{moe_flag}", &moe_flag)
         .replace("{ollama_tag}", &ollama_tag)
         .replace("{output}", &w.output.to_string())
+}
+
+/// Machines the deployment spans: its pipeline stages, or for one TP group across nodes (SGLang)
+/// its GPUs over the GPUs of a node (`max_tensor_parallel`).
+fn node_count(d: &Deployment, p: &crate::sizing::Placement) -> u32 {
+    if d.engine.tp_across_nodes {
+        p.gpus.div_ceil(d.engine.max_tensor_parallel.max(1)).max(1)
+    } else {
+        p.pipeline_stages.max(1)
+    }
 }
 
 /// The engine's spelling of a quantized KV cache; nothing for the 16-bit default.

@@ -277,7 +277,13 @@ fn capacities(d: &Deployment, hw: &Hardware, n: u32) -> Vec<f64> {
 }
 
 fn tensor_parallel(d: &Deployment, hw: &Hardware, w: &WeightBytes) -> Result<MemoryPlan> {
-    let max_tp = d.engine.max_tensor_parallel;
+    let node_tp = d.engine.max_tensor_parallel;
+    // One TP group across every GPU when the engine spans nodes that way (size what is launched).
+    let max_tp = if d.engine.tp_across_nodes && d.engine.multi_node {
+        node_tp.max(d.gpus)
+    } else {
+        node_tp
+    };
     let tp = d.tensor_parallel.unwrap_or(d.gpus.min(max_tp));
     if tp == 0 || !d.gpus.is_multiple_of(tp) {
         return Err(Error::input(format!(

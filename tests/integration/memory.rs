@@ -294,3 +294,25 @@ fn n_cpu_moe_counts_layers_from_the_first_and_sizing_agrees() {
         1e-9,
     );
 }
+
+/// SGLang across two nodes launches one TP16 group (`--tp 16 --nnodes 2`), so it is sized as TP16:
+/// every rank holds 1/16 of the sharded weights and the whole MLA cache of all 61 layers (it was
+/// sized as TP8 × PP2, half the cache per GPU of what runs).
+#[test]
+fn sglang_across_two_nodes_is_sized_as_the_tp16_it_launches() {
+    use r1pick::decide::launch;
+    let c = catalog();
+    let hw = machine("h100-sxm:16");
+    let d = deployment(&c, "671b", "fp8", "sglang", 16, 8192);
+    let p = plan(&d, &hw).unwrap();
+    assert_eq!(p.placement.tensor_parallel, 16);
+    assert_eq!(p.placement.pipeline_stages, 1);
+    for g in &p.gpus {
+        assert_eq!(g.kv_cache, 70_272 * 8192);
+    }
+    let command = launch::command(&d, &p);
+    assert!(
+        command.contains(" --tp 16 --nnodes 2 --node-rank 0 "),
+        "{command}"
+    );
+}
