@@ -105,6 +105,10 @@ pub enum MlaKvLayout {
 pub struct EngineMemory {
     /// Share of each GPU's total memory the engine allows itself (vLLM gpu_memory_utilization).
     pub gpu_fraction: f64,
+    /// The engine takes `gpu_fraction` of the *total* memory and refuses to start when less than
+    /// that is free (vLLM's startup check); otherwise the fraction applies to what is free.
+    #[serde(default)]
+    pub fraction_of_total: bool,
     /// Memory kept free on each GPU (llama.cpp --fit target).
     pub margin_mib: f64,
     /// CUDA context and library workspaces per GPU.

@@ -201,6 +201,12 @@ pub fn plan_with(d: &Deployment, hw: &Hardware, weights: &WeightBytes) -> Result
         }
     };
     plan.kv_bytes_per_token = kv_per_token.round() as u64;
+    if plan.fits
+        && let Some(why) = startup_refusal(d, hw)
+    {
+        plan.fits = false;
+        plan.shortfall = Some(why);
+    }
     Ok(plan)
 }
 
@@ -270,10 +276,41 @@ fn overhead(d: &Deployment, multi_gpu: bool) -> f64 {
 
 /// Usable bytes of each of the first `n` GPUs under the engine's rule.
 fn capacities(d: &Deployment, hw: &Hardware, n: u32) -> Vec<f64> {
+    let mem = &d.engine.memory;
     hw.gpus[..n as usize]
         .iter()
-        .map(|g| g.available_bytes as f64 * d.engine.memory.gpu_fraction)
+        .map(|g| {
+            let base = if mem.fraction_of_total {
+                g.memory_bytes
+            } else {
+                g.available_bytes
+            };
+            base as f64 * mem.gpu_fraction
+        })
         .collect()
+}
+
+/// vLLM refuses to start on a GPU with less free memory than its utilization × total.
+fn startup_refusal(d: &Deployment, hw: &Hardware) -> Option<String> {
+    let mem = &d.engine.memory;
+    if !mem.fraction_of_total {
+        return None;
+    }
+    hw.gpus[..d.gpus as usize]
+        .iter()
+        .enumerate()
+        .find(|(_, g)| (g.available_bytes as f64) < mem.gpu_fraction * g.memory_bytes as f64)
+        .map(|(i, g)| {
+            format!(
+                "{} refuses to start: GPU {i} has {} free of {}, less than gpu_memory_utilization {} × total ({}); lower it to {:.2} or free the GPU",
+                d.engine.name,
+                bytes(g.available_bytes),
+                bytes(g.memory_bytes),
+                mem.gpu_fraction,
+                bytes((mem.gpu_fraction * g.memory_bytes as f64) as u64),
+                (g.available_bytes as f64 / g.memory_bytes as f64 * 100.0).floor() / 100.0
+            )
+        })
 }
 
 fn tensor_parallel(d: &Deployment, hw: &Hardware, w: &WeightBytes) -> Result<MemoryPlan> {

@@ -316,3 +316,33 @@ fn sglang_across_two_nodes_is_sized_as_the_tp16_it_launches() {
         "{command}"
     );
 }
+
+/// vLLM takes gpu_memory_utilization (0.9) of the total memory and refuses to start when less
+/// than that is free: a probed H100 with 30 GiB free does not run vLLM at all (it was sized into
+/// 0.9 × 30 GiB), while llama.cpp uses what is free.
+#[test]
+fn vllm_refuses_a_gpu_with_less_free_than_its_utilization() {
+    let c = catalog();
+    let mut hw = machine("h100-sxm");
+    hw.gpus[0].available_bytes = 30 << 30;
+    let vllm = plan(&deployment(&c, "1.5b", "bf16", "vllm", 1, 4096), &hw).unwrap();
+    assert!(!vllm.fits);
+    let why = vllm.shortfall.unwrap();
+    assert!(
+        why.contains("vLLM refuses to start: GPU 0 has 30.0 GiB free of 79.6 GiB, less than gpu_memory_utilization 0.9 × total (71.7 GiB); lower it to 0.37"),
+        "{why}"
+    );
+    let llama = plan(&deployment(&c, "1.5b", "q4_k_m", "llama.cpp", 1, 4096), &hw).unwrap();
+    assert!(llama.fits);
+    assert_eq!(llama.gpus[0].capacity, 30 << 30);
+    // an idle GPU: 0.9 of the total
+    let idle = plan(
+        &deployment(&c, "1.5b", "bf16", "vllm", 1, 4096),
+        &machine("h100-sxm"),
+    )
+    .unwrap();
+    assert_eq!(
+        idle.gpus[0].capacity,
+        (0.9 * 85_520_809_984f64).round() as u64
+    );
+}
