@@ -37,18 +37,12 @@ impl Error {
 }
 
 impl fmt::Display for Error {
-    /// Always one line: control characters that came in with user input (a newline inside a GPU
-    /// spec, a TOML string) are written escaped.
+    /// Always one line: control and bidi characters that came in with user input (a newline inside
+    /// a GPU spec, a TOML string) are written escaped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (Error::Input(m) | Error::Environment(m)) = self;
-        for c in m.chars() {
-            if c.is_control() {
-                write!(f, "{}", c.escape_default())?;
-            } else {
-                fmt::Write::write_char(f, c)?;
-            }
-        }
-        Ok(())
+        // One write of the whole escaped text, not one per character.
+        f.write_str(&crate::terminal::escape(m))
     }
 }
 

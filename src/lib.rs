@@ -14,3 +14,5 @@ pub mod quantity;
 pub mod report;
 pub mod serving;
 pub mod sizing;
+pub mod terminal;
+pub mod training;

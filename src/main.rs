@@ -1,55 +1,71 @@
 //! r1pick's binary: parse, run, print, exit with the documented code. Logic lives in the library.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 use r1pick::app;
+use r1pick::app::output::{self, Stdout, line_to_stderr};
 use r1pick::cli::Cli;
 use r1pick::error::exit;
 
 fn main() -> ExitCode {
+    // Before anything can open a file onto descriptor 1.
+    let mut stdout = Stdout::open();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => return clap_error(e),
+        Err(e) => return clap_error(e, &stdout),
     };
     match app::run(&cli) {
         Ok(outcome) => {
             for note in &outcome.notes {
-                eprintln!("note: {note}");
+                output::note(note);
             }
-            if let Err(e) = std::io::stdout().write_all(outcome.stdout.as_bytes()) {
-                // `r1pick models | head` closes the pipe early: not an error.
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    eprintln!("error: cannot write output: {e}");
-                    return ExitCode::from(exit::ENVIRONMENT);
+            match stdout.write(&outcome.stdout) {
+                Ok(()) => ExitCode::from(outcome.exit),
+                Err(line) => {
+                    line_to_stderr(&line);
+                    ExitCode::from(exit::ENVIRONMENT)
                 }
             }
-            ExitCode::from(outcome.exit)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            line_to_stderr(&format!("error: {e}"));
             ExitCode::from(e.exit_code())
         }
     }
 }
 
-/// Help and version print in full; usage errors print clap's first line only (the bad value and
-/// what was expected) and exit 2.
-fn clap_error(e: clap::Error) -> ExitCode {
+/// Help and version print in full (clap chooses colours as it does for any program, following
+/// `NO_COLOR`); usage errors print clap's first line only (the bad value and what was expected)
+/// and exit 2.
+fn clap_error(e: clap::Error, stdout: &Stdout) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
         ErrorKind::DisplayHelp
         | ErrorKind::DisplayVersion
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = e.print();
-            ExitCode::from(
-                if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                    exit::BAD_INPUT
-                } else {
-                    exit::OK
-                },
-            )
+            let code = if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                exit::BAD_INPUT
+            } else {
+                exit::OK
+            };
+            // Help for a missing subcommand goes to stderr, like clap's; the rest to stdout,
+            // under the same rule as every result.
+            let written = if e.use_stderr() {
+                let _ = e.print();
+                Ok(())
+            } else if !stdout.is_open() {
+                Err(output::closed())
+            } else {
+                e.print().or_else(|err| output::fault(&err))
+            };
+            match written {
+                Ok(()) => ExitCode::from(code),
+                Err(line) => {
+                    line_to_stderr(&line);
+                    ExitCode::from(exit::ENVIRONMENT)
+                }
+            }
         }
         _ => {
             let rendered = e.render().to_string();
@@ -68,9 +84,9 @@ fn clap_error(e: clap::Error) -> ExitCode {
                 .map(str::trim)
                 .collect();
             if extra.is_empty() {
-                eprintln!("{first}");
+                line_to_stderr(first);
             } else {
-                eprintln!("{first} ({})", extra.join("; ").trim());
+                line_to_stderr(&format!("{first} ({})", extra.join("; ").trim()));
             }
             ExitCode::from(exit::BAD_INPUT)
         }

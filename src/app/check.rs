@@ -43,7 +43,22 @@ pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
         .as_deref()
         .map(|t| ctx.catalog.task(t))
         .transpose()?;
-    let constraints = Constraints::given(&ctx.catalog, &limits(&args.constraints), task)?;
+    let mut constraints = Constraints::given(&ctx.catalog, &limits(&args.constraints), task)?;
+    // A brought model has no paper score: the task's floor applies only with --score or
+    // --min-quality (design: quality is then not judged).
+    let mut notes = vec![];
+    if let Some(floor) = &constraints.min_quality
+        && args.constraints.min_quality.is_none()
+        && let Ok(m) = ctx.catalog.model(&model)
+        && m.source != crate::catalog::model::ModelSource::Catalog
+        && m.scores.get(floor.benchmark).is_none()
+    {
+        notes.push(format!(
+            "quality not judged: {model} has no {} score (give --score or --min-quality)",
+            floor.benchmark.label()
+        ));
+        constraints.min_quality = None;
+    }
     let deploy = DeployArgs {
         model,
         deployment: args.deployment.clone(),
@@ -74,7 +89,8 @@ pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
             .and_then(|q| quality(e.deployment.model, e.deployment.quant, q.benchmark)),
     };
     let checks = evaluate(&constraints, &measured);
-    Ok(verdict(ctx, Some(report), checks, e.hardware.notes.clone()))
+    notes.extend(e.hardware.notes.iter().cloned());
+    Ok(verdict(ctx, Some(report), checks, notes))
 }
 
 /// The gate's answer: exit 0 when every check holds, 1 otherwise (also when nothing was sized).
@@ -112,6 +128,7 @@ fn best_for_task(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
     let task = c.task(args.constraints.task.as_deref().unwrap_or(DEFAULT_TASK))?;
     let mut notes = vec![];
     let search_args = SearchArgs {
+        model: None,
         constraints: &args.constraints,
         deployment: &args.deployment,
         cost: &args.cost,

@@ -106,6 +106,14 @@ impl Layer {
         })
     }
 
+    /// Where `key` was set, as errors name it: the variable, or the file, line and key.
+    fn origin(&self, key: &str) -> Option<String> {
+        self.0.get(key).map(|v| match &v.origin {
+            Origin::Env(var) => var.clone(),
+            Origin::File { name, line } => format!("{name}: line {line}: {key}"),
+        })
+    }
+
     /// Fill an empty slot from this layer: a flag, when given, always wins.
     fn fill<T>(
         &self,
@@ -227,8 +235,12 @@ pub fn apply(cli: &Cli, env: &Layer, file: &Layer) -> Result<Cli> {
             hardware(&layer, &mut a.hardware)?;
             cost(&layer, &mut a.cost)?;
         }
+        Command::Finetune(a) => {
+            hardware(&layer, &mut a.hardware)?;
+            cost(&layer, &mut a.cost)?;
+        }
         Command::Probe(_)
-        | Command::Models
+        | Command::Models(_)
         | Command::Gpus
         | Command::Completions { .. }
         | Command::Man => {}
@@ -269,6 +281,7 @@ fn hardware(l: &Layer, h: &mut HardwareArgs) -> Result<()> {
     if !flags_name_the_machine {
         if let Some(gpus) = l.get("gpu", parse_list)? {
             h.gpu = gpus;
+            h.gpu_origin = l.origin("gpu");
         }
         l.fill(&mut h.gpus, "gpus", parse_count)?;
         l.fill(&mut h.hardware, "hardware", parse_path)?;

@@ -1,6 +1,7 @@
 //! From flags to a [`Deployment`]: pick defaults the way a user would, and refuse what cannot run.
 
 use crate::catalog::engine::MultiGpu;
+use crate::catalog::model::ModelSource;
 use crate::catalog::quant::QuantFormat;
 use crate::catalog::{Catalog, Engine, Model, Quant, Task, Vendor};
 use crate::cli::DeploymentArgs;
@@ -78,7 +79,12 @@ pub fn default_quant<'a>(
     model: &Model,
     engine: &Engine,
 ) -> Result<&'a Quant> {
-    let native = if model.is_moe() { "fp8" } else { "bf16" };
+    // A model read from a file runs at the file's own precision (its first quant).
+    let native = match model.source {
+        ModelSource::Catalog if model.is_moe() => "fp8",
+        ModelSource::Catalog => "bf16",
+        _ => model.quants.first().map_or("bf16", String::as_str),
+    };
     ["q4_k_m", native]
         .iter()
         .find(|q| model.quants.iter().any(|m| m == *q) && engine.quants.iter().any(|e| e == *q))
@@ -101,9 +107,15 @@ pub fn resolve<'a>(
     task: Option<&Task>,
 ) -> Result<Deployment<'a>> {
     let model = catalog.model(model_name)?;
+    // A GGUF file is one quant: without --quant, that one (and so a GGUF engine).
+    let file_quant = match (&args.quant, model.source) {
+        (None, ModelSource::Gguf) => model.quants.first().map(String::as_str),
+        _ => None,
+    };
     let quant = args
         .quant
         .as_deref()
+        .or(file_quant)
         .map(|q| catalog.quant(q))
         .transpose()?;
     let engine = match args.engine.as_deref() {
@@ -119,6 +131,12 @@ pub fn resolve<'a>(
         return Err(Error::input(why));
     }
     let workload = workload(model, args, task)?;
+    if args.mla_kv.is_some() && !model.is_moe() {
+        return Err(Error::input(format!(
+            "--mla-kv applies to the MLA cache of the 671B models; {} has a standard KV cache (drop --mla-kv)",
+            model.id
+        )));
+    }
     if let Some(tp) = args.tp {
         if engine.multi_gpu == MultiGpu::Layer && tp > 1 {
             return Err(Error::input(format!(

@@ -172,6 +172,7 @@ pub fn report(
     basis.sources.extend(d.engine.sources.iter().cloned());
     DeploymentReport {
         model: d.model.id.clone(),
+        model_source: d.model.source,
         quant: d.quant.id.clone(),
         engine: d.engine.id.clone(),
         hardware: HardwareSummary::of(hw),

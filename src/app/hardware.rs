@@ -51,10 +51,11 @@ fn machine(ctx: &Context, args: &HardwareArgs) -> Result<ProbeReport> {
             cpu_bandwidth_gb_s: args.cpu_bandwidth,
             no_gpu: args.no_gpu,
         };
-        return Ok(ProbeReport::simulated(
-            simulate(&ctx.catalog, &req)?,
-            "simulated",
-        ));
+        let hw = simulate(&ctx.catalog, &req).map_err(|e| match &args.gpu_origin {
+            Some(origin) => Error::input(format!("{origin}: {e}")),
+            None => e,
+        })?;
+        return Ok(ProbeReport::simulated(hw, "simulated"));
     }
     let mut report = probe_machine(&ctx.catalog, &probe_options()?);
     report.override_host(args.ram, args.cpu_bandwidth)?;
@@ -68,7 +69,7 @@ fn probe_options() -> Result<ProbeOptions> {
         (Some(path), _) => {
             let path = PathBuf::from(path);
             let text = read_file(&path, "NVML snapshot")?;
-            let snap: NvmlSnapshot = serde_json::from_str(&text).map_err(|e| {
+            let snap = NvmlSnapshot::from_json(&text).map_err(|e| {
                 Error::input(format!(
                     "{NVML_SNAPSHOT_ENV}='{}': not an NVML snapshot: {e}",
                     path.display()
@@ -76,13 +77,24 @@ fn probe_options() -> Result<ProbeOptions> {
             })?;
             NvmlSource::Snapshot(snap)
         }
-        (None, lib) => NvmlSource::Library(lib.map(PathBuf::from)),
+        (None, lib) => NvmlSource::Library(lib.map(PathBuf::from).map(library).transpose()?),
     };
     Ok(ProbeOptions {
         nvml,
         cuda_visible_devices: std::env::var("CUDA_VISIBLE_DEVICES").ok(),
         ..ProbeOptions::default()
     })
+}
+
+/// `R1PICK_NVML_LIB` must name a regular file when it names anything: loading a FIFO or a device
+/// would block or read without end. A path that does not exist still means "no driver here".
+fn library(path: PathBuf) -> Result<PathBuf> {
+    match std::fs::metadata(&path) {
+        Ok(meta) => super::input::regular(&meta)
+            .map(|()| path.clone())
+            .map_err(|why| Error::input(format!("{NVML_LIB_ENV}='{}': {why}", path.display()))),
+        Err(_) => Ok(path),
+    }
 }
 
 /// `r1pick probe`: what this machine has (or the simulated one), for people or scripts.

@@ -1,12 +1,17 @@
 //! The command layer: turns parsed flags into library calls and rendered output. The only place
 //! (with `hardware::probe` and `main`) that touches files, the environment or the machine.
 
+mod byo;
 mod check;
 pub mod config;
 mod deploy;
+mod env_names;
 mod estimate;
+mod finetune;
 mod hardware;
+mod input;
 mod models;
+pub mod output;
 mod recommend;
 mod request;
 mod schema;
@@ -44,21 +49,39 @@ pub struct Context {
 /// Run one command to completion; nothing is printed here, so a failure never leaves half an output.
 pub fn run(cli: &Cli) -> Result<Outcome> {
     let cli = &config::resolve(cli)?;
-    let ctx = context(cli)?;
+    let mut ctx = context(cli)?;
+    byo::register(&mut ctx.catalog, &cli.command)?;
     let mut outcome = match &cli.command {
-        Command::Models => models::models(&ctx),
+        Command::Models(a) => match &a.from {
+            Some(from) => models::from_file(&ctx, from),
+            None => models::models(&ctx),
+        },
         Command::Gpus => models::gpus(&ctx),
         Command::Size(a) => estimate::size(&ctx, a),
         Command::Estimate(a) => estimate::estimate(&ctx, a),
         Command::Probe(a) => hardware::probe(&ctx, a),
         Command::Recommend(a) => recommend::recommend(&ctx, a),
         Command::Check(a) => check::check(&ctx, a),
+        Command::Finetune(a) => finetune::finetune(&ctx, a),
         Command::Completions { shell } => Ok(completions(*shell)),
         Command::Man => man(),
     }?;
+    // Completion scripts and the man page are generated, not data, and need no notes.
+    let generated = matches!(cli.command, Command::Completions { .. } | Command::Man);
+    if !generated {
+        outcome.notes.extend(env_names::check_environment());
+    }
     if cli.global.quiet {
         outcome.stdout.clear();
         outcome.notes.clear();
+    }
+    // Tables carry names from files and NVML: no control or bidi character reaches the terminal
+    // raw (JSON escapes its own).
+    if ctx.format == Format::Table
+        && !generated
+        && let std::borrow::Cow::Owned(safe) = crate::terminal::escape_lines(&outcome.stdout)
+    {
+        outcome.stdout = safe;
     }
     Ok(outcome)
 }
@@ -71,7 +94,13 @@ fn context(cli: &Cli) -> Result<Context> {
         }
         None => Catalog::embedded()?,
     };
-    // config::resolve has put R1PICK_FORMAT or the file's format here when no flag gave one.
+    // config::resolve has put R1PICK_FORMAT or the file's format here when no flag gave one, and
+    // never beside --json: both set means both flags were typed.
+    if cli.global.json && cli.global.format == Some(Format::Table) {
+        return Err(Error::input(
+            "--json contradicts --format table; give one of them",
+        ));
+    }
     let format = if cli.global.json {
         Format::Json
     } else {
@@ -80,11 +109,7 @@ fn context(cli: &Cli) -> Result<Context> {
     Ok(Context { catalog, format })
 }
 
-/// Read a user file, turning I/O errors into one line that names the file.
-pub fn read_file(path: &std::path::Path, what: &str) -> Result<String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Error::input(format!("cannot read {what} file '{}': {e}", path.display())))
-}
+pub use input::{MAX_INPUT_BYTES, read_file};
 
 fn completions(shell: clap_complete::Shell) -> Outcome {
     use clap::CommandFactory;

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::catalog::model::Scores;
+use crate::catalog::model::{Architecture, ModelSource, Scores};
 use crate::catalog::{GpuSpec, ParamBreakdown};
 use crate::cli::Format;
 use crate::error::Result;
@@ -40,6 +40,26 @@ pub struct ModelEntry {
     pub kv_bytes_per_token: u64,
     pub scores: Scores,
     pub quants: Vec<QuantSize>,
+    /// What was read from the file, for `models --from`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read: Option<ReadFromFile>,
+}
+
+/// What r1pick read from a file the user brought.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ReadFromFile {
+    pub model_source: ModelSource,
+    /// config.json `model_type` (or the one a GGUF architecture stands for).
+    pub model_type: String,
+    pub tied_embeddings: bool,
+    /// Weight precision of the file (`bf16`, `fp8`, `gguf, 4.89 bits per weight`, …).
+    pub precision: String,
+    /// RoPE scaling as declared; never multiplied into `max_context`.
+    pub rope_scaling: Option<String>,
+    pub sliding_window: Option<u32>,
+    /// Bytes of the weights as stored: the safetensors index's total_size or a GGUF's tensors.
+    pub checkpoint_bytes: Option<u64>,
+    pub tensors: Option<usize>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -51,48 +71,129 @@ pub struct QuantSize {
     pub retention: f64,
 }
 
+/// One model's row: parameters, KV per token, context and file sizes, computed from its architecture.
+fn entry(c: &crate::catalog::Catalog, m: &crate::catalog::Model) -> ModelEntry {
+    let p = ParamBreakdown::of(m);
+    ModelEntry {
+        id: m.id.clone(),
+        name: m.name.clone(),
+        aliases: m.aliases.clone(),
+        hf_repo: m.hf_repo.clone(),
+        ollama_tag: m.ollama_tag.clone(),
+        license: m.license.clone(),
+        base_model: m.base_model.clone(),
+        architecture: if m.is_moe() {
+            "moe".into()
+        } else {
+            "dense".into()
+        },
+        params: p.total(),
+        active_params: p.active(),
+        mtp_params: (p.mtp > 0).then_some(p.mtp),
+        layers: m.layers(),
+        hidden: m.hidden(),
+        max_context: m.max_context,
+        kv_bytes_per_token: per_token(m, crate::catalog::MlaKvLayout::Latent, KvDtype::Bf16) as u64,
+        scores: m.scores.clone(),
+        quants: m
+            .quants
+            .iter()
+            .filter_map(|q| c.quant(q).ok())
+            .map(|q| QuantSize {
+                quant: q.id.clone(),
+                file_bytes: checkpoint_bytes(m, q).round() as u64,
+                retention: q.retention_for(p.total()),
+            })
+            .collect(),
+        read: None,
+    }
+}
+
+/// `models --from FILE`: what r1pick read from a file, so a user can check it against the card.
+pub fn from_file(ctx: &Context, from: &str) -> Result<Outcome> {
+    let loaded = super::byo::load(&ctx.catalog, from)?;
+    let (m, i) = (&loaded.model, &loaded.imported);
+    let (tied, window) = match &m.arch {
+        Architecture::Dense(a) => (a.tied_embeddings, a.sliding_window),
+        Architecture::GqaMoe(a) => (a.tied_embeddings, a.sliding_window),
+        Architecture::Moe(a) => (a.tied_embeddings, None),
+    };
+    let mut e = entry(&ctx.catalog, m);
+    e.architecture = i.architecture.clone();
+    e.read = Some(ReadFromFile {
+        model_source: m.source,
+        model_type: i.architecture.clone(),
+        tied_embeddings: tied,
+        precision: i.precision.label(),
+        rope_scaling: i.rope_scaling.clone(),
+        sliding_window: window,
+        checkpoint_bytes: i.checkpoint_bytes,
+        tensors: i.tensors,
+    });
+    let stdout = match ctx.format {
+        Format::Json => to_json(&ModelsDocument {
+            schema: schema("models"),
+            models: vec![e],
+        }),
+        Format::Table => from_file_table(&e),
+    };
+    Ok(Outcome::ok(stdout))
+}
+
+fn from_file_table(e: &ModelEntry) -> String {
+    let Some(r) = &e.read else {
+        return String::new();
+    };
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "–".into());
+    let mut t = table(&["read", "value"]);
+    let rows: Vec<(&str, String)> = vec![
+        ("source", r.model_source.label().to_string()),
+        ("model_type", r.model_type.clone()),
+        ("parameters", format!("{} ({})", e.params, params(e.params))),
+        (
+            "active parameters",
+            format!("{} ({})", e.active_params, params(e.active_params)),
+        ),
+        ("layers", e.layers.to_string()),
+        ("hidden size", e.hidden.to_string()),
+        ("tied embeddings", r.tied_embeddings.to_string()),
+        (
+            "KV bytes per token (bf16)",
+            e.kv_bytes_per_token.to_string(),
+        ),
+        ("max context", e.max_context.to_string()),
+        (
+            "RoPE scaling (not multiplied in)",
+            opt(r.rope_scaling.clone()),
+        ),
+        (
+            "sliding window",
+            opt(r.sliding_window.map(|w| w.to_string())),
+        ),
+        ("precision", r.precision.clone()),
+        (
+            "checkpoint bytes",
+            opt(r.checkpoint_bytes.map(|b| b.to_string())),
+        ),
+        ("tensors", opt(r.tensors.map(|n| n.to_string()))),
+        (
+            "quants",
+            e.quants
+                .iter()
+                .map(|q| q.quant.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    ];
+    for (k, v) in rows {
+        t.add_row(vec![k.to_string(), v]);
+    }
+    format!("{}\n{t}\n", e.id)
+}
+
 pub fn models(ctx: &Context) -> Result<Outcome> {
     let c = &ctx.catalog;
-    let entries: Vec<ModelEntry> = c
-        .models
-        .iter()
-        .map(|m| {
-            let p = ParamBreakdown::of(m);
-            ModelEntry {
-                id: m.id.clone(),
-                name: m.name.clone(),
-                aliases: m.aliases.clone(),
-                hf_repo: m.hf_repo.clone(),
-                ollama_tag: m.ollama_tag.clone(),
-                license: m.license.clone(),
-                base_model: m.base_model.clone(),
-                architecture: if m.is_moe() {
-                    "moe".into()
-                } else {
-                    "dense".into()
-                },
-                params: p.total(),
-                active_params: p.active(),
-                mtp_params: (p.mtp > 0).then_some(p.mtp),
-                layers: m.layers(),
-                hidden: m.hidden(),
-                max_context: m.max_context,
-                kv_bytes_per_token: per_token(m, crate::catalog::MlaKvLayout::Latent, KvDtype::Bf16)
-                    as u64,
-                scores: m.scores.clone(),
-                quants: m
-                    .quants
-                    .iter()
-                    .filter_map(|q| c.quant(q).ok())
-                    .map(|q| QuantSize {
-                        quant: q.id.clone(),
-                        file_bytes: checkpoint_bytes(m, q).round() as u64,
-                        retention: q.retention_for(p.total()),
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
+    let entries: Vec<ModelEntry> = c.models.iter().map(|m| entry(c, m)).collect();
     let stdout = match ctx.format {
         Format::Json => to_json(&ModelsDocument {
             schema: schema("models"),

@@ -24,6 +24,8 @@ pub fn limits(args: &ConstraintArgs) -> Limits<'_> {
 
 /// The flags a search reads.
 pub struct SearchArgs<'a> {
+    /// `recommend --model`: one model only.
+    pub model: Option<&'a str>,
     pub constraints: &'a ConstraintArgs,
     pub deployment: &'a DeploymentArgs,
     pub cost: &'a CostArgs,
@@ -39,7 +41,12 @@ pub fn search_request<'a>(
     machines: impl FnOnce() -> Result<Machines>,
 ) -> Result<Request<'a>> {
     let constraints = Constraints::for_task(c, &limits(args.constraints), task)?;
-    let pins = pins(c, args.deployment)?;
+    let pins = pins(
+        c,
+        args.deployment,
+        args.model,
+        args.constraints.min_quality.is_some(),
+    )?;
     Ok(Request {
         catalog: c,
         task,
@@ -63,7 +70,13 @@ fn workload_spec(args: &DeploymentArgs) -> WorkloadSpec {
     }
 }
 
-fn pins<'a>(c: &'a Catalog, args: &DeploymentArgs) -> Result<Pins<'a>> {
+fn pins<'a>(
+    c: &'a Catalog,
+    args: &DeploymentArgs,
+    model: Option<&str>,
+    min_quality_given: bool,
+) -> Result<Pins<'a>> {
+    let model = model.map(|m| c.model(m)).transpose()?;
     let quant = args.quant.as_deref().map(|q| c.quant(q)).transpose()?;
     let engine = args.engine.as_deref().map(|e| c.engine(e)).transpose()?;
     if let (Some(q), Some(e)) = (quant, engine)
@@ -77,7 +90,8 @@ fn pins<'a>(c: &'a Catalog, args: &DeploymentArgs) -> Result<Pins<'a>> {
         )));
     }
     Ok(Pins {
-        model: None,
+        model,
+        min_quality_given,
         quant,
         engine,
     })

@@ -7,6 +7,7 @@ use super::check::CheckDocument;
 use super::estimate::DeploymentDocument;
 use super::models::{GpusDocument, ModelsDocument};
 use super::recommend::RecommendDocument;
+use crate::report::finetune::FinetuneDocument;
 use crate::report::probe::ProbeDocument;
 
 /// `(kind, schema)` for each document, `kind` as in `"schema": "r1pick.<kind>/v1"`.
@@ -19,6 +20,7 @@ pub fn json_schemas() -> Vec<(&'static str, Schema)> {
         ("check", document::<CheckDocument>("check")),
         ("probe", document::<ProbeDocument>("probe")),
         ("recommend", document::<RecommendDocument>("recommend")),
+        ("finetune", document::<FinetuneDocument>("finetune")),
     ]
 }
 

@@ -5,8 +5,10 @@
 //! wrong types are errors with a line number (serde + toml), and the cross-references (a model's
 //! quants, an engine's quants) are checked here.
 
+pub mod bounds;
 pub mod engine;
 pub mod gpu;
+pub mod import;
 pub mod model;
 pub mod params;
 pub mod quant;
@@ -214,7 +216,7 @@ impl Catalog {
                 )));
             }
         }
-        Ok(())
+        bounds::check(self, &at).map_err(Error::Input)
     }
 
     pub fn model(&self, name: &str) -> Result<&Model> {
@@ -280,6 +282,34 @@ fn parse(name: &str, text: &str) -> Result<CatalogFile> {
             "{name}: schema_version {v} is not supported (this r1pick reads {SCHEMA_VERSION})"
         )));
     }
+    let twice = [
+        (
+            "model",
+            bounds::duplicate_id(file.model.iter().map(|m| &m.id)),
+        ),
+        (
+            "quant",
+            bounds::duplicate_id(file.quant.iter().map(|q| &q.id)),
+        ),
+        (
+            "engine",
+            bounds::duplicate_id(file.engine.iter().map(|e| &e.id)),
+        ),
+        ("gpu", bounds::duplicate_id(file.gpu.iter().map(|g| &g.id))),
+        (
+            "task",
+            bounds::duplicate_id(file.task.iter().map(|t| &t.id)),
+        ),
+        (
+            "tier",
+            bounds::duplicate_id(file.tier.iter().map(|t| &t.id)),
+        ),
+    ];
+    if let Some((kind, Some(id))) = twice.into_iter().find(|(_, d)| d.is_some()) {
+        return Err(Error::input(format!(
+            "{name}: {kind} '{id}' is defined twice; give each id once"
+        )));
+    }
     Ok(file)
 }
 
@@ -296,10 +326,7 @@ pub fn one_line_toml_error(e: &toml::de::Error, text: &str) -> String {
     }
 }
 
-/// Largest GPU memory a catalog entry may claim, GiB (16 TiB; the largest part today has 192 GB).
-const MAX_GPU_GIB: f64 = 16384.0;
-/// Largest bandwidth (GB/s), TFLOPS, watts or dollars per hour a GPU entry may claim.
-const MAX_GPU_RATE: f64 = 1e6;
+use bounds::{MAX_GPU_GIB, MAX_GPU_RATE};
 
 /// Upper bounds of architecture dimensions, far above any real model, low enough that parameter and
 /// byte counts cannot overflow.
@@ -314,7 +341,8 @@ fn within_bounds(named: &[(&str, u32, u32)]) -> std::result::Result<(), String> 
 
 const DIM: u32 = 4096;
 
-fn check_arch(m: &Model) -> std::result::Result<(), String> {
+/// Dimensions positive, consistent and within bounds; the catalog and imported models alike.
+pub fn check_arch(m: &Model) -> std::result::Result<(), String> {
     within_bounds(&[
         ("layers", m.layers(), DIM),
         ("hidden", m.hidden(), 1 << 17),
@@ -334,12 +362,32 @@ fn check_arch(m: &Model) -> std::result::Result<(), String> {
                 ("kv_heads", a.kv_heads, DIM),
                 ("head_dim", a.head_dim, DIM),
             ])?;
-            if a.heads % a.kv_heads != 0 {
-                return Err(format!(
-                    "heads ({}) not divisible by kv_heads ({})",
-                    a.heads, a.kv_heads
-                ));
+            grouped(a.heads, a.kv_heads)?;
+        }
+        Architecture::GqaMoe(a) => {
+            let dims = [
+                a.layers,
+                a.hidden,
+                a.moe_ffn,
+                a.experts,
+                a.experts_per_token,
+                a.heads,
+                a.kv_heads,
+                a.head_dim,
+                a.vocab,
+            ];
+            if dims.contains(&0) {
+                return Err("architecture dimensions must be positive".into());
             }
+            within_bounds(&[
+                ("ffn", a.ffn, 1 << 19),
+                ("moe_ffn", a.moe_ffn, 1 << 19),
+                ("experts", a.experts, DIM),
+                ("kv_heads", a.kv_heads, DIM),
+                ("head_dim", a.head_dim, DIM),
+            ])?;
+            grouped(a.heads, a.kv_heads)?;
+            routed(a.experts_per_token, a.experts, a.dense_layers, a.layers)?;
         }
         Architecture::Moe(a) => {
             let dims = [
@@ -366,12 +414,30 @@ fn check_arch(m: &Model) -> std::result::Result<(), String> {
                 ("v_head_dim", a.v_head_dim, DIM),
                 ("mtp_layers", a.mtp_layers, 64),
             ])?;
-            if a.experts_per_token > a.experts || a.dense_layers > a.layers {
-                return Err(
-                    "experts_per_token must not exceed experts, nor dense_layers layers".into(),
-                );
-            }
+            routed(a.experts_per_token, a.experts, a.dense_layers, a.layers)?;
         }
+    }
+    Ok(())
+}
+
+/// Grouped-query attention: every KV head serves the same number of query heads.
+fn grouped(heads: u32, kv_heads: u32) -> std::result::Result<(), String> {
+    if !heads.is_multiple_of(kv_heads) {
+        return Err(format!(
+            "heads ({heads}) not divisible by kv_heads ({kv_heads})"
+        ));
+    }
+    Ok(())
+}
+
+fn routed(
+    per_token: u32,
+    experts: u32,
+    dense: u32,
+    layers: u32,
+) -> std::result::Result<(), String> {
+    if per_token > experts || dense > layers {
+        return Err("experts_per_token must not exceed experts, nor dense_layers layers".into());
     }
     Ok(())
 }

@@ -34,17 +34,72 @@ pub struct Model {
     pub arch: Architecture,
     #[serde(default)]
     pub scores: Scores,
+    /// Where the entry came from: the catalog, or a file the user brought (`MODEL` as a path).
+    #[serde(skip)]
+    pub source: ModelSource,
+    /// Exact tensor bytes read from a GGUF file, used instead of parameters × bits for that quant.
+    #[serde(skip)]
+    pub measured: Option<std::sync::Arc<MeasuredWeights>>,
+}
+
+/// Where a model's architecture was read from (JSON `model_source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
+pub enum ModelSource {
+    #[default]
+    #[serde(rename = "catalog")]
+    Catalog,
+    #[serde(rename = "config.json")]
+    ConfigJson,
+    #[serde(rename = "gguf")]
+    Gguf,
+    #[serde(rename = "hf")]
+    Hf,
+}
+
+impl ModelSource {
+    pub fn label(self) -> &'static str {
+        match self {
+            ModelSource::Catalog => "catalog",
+            ModelSource::ConfigJson => "config.json",
+            ModelSource::Gguf => "gguf",
+            ModelSource::Hf => "hf",
+        }
+    }
+}
+
+/// Bytes of every tensor of a GGUF file by class, as llama.cpp loads them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MeasuredWeights {
+    /// The catalog quant id these bytes stand for (the file's type).
+    pub quant: String,
+    pub embedding: u64,
+    /// output.weight plus output_norm.
+    pub output: u64,
+    pub layers: Vec<MeasuredLayer>,
+}
+
+/// One `blk.N` of a GGUF file.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct MeasuredLayer {
+    pub attention: u64,
+    pub attention_replicated: u64,
+    pub ffn: u64,
+    pub router: u64,
+    /// All routed experts of the layer together.
+    pub routed: u64,
+    pub experts: u32,
 }
 
 impl Model {
     pub fn is_moe(&self) -> bool {
-        matches!(self.arch, Architecture::Moe(_))
+        !matches!(self.arch, Architecture::Dense(_))
     }
 
     pub fn layers(&self) -> u32 {
         match &self.arch {
             Architecture::Dense(a) => a.layers,
             Architecture::Moe(a) => a.layers,
+            Architecture::GqaMoe(a) => a.layers,
         }
     }
 
@@ -52,6 +107,7 @@ impl Model {
         match &self.arch {
             Architecture::Dense(a) => a.hidden,
             Architecture::Moe(a) => a.hidden,
+            Architecture::GqaMoe(a) => a.hidden,
         }
     }
 
@@ -59,6 +115,7 @@ impl Model {
         match &self.arch {
             Architecture::Dense(a) => a.vocab,
             Architecture::Moe(a) => a.vocab,
+            Architecture::GqaMoe(a) => a.vocab,
         }
     }
 
@@ -66,6 +123,16 @@ impl Model {
         match &self.arch {
             Architecture::Dense(a) => a.heads,
             Architecture::Moe(a) => a.heads,
+            Architecture::GqaMoe(a) => a.heads,
+        }
+    }
+
+    /// Layers with routed experts.
+    pub fn moe_layers(&self) -> u32 {
+        match &self.arch {
+            Architecture::Dense(_) => 0,
+            Architecture::Moe(a) => a.layers - a.dense_layers,
+            Architecture::GqaMoe(a) => a.layers - a.dense_layers,
         }
     }
 }
@@ -76,6 +143,9 @@ impl Model {
 pub enum Architecture {
     Dense(DenseArch),
     Moe(MoeArch),
+    /// Grouped-query attention with routed experts (Mixtral, Qwen3-MoE).
+    #[serde(rename = "gqa_moe")]
+    GqaMoe(GqaMoeArch),
 }
 
 /// Qwen2 / Llama / Qwen3 decoder with grouped-query attention.
@@ -94,6 +164,37 @@ pub struct DenseArch {
     /// Qwen3's per-head RMSNorm on q and k.
     #[serde(default)]
     pub qk_norm: bool,
+    /// Attention window (Mistral); shown, not applied: llama.cpp and vLLM size the cache for the
+    /// whole context unless told otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sliding_window: Option<u32>,
+}
+
+/// Mixtral / Qwen3-MoE decoder: GQA attention, a router, routed experts and no shared expert.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GqaMoeArch {
+    pub layers: u32,
+    /// Layers with a dense FFN instead of experts (Qwen3-MoE `mlp_only_layers`).
+    #[serde(default)]
+    pub dense_layers: u32,
+    pub hidden: u32,
+    /// FFN width of the dense layers.
+    pub ffn: u32,
+    pub moe_ffn: u32,
+    pub experts: u32,
+    pub experts_per_token: u32,
+    pub heads: u32,
+    pub kv_heads: u32,
+    pub head_dim: u32,
+    pub vocab: u32,
+    pub tied_embeddings: bool,
+    #[serde(default)]
+    pub qkv_bias: bool,
+    #[serde(default)]
+    pub qk_norm: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sliding_window: Option<u32>,
 }
 
 /// DeepSeek-V3 architecture: multi-head latent attention + DeepSeekMoE.
@@ -112,6 +213,7 @@ pub struct MoeArch {
     pub experts_per_token: u32,
     pub shared_experts: u32,
     pub heads: u32,
+    /// 0 when queries are projected directly (DeepSeek-V2-Lite has no q LoRA).
     pub q_lora_rank: u32,
     pub kv_lora_rank: u32,
     pub qk_nope_dim: u32,
@@ -122,6 +224,17 @@ pub struct MoeArch {
     /// Multi-token-prediction modules shipped beside the main model.
     #[serde(default)]
     pub mtp_layers: u32,
+    /// The router's score-correction bias (V3's `noaux_tc` routing; V2 has none).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub router_bias: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// Benchmark scores (pass@1 %, Codeforces as a rating) from the R1 paper or the model card.
@@ -166,6 +279,18 @@ impl Benchmark {
 }
 
 impl Scores {
+    /// Set one score (a user's `--score BENCH=X` for a model without published ones).
+    pub fn set(&mut self, b: Benchmark, value: f64) {
+        let slot = match b {
+            Benchmark::Aime2024 => &mut self.aime_2024,
+            Benchmark::Math500 => &mut self.math_500,
+            Benchmark::GpqaDiamond => &mut self.gpqa_diamond,
+            Benchmark::Livecodebench => &mut self.livecodebench,
+            Benchmark::Codeforces => &mut self.codeforces,
+        };
+        *slot = Some(value);
+    }
+
     pub fn get(&self, b: Benchmark) -> Option<f64> {
         match b {
             Benchmark::Aime2024 => self.aime_2024,

@@ -4,7 +4,7 @@
 //! embeddings and the output head stay at high precision, routed experts are read only when
 //! selected, MLA down-projections are replicated under tensor parallelism.
 
-use super::model::{Architecture, DenseArch, Model, MoeArch};
+use super::model::{Architecture, DenseArch, GqaMoeArch, Model, MoeArch};
 
 /// Parameters of one decoder layer, by tensor class.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -52,6 +52,7 @@ impl ParamBreakdown {
         match &model.arch {
             Architecture::Dense(a) => dense(a),
             Architecture::Moe(a) => moe(a),
+            Architecture::GqaMoe(a) => gqa_moe(a),
         }
     }
 
@@ -95,31 +96,103 @@ impl ParamBreakdown {
     }
 }
 
-fn dense(a: &DenseArch) -> ParamBreakdown {
-    let (h, d) = (u64::from(a.hidden), u64::from(a.head_dim));
-    let q = u64::from(a.heads) * d;
-    let kv = u64::from(a.kv_heads) * d;
+/// Grouped-query attention: q, k, v, o projections (+ biases, q/k norms) and the layer's two RMSNorms.
+fn gqa_attention(
+    h: u32,
+    heads: u32,
+    kv_heads: u32,
+    head_dim: u32,
+    bias: bool,
+    qk_norm: bool,
+) -> u64 {
+    let (h, d) = (u64::from(h), u64::from(head_dim));
+    let q = u64::from(heads) * d;
+    let kv = u64::from(kv_heads) * d;
     let mut attention = h * q + 2 * h * kv + q * h;
-    if a.qkv_bias {
+    if bias {
         attention += q + 2 * kv;
     }
-    if a.qk_norm {
+    if qk_norm {
         attention += 2 * d;
     }
-    attention += 2 * h; // input and post-attention RMSNorm
+    attention + 2 * h // input and post-attention RMSNorm
+}
+
+fn dense(a: &DenseArch) -> ParamBreakdown {
+    let h = u64::from(a.hidden);
     let layer = LayerParams {
+        attention: gqa_attention(
+            a.hidden, a.heads, a.kv_heads, a.head_dim, a.qkv_bias, a.qk_norm,
+        ),
+        ffn: 3 * h * u64::from(a.ffn),
+        ..LayerParams::default()
+    };
+    with_embeddings(
+        vec![layer; a.layers as usize],
+        a.vocab,
+        a.hidden,
+        a.tied_embeddings,
+        0,
+        0,
+    )
+}
+
+fn gqa_moe(a: &GqaMoeArch) -> ParamBreakdown {
+    let h = u64::from(a.hidden);
+    let attention = gqa_attention(
+        a.hidden, a.heads, a.kv_heads, a.head_dim, a.qkv_bias, a.qk_norm,
+    );
+    let dense_layer = LayerParams {
         attention,
         ffn: 3 * h * u64::from(a.ffn),
         ..LayerParams::default()
     };
-    let embedding = u64::from(a.vocab) * h;
+    let moe_layer = LayerParams {
+        attention,
+        router: u64::from(a.experts) * h, // gate weight, no bias (Mixtral, Qwen3-MoE)
+        expert: 3 * h * u64::from(a.moe_ffn),
+        experts: a.experts,
+        ..LayerParams::default()
+    };
+    let layers = stack(dense_layer, moe_layer, a.dense_layers, a.layers);
+    with_embeddings(
+        layers,
+        a.vocab,
+        a.hidden,
+        a.tied_embeddings,
+        0,
+        a.experts_per_token,
+    )
+}
+
+/// The first `dense` layers dense, the rest MoE.
+fn stack(
+    dense_layer: LayerParams,
+    moe_layer: LayerParams,
+    dense: u32,
+    layers: u32,
+) -> Vec<LayerParams> {
+    let mut out = vec![dense_layer; dense as usize];
+    out.extend(std::iter::repeat_n(moe_layer, (layers - dense) as usize));
+    out
+}
+
+fn with_embeddings(
+    layers: Vec<LayerParams>,
+    vocab: u32,
+    hidden: u32,
+    tied: bool,
+    mtp: u64,
+    experts_per_token: u32,
+) -> ParamBreakdown {
+    let embedding = u64::from(vocab) * u64::from(hidden);
     ParamBreakdown {
         embedding,
-        output: if a.tied_embeddings { 0 } else { embedding },
-        final_norm: h,
-        layers: vec![layer; a.layers as usize],
-        mtp: 0,
-        experts_per_token: 0,
+        output: if tied { 0 } else { embedding },
+        final_norm: u64::from(hidden),
+        layers,
+        mtp,
+        experts_per_token,
     }
 }
 
@@ -132,9 +205,13 @@ fn mla_attention(a: &MoeArch) -> (u64, u64) {
         u64::from(a.qk_rope_dim),
         u64::from(a.v_head_dim),
     );
-    let q_a = h * q_rank + q_rank; // q_a_proj + q_a_layernorm
+    // q_a_proj + q_a_layernorm then q_b_proj; without a q LoRA (V2-Lite) one q_proj.
+    let (q_a, q_b) = if q_rank == 0 {
+        (0, h * heads * (nope + rope))
+    } else {
+        (h * q_rank + q_rank, q_rank * heads * (nope + rope))
+    };
     let kv_a = h * (kv_rank + rope) + kv_rank; // kv_a_proj_with_mqa + kv_a_layernorm
-    let q_b = q_rank * heads * (nope + rope);
     let kv_b = kv_rank * heads * (nope + v);
     let o = heads * v * h;
     let norms = 2 * h;
@@ -155,24 +232,25 @@ fn moe(a: &MoeArch) -> ParamBreakdown {
         attention,
         attention_replicated: replicated,
         ffn: u64::from(a.shared_experts) * expert,
-        router: u64::from(a.experts) * h + u64::from(a.experts), // gate weight + score-correction bias
+        // gate weight + V3's score-correction bias
+        router: u64::from(a.experts) * h
+            + if a.router_bias {
+                u64::from(a.experts)
+            } else {
+                0
+            },
         expert,
         experts: a.experts,
     };
-    let mut layers = vec![dense_layer; a.dense_layers as usize];
-    layers.extend(std::iter::repeat_n(
-        moe_layer,
-        (a.layers - a.dense_layers) as usize,
-    ));
+    let layers = stack(dense_layer, moe_layer, a.dense_layers, a.layers);
     // Each MTP module: enorm + hnorm, eh_proj (2h → h), one MoE decoder layer, a final norm.
     let mtp = u64::from(a.mtp_layers) * (2 * h + 2 * h * h + moe_layer.total() + h);
-    let embedding = u64::from(a.vocab) * h;
-    ParamBreakdown {
-        embedding,
-        output: if a.tied_embeddings { 0 } else { embedding },
-        final_norm: h,
+    with_embeddings(
         layers,
+        a.vocab,
+        a.hidden,
+        a.tied_embeddings,
         mtp,
-        experts_per_token: a.experts_per_token,
-    }
+        a.experts_per_token,
+    )
 }

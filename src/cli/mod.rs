@@ -1,6 +1,7 @@
 //! The command line, defined once: `--help`, the man page and the shell completions are all
 //! generated from these types.
 
+pub mod finetune;
 pub mod units;
 
 use std::path::PathBuf;
@@ -60,7 +61,7 @@ pub enum Command {
     /// What hardware is here, and what r1pick derives from it
     Probe(ProbeArgs),
     /// The catalog: variants with parameters, context, scores and quant sizes
-    Models,
+    Models(ModelsArgs),
     /// Known accelerators (ids usable with --gpu) with specs and prices
     Gpus,
     /// Memory breakdown of one deployment, per device
@@ -71,6 +72,8 @@ pub enum Command {
     Recommend(RecommendArgs),
     /// CI gate: exit 0 when the deployment fits and meets every given constraint, 1 otherwise
     Check(CheckArgs),
+    /// Fine-tuning memory per GPU, time and cost (LoRA, QLoRA, full)
+    Finetune(finetune::FinetuneArgs),
     /// Shell completion script
     Completions {
         #[arg(value_enum)]
@@ -98,13 +101,13 @@ pub struct HardwareArgs {
     #[arg(long = "gpu", value_name = "SPEC")]
     pub gpu: Vec<String>,
     /// Number of GPUs of the single --gpu type
-    #[arg(long, value_name = "N", value_parser = units::parse_count)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = units::parse_count)]
     pub gpus: Option<u32>,
     /// Host RAM of the simulated machine (e.g. 256GiB) [env: R1PICK_RAM]
-    #[arg(long, value_name = "SIZE", value_parser = units::parse_size)]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = units::parse_size)]
     pub ram: Option<u64>,
     /// Host memory bandwidth in GB/s (CPU decode and offload)
-    #[arg(long, value_name = "GB/S", value_parser = units::parse_bandwidth)]
+    #[arg(long, value_name = "GB/S", allow_hyphen_values = true, value_parser = units::parse_bandwidth)]
     pub cpu_bandwidth: Option<f64>,
     /// Machine description TOML (GPUs by catalog id or by their specs) [env: R1PICK_HARDWARE]
     #[arg(long, value_name = "FILE")]
@@ -112,6 +115,10 @@ pub struct HardwareArgs {
     /// Plan for a machine without GPUs
     #[arg(long)]
     pub no_gpu: bool,
+    /// Where `gpu` came from when not from the command line ("r1pick.toml: line 3: gpu",
+    /// "R1PICK_GPU"), so a GPU the catalog does not know is blamed there.
+    #[arg(skip)]
+    pub gpu_origin: Option<String>,
 }
 
 /// How the model is deployed.
@@ -125,19 +132,19 @@ pub struct DeploymentArgs {
     #[arg(long, value_name = "ENGINE")]
     pub engine: Option<String>,
     /// Tensor-parallel degree (default: all GPUs used, up to 8 per node)
-    #[arg(long, value_name = "N", value_parser = units::parse_count)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = units::parse_count)]
     pub tp: Option<u32>,
     /// Tokens each sequence holds: prompt + reasoning + answer (e.g. 8k, 64k) [env: R1PICK_CONTEXT]
-    #[arg(long, value_name = "TOKENS", value_parser = units::parse_tokens)]
+    #[arg(long, value_name = "TOKENS", allow_hyphen_values = true, value_parser = units::parse_tokens)]
     pub context: Option<u32>,
     /// Prompt tokens of one request
-    #[arg(long, value_name = "TOKENS", value_parser = units::parse_tokens)]
+    #[arg(long, value_name = "TOKENS", allow_hyphen_values = true, value_parser = units::parse_tokens)]
     pub prompt: Option<u32>,
     /// Generated tokens of one request, reasoning included
-    #[arg(long, value_name = "TOKENS", value_parser = units::parse_tokens)]
+    #[arg(long, value_name = "TOKENS", allow_hyphen_values = true, value_parser = units::parse_tokens)]
     pub output: Option<u32>,
     /// Sequences served at once [env: R1PICK_CONCURRENCY]
-    #[arg(long, value_name = "N", value_parser = units::parse_count)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = units::parse_count)]
     pub concurrency: Option<u32>,
     /// KV-cache element type
     #[arg(long, value_enum, value_name = "DTYPE")]
@@ -152,10 +159,10 @@ pub struct DeploymentArgs {
 #[command(next_help_heading = "Cost")]
 pub struct CostArgs {
     /// Price per GPU-hour in USD (default: the catalog's cloud price) [env: R1PICK_PRICE]
-    #[arg(long, value_name = "USD", value_parser = units::parse_usd, allow_negative_numbers = true)]
+    #[arg(long, value_name = "USD", allow_hyphen_values = true, value_parser = units::parse_usd, allow_negative_numbers = true)]
     pub price: Option<f64>,
     /// Electricity price per kWh in USD, for local hardware without a cloud price [env: R1PICK_KWH_PRICE]
-    #[arg(long, value_name = "USD", value_parser = units::parse_usd, allow_negative_numbers = true)]
+    #[arg(long, value_name = "USD", allow_hyphen_values = true, value_parser = units::parse_usd, allow_negative_numbers = true)]
     pub kwh_price: Option<f64>,
 }
 
@@ -167,28 +174,38 @@ pub struct ConstraintArgs {
     #[arg(long, value_name = "TASK")]
     pub task: Option<String>,
     /// Longest time to first token, e.g. 200ms [env: R1PICK_LATENCY]
-    #[arg(long, value_name = "DURATION", value_parser = units::parse_duration_ms)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_duration_ms)]
     pub latency: Option<f64>,
     /// Longest time per output token, e.g. 50ms
-    #[arg(long, value_name = "DURATION", value_parser = units::parse_duration_ms)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_duration_ms)]
     pub tpot: Option<f64>,
     /// Slowest acceptable streaming speed per sequence, tokens/s
-    #[arg(long, value_name = "TOK/S", value_parser = units::parse_speed, allow_negative_numbers = true)]
+    #[arg(long, value_name = "TOK/S", allow_hyphen_values = true, value_parser = units::parse_speed, allow_negative_numbers = true)]
     pub min_speed: Option<f64>,
     /// Longest time for the whole reasoning answer, e.g. 30s
-    #[arg(long, value_name = "DURATION", value_parser = units::parse_duration_ms)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_duration_ms)]
     pub answer_within: Option<f64>,
     /// Budget: 3/h, 2000/month, or a tier (personal, startup, enterprise, lab) [env: R1PICK_BUDGET]
     #[arg(long, value_name = "BUDGET", allow_hyphen_values = true)]
     pub budget: Option<String>,
     /// Lowest quantization-adjusted score on the task's benchmark
-    #[arg(long, value_name = "SCORE", value_parser = units::parse_score, allow_negative_numbers = true)]
+    #[arg(long, value_name = "SCORE", allow_hyphen_values = true, value_parser = units::parse_score, allow_negative_numbers = true)]
     pub min_quality: Option<f64>,
+    /// A score of a model you bring (MODEL as a file or hf:), e.g. gpqa_diamond=62.1; repeatable
+    #[arg(long, value_name = "BENCH=SCORE")]
+    pub score: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ModelsArgs {
+    /// Show what r1pick reads from a config.json (or its folder), a .gguf, or hf:ORG/NAME
+    #[arg(long, value_name = "MODEL")]
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct DeployArgs {
-    /// Model id or alias (1.5b 7b 8b 14b 32b 70b 671b, r1, deepseek-r1-distill-qwen-14b, …)
+    /// Model id or alias (1.5b 7b 8b 14b 32b 70b 671b, r1, …), a config.json or its folder, a .gguf, or hf:ORG/NAME[@REV]
     pub model: String,
     #[command(flatten)]
     pub deployment: DeploymentArgs,
@@ -217,6 +234,9 @@ pub enum Prefer {
 
 #[derive(Debug, Clone, Args)]
 pub struct RecommendArgs {
+    /// Rank hardware, quant and engine for this model only (with --finetune: the model to fine-tune): a catalog id, a config.json, a .gguf or hf:ORG/NAME
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
     #[command(flatten)]
     pub constraints: ConstraintArgs,
     #[command(flatten)]
@@ -237,6 +257,9 @@ pub struct RecommendArgs {
     /// When nothing qualifies, return the closest option with its violations (exit 0)
     #[arg(long)]
     pub best_effort: bool,
+    /// Plan fine-tuning of --model instead of a deployment, as `finetune MODEL --method METHOD` (with --cloud: the cheapest GPUs that fit)
+    #[arg(long, value_enum, value_name = "METHOD", requires = "model")]
+    pub finetune: Option<crate::training::Method>,
 }
 
 #[derive(Debug, Clone, Args)]

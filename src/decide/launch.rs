@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::catalog::model::ModelSource;
 use crate::sizing::{Deployment, KvDtype, MemoryPlan};
 
 /// How to start a deployment, for a shell or for anything else that starts processes.
@@ -213,8 +214,15 @@ fn template(d: &Deployment, mem: &MemoryPlan, rank: u32) -> String {
             .cloned()
             .unwrap_or_else(|| format!("hf.co/{gguf}")),
     };
-    d.engine
-        .launch
+    // A GGUF file the user brought is loaded from its path, not fetched from a hub repo.
+    let launch = match m.source {
+        ModelSource::Gguf => d
+            .engine
+            .launch
+            .replace("-hf {gguf}", &format!("-m {}", m.hf_repo)),
+        _ => d.engine.launch.clone(),
+    };
+    launch
         .replace("{repo}", &repo)
         .replace("{gguf}", &gguf)
         .replace("{tp}", &p.tensor_parallel.to_string())

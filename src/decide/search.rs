@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 
 use crate::catalog::ParamBreakdown;
 use crate::catalog::engine::MultiGpu;
+use crate::catalog::model::ModelSource;
 use crate::catalog::{Catalog, Engine, Model, Quant, Task};
 use crate::hardware::Hardware;
 use crate::hardware::simulate::{SimulationRequest, simulate};
@@ -42,7 +43,11 @@ pub enum Machines {
 /// Things the user fixed.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Pins<'a> {
+    /// One model only (`recommend --model`).
     pub model: Option<&'a Model>,
+    /// `--min-quality` was given. A brought model without a score on the task's benchmark is then
+    /// held to it (and fails); otherwise its quality is not judged.
+    pub min_quality_given: bool,
     pub quant: Option<&'a Quant>,
     pub engine: Option<&'a Engine>,
 }
@@ -209,20 +214,37 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
         .min_quality
         .as_ref()
         .map_or(task.min_score, |q| q.min_score);
+    // A model the user brought has no paper score: without --score or --min-quality its quality
+    // is not judged, and its quants rank by their retention alone (×100).
+    let unjudged = req.pins.model.is_some_and(|m| {
+        m.source != ModelSource::Catalog && m.scores.get(task.benchmark).is_none()
+    }) && !req.pins.min_quality_given;
     let constraints = Constraints {
-        min_quality: Some(QualityFloor {
+        min_quality: (!unjudged).then(|| QualityFloor {
             benchmark: task.benchmark,
             min_score: floor,
             task: Some(task.id.clone()),
         }),
         ..req.constraints.clone()
     };
-    let mut trace = vec![format!(
-        "task {}: {} ≥ {floor:.1} — {}",
-        task.id,
-        task.benchmark.label(),
-        task.why
-    )];
+    let mut trace = vec![if unjudged {
+        format!(
+            "task {}: quality not judged — the model has no published {} score (give --score {}=X or --min-quality); quants rank by retention",
+            task.id,
+            task.benchmark.label(),
+            serde_json::to_value(task.benchmark)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        )
+    } else {
+        format!(
+            "task {}: {} ≥ {floor:.1} — {}",
+            task.id,
+            task.benchmark.label(),
+            task.why
+        )
+    }];
     let mut rejected = Vec::new();
     let mut passing: Vec<Candidate<'a>> = Vec::new();
     let mut closest: Vec<Candidate<'a>> = Vec::new();
@@ -282,7 +304,11 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                 continue;
             }
         };
-        let Some(paper) = model.scores.get(task.benchmark) else {
+        let Some(paper) = model
+            .scores
+            .get(task.benchmark)
+            .or(unjudged.then_some(100.0))
+        else {
             below_floor.push(format!(
                 "{} (no comparable {} score)",
                 short(model),
@@ -299,7 +325,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
             ));
             continue;
         };
-        if paper < floor {
+        if paper < floor && !unjudged {
             below_floor.push(format!("{} ({paper:.1})", short(model)));
         }
         let params = ParamBreakdown::of(model);
@@ -314,7 +340,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
             };
             for quant in quants {
                 let q = paper * quant.retention_for(params.total());
-                if q < floor {
+                if q < floor && !unjudged {
                     counts.quality += 1;
                     rejected.push(rejection(
                         model,

@@ -27,8 +27,14 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::simulate::{MAX_GPUS, cpu_tflops, machine, resolve_gpu};
+use super::simulate::{MAX_GPUS, check_cpu_bandwidth, cpu_tflops, machine, resolve_gpu};
+
+const GIB: f64 = (1u64 << 30) as f64;
 use super::{Gpu, Hardware, pcie_gb_s};
+use crate::catalog::bounds::{
+    MAX_CORES, MAX_GPU_GIB, MAX_GPU_RATE, MAX_RAM_BYTES, MIN_GPU_GIB, MIN_GPU_RATE, PCIE_GENS,
+    plausible_rate,
+};
 use crate::catalog::gpu::{Interconnect, MemoryType, Vendor};
 use crate::catalog::{Catalog, SCHEMA_VERSION, one_line_toml_error};
 use crate::error::{Error, Result};
@@ -71,7 +77,7 @@ struct GpuEntry {
     compute_capability: Option<String>,
     interconnect: Option<Interconnect>,
     interconnect_gb_s: Option<Spanned<f64>>,
-    pcie_gen: Option<u32>,
+    pcie_gen: Option<Spanned<u32>>,
     tdp_w: Option<Spanned<f64>>,
 }
 
@@ -123,19 +129,44 @@ pub fn parse(catalog: &Catalog, name: &str, text: &str) -> Result<Machine> {
             "{name}: schema_version {v} is not supported (this r1pick reads {SCHEMA_VERSION})"
         )));
     }
+    // The catalog's bounds (crate::catalog::bounds), so a file cannot describe what the catalog
+    // would refuse.
     let positive = |v: &Spanned<f64>, key: &str| -> Result<f64> {
         let x = *v.get_ref();
-        if x.is_finite() && x > 0.0 {
+        if plausible_rate(x) {
             Ok(x)
         } else {
             Err(at(
                 v.span(),
-                format!("{key} = {x}: must be greater than zero"),
+                // Debug prints 1e300 as "1e300", not 301 digits.
+                format!("{key} = {x:?}: give a value from {MIN_GPU_RATE} to {MAX_GPU_RATE}"),
             ))
         }
     };
     let size = |v: &Spanned<String>, key: &str| -> Result<u64> {
-        parse_size(v.get_ref()).map_err(|e| at(v.span(), format!("{key}: {e}")))
+        let bytes = parse_size(v.get_ref()).map_err(|e| at(v.span(), format!("{key}: {e}")))?;
+        let (lo, hi, range) = if key == "ram" {
+            (
+                1,
+                MAX_RAM_BYTES,
+                format!("at most {} TiB", MAX_RAM_BYTES >> 40),
+            )
+        } else {
+            let (lo, hi) = (MIN_GPU_GIB * GIB, MAX_GPU_GIB * GIB);
+            (
+                lo as u64,
+                hi as u64,
+                format!("{} MiB to {MAX_GPU_GIB} GiB", MIN_GPU_GIB * 1024.0),
+            )
+        };
+        if (lo..=hi).contains(&bytes) {
+            Ok(bytes)
+        } else {
+            Err(at(
+                v.span(),
+                format!("{key} = \"{}\": give {range}", v.get_ref()),
+            ))
+        }
     };
 
     let h = &file.host;
@@ -143,13 +174,24 @@ pub fn parse(catalog: &Catalog, name: &str, text: &str) -> Result<Machine> {
     let cpu_bandwidth_gb_s = h
         .cpu_bandwidth_gb_s
         .as_ref()
-        .map(|b| positive(b, "cpu_bandwidth_gb_s"))
+        .map(|b| {
+            // --cpu-bandwidth's own bound, reported at the file's line.
+            check_cpu_bandwidth(*b.get_ref()).map_err(|_| {
+                at(
+                    b.span(),
+                    format!(
+                        "cpu_bandwidth_gb_s = {:?}: give GB/s between 0 and 100000",
+                        b.get_ref()
+                    ),
+                )
+            })
+        })
         .transpose()?;
     let cores = match &h.cores {
-        Some(c) if *c.get_ref() == 0 => {
+        Some(c) if !(1..=MAX_CORES).contains(c.get_ref()) => {
             return Err(at(
                 c.span(),
-                "cores = 0: a CPU has at least one core".into(),
+                format!("cores = {}: give 1 to {MAX_CORES}", c.get_ref()),
             ));
         }
         c => c.as_ref().map(|c| *c.get_ref()),
@@ -173,6 +215,25 @@ pub fn parse(catalog: &Catalog, name: &str, text: &str) -> Result<Machine> {
             return Err(at(
                 span,
                 format!("more than {MAX_GPUS} GPUs in one machine"),
+            ));
+        }
+        if let Some(n) = &e.name
+            && n.chars().any(crate::terminal::is_unsafe)
+        {
+            return Err(at(
+                span.clone(),
+                format!(
+                    "name = \"{}\": a control or bidirectional character is not allowed in a name",
+                    crate::terminal::escape(n)
+                ),
+            ));
+        }
+        if let Some(g) = &e.pcie_gen
+            && !PCIE_GENS.contains(g.get_ref())
+        {
+            return Err(at(
+                g.span(),
+                format!("pcie_gen = {}: give 1 to 7", g.get_ref()),
             ));
         }
         let mut gpu = match &e.id {
@@ -216,10 +277,10 @@ pub fn parse(catalog: &Catalog, name: &str, text: &str) -> Result<Machine> {
         };
         if let Some(p) = &e.usd_per_hour {
             let price = *p.get_ref();
-            if !(price.is_finite() && price >= 0.0) {
+            if !(0.0..=MAX_GPU_RATE).contains(&price) {
                 return Err(at(
                     p.span(),
-                    format!("usd_per_hour = {price}: must be zero or more"),
+                    format!("usd_per_hour = {price:?}: give 0 to {MAX_GPU_RATE}"),
                 ));
             }
             gpu.usd_per_hour = Some(price);
@@ -269,11 +330,15 @@ fn described(
     let tdp = opt(&e.tdp_w, "tdp_w").map_err(Described::Invalid)?;
     let link_override =
         opt(&e.interconnect_gb_s, "interconnect_gb_s").map_err(Described::Invalid)?;
-    let pcie_gen = e.pcie_gen.unwrap_or(match e.interconnect {
-        Some(Interconnect::Pcie3) => 3,
-        Some(Interconnect::Pcie5) => 5,
-        _ => 4,
-    });
+    let pcie_gen = e
+        .pcie_gen
+        .as_ref()
+        .map(|g| *g.get_ref())
+        .unwrap_or(match e.interconnect {
+            Some(Interconnect::Pcie3) => 3,
+            Some(Interconnect::Pcie5) => 5,
+            _ => 4,
+        });
     let pcie = pcie_gb_s(Some(pcie_gen), Some(16));
     let interconnect = e.interconnect.unwrap_or(match pcie_gen {
         3 => Interconnect::Pcie3,

@@ -40,9 +40,19 @@ pub fn simulate(catalog: &Catalog, req: &SimulationRequest) -> Result<Hardware> 
     for spec in &req.gpu_specs {
         let (name, count) = split_count(spec)?;
         let count = match (count, req.gpus) {
-            (Some(c), _) => c,
+            (Some(_), Some(n)) => {
+                return Err(Error::input(format!(
+                    "--gpu '{spec}' gives a count and --gpus {n} another; give one of them"
+                )));
+            }
+            (Some(c), None) => c,
             (None, Some(n)) if req.gpu_specs.len() == 1 => n,
-            (None, _) => 1,
+            (None, Some(n)) => {
+                return Err(Error::input(format!(
+                    "--gpus {n} counts a single --gpu; with several --gpu give each its count (e.g. --gpu h100-sxm:2)"
+                )));
+            }
+            (None, None) => 1,
         };
         let gpu_spec = resolve_gpu(catalog, name)?;
         if gpus.len() + count as usize > MAX_GPUS as usize {
@@ -108,12 +118,20 @@ fn too_many(n: usize) -> Error {
     ))
 }
 
-/// `--ram` as given: any positive size.
+/// `--ram` as given: any positive size up to the bound every loader shares.
 pub fn check_ram(ram: u64) -> Result<u64> {
+    use crate::catalog::bounds::MAX_RAM_BYTES;
     if ram == 0 {
         return Err(Error::input(
             "--ram 0: a machine needs some memory (e.g. --ram 64GiB)",
         ));
+    }
+    if ram > MAX_RAM_BYTES {
+        return Err(Error::input(format!(
+            "--ram {:.0} TiB: give at most {} TiB",
+            ram as f64 / (1u64 << 40) as f64,
+            MAX_RAM_BYTES >> 40
+        )));
     }
     Ok(ram)
 }
@@ -176,6 +194,12 @@ fn default_cpu_bandwidth(catalog: &Catalog, gpus: &[Gpu]) -> f64 {
 /// `h100-sxm:8` → ("h100-sxm", Some(8)).
 pub fn split_count(spec: &str) -> Result<(&str, Option<u32>)> {
     match spec.rsplit_once(':') {
+        Some((name, _)) if name.contains(':') => Err(Error::input(format!(
+            "--gpu '{spec}': give one count after a single ':', e.g. h100-sxm:8"
+        ))),
+        Some((name, _)) if name.trim().is_empty() => Err(Error::input(format!(
+            "--gpu '{spec}': a GPU name must come before ':', e.g. h100-sxm:8"
+        ))),
         Some((name, n)) => {
             let count: u32 = n.trim().parse().map_err(|_| {
                 Error::input(format!(
@@ -197,9 +221,9 @@ pub fn split_count(spec: &str) -> Result<(&str, Option<u32>)> {
 pub fn resolve_gpu<'a>(catalog: &'a Catalog, name: &str) -> Result<&'a GpuSpec> {
     let key = normalize(name);
     if key.is_empty() {
-        return Err(Error::input(
-            "--gpu needs a GPU name, e.g. --gpu h100-sxm (see `r1pick gpus`)",
-        ));
+        return Err(Error::input(format!(
+            "--gpu '{name}' has no letters or digits to name a GPU, e.g. --gpu h100-sxm (see `r1pick gpus`)"
+        )));
     }
     let exact = |g: &&GpuSpec| {
         normalize(&g.id) == key
@@ -261,7 +285,16 @@ fn nearest_ids<'a>(catalog: &'a Catalog, key: &str, n: usize) -> Vec<&'a str> {
 }
 
 fn normalize(s: &str) -> String {
-    s.to_lowercase()
+    // Full-width forms (U+FF01..U+FF5E, typed with East Asian input methods) are ASCII.
+    let ascii: String = s
+        .chars()
+        .map(|c| match c {
+            '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+            _ => c,
+        })
+        .collect();
+    ascii
+        .to_lowercase()
         .replace("nvidia", "")
         .replace("geforce", "")
         .chars()

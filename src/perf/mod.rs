@@ -146,10 +146,7 @@ pub fn estimate_with(
 
 /// Per-layer and per-step fixed cost of one decode step on a device family, ms.
 fn fixed_step_ms(model: &Model, s: &EngineSpeed, layer_us: f64) -> f64 {
-    let moe = match &model.arch {
-        Architecture::Dense(_) => 0,
-        Architecture::Moe(a) => a.layers - a.dense_layers,
-    };
+    let moe = model.moe_layers();
     (f64::from(model.layers()) * layer_us + f64::from(moe) * s.moe_layer_us + s.step_us) / 1e3
 }
 
@@ -403,6 +400,9 @@ fn moe_prefill_efficiency(model: &Model) -> f64 {
 fn attention_flops(model: &Model, s: f64) -> f64 {
     match &model.arch {
         Architecture::Dense(a) => {
+            2.0 * f64::from(a.layers) * f64::from(a.heads) * s * s * f64::from(2 * a.head_dim) / 2.0
+        }
+        Architecture::GqaMoe(a) => {
             2.0 * f64::from(a.layers) * f64::from(a.heads) * s * s * f64::from(2 * a.head_dim) / 2.0
         }
         Architecture::Moe(a) => {

@@ -40,8 +40,16 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         }
     };
     let bytes = value * mult;
-    if !bytes.is_finite() || bytes <= 0.0 {
+    if !bytes.is_finite() {
+        return Err(format!(
+            "'{s}' is not a size; write e.g. 24GiB, 80GB or 512MiB"
+        ));
+    }
+    if bytes <= 0.0 {
         return Err(format!("size '{s}' must be greater than zero"));
+    }
+    if bytes < 1.0 {
+        return Err(format!("size '{s}' is less than one byte"));
     }
     if bytes > MAX_BYTES {
         return Err(format!("size '{s}' is absurdly large (more than 1 EiB)"));
@@ -71,7 +79,10 @@ pub fn parse_duration_ms(s: &str) -> Result<f64, String> {
         }
     };
     let ms = value * mult;
-    if !ms.is_finite() || ms <= 0.0 {
+    if !ms.is_finite() {
+        return Err(format!("'{s}' is not a duration; write e.g. 200ms or 1.5s"));
+    }
+    if ms <= 0.0 {
         return Err(format!("duration '{s}' must be greater than zero"));
     }
     if ms > 86_400_000.0 {
@@ -97,7 +108,12 @@ pub fn parse_tokens(s: &str) -> Result<u32, String> {
         .parse()
         .map_err(|_| format!("'{s}' is not a token count; write e.g. 8192 or 64k"))?;
     let tokens = value * mult;
-    if !tokens.is_finite() || tokens < 1.0 {
+    if !tokens.is_finite() {
+        return Err(format!(
+            "'{s}' is not a token count; write e.g. 8192 or 64k"
+        ));
+    }
+    if tokens < 1.0 {
         return Err(format!("token count '{s}' must be at least 1"));
     }
     if tokens > MAX_TOKENS as f64 {
@@ -218,6 +234,39 @@ pub fn parse_budget_rate(s: &str) -> Option<Result<f64, String>> {
             Ok(usd / hours)
         }
     }))
+}
+
+/// A dataset's token count in decimal units (K = 10^3, M = 10^6, B = 10^9, T = 10^12), as datasets
+/// are quoted.
+pub fn parse_dataset_tokens(s: &str) -> Result<f64, String> {
+    let t = s.trim().to_ascii_uppercase();
+    let (num, mult) = match t.chars().last() {
+        Some('K') => (&t[..t.len() - 1], 1e3),
+        Some('M') => (&t[..t.len() - 1], 1e6),
+        Some('B') | Some('G') => (&t[..t.len() - 1], 1e9),
+        Some('T') => (&t[..t.len() - 1], 1e12),
+        _ => (t.as_str(), 1.0),
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a token count; write e.g. 50M or 2B"))?;
+    let tokens = v * mult;
+    if !tokens.is_finite() || !(1.0..=1e15).contains(&tokens) {
+        return Err(format!("token count '{s}' must be between 1 and 1000T"));
+    }
+    Ok(tokens)
+}
+
+pub fn parse_epochs(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of epochs"))?;
+    if !v.is_finite() || v <= 0.0 || v > 10_000.0 {
+        return Err(format!("epochs '{s}' must be above 0 and at most 10000"));
+    }
+    Ok(v)
 }
 
 #[cfg(test)]

@@ -146,6 +146,8 @@ pub struct Basis {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DeploymentReport {
     pub model: String,
+    /// Where the model's architecture came from: "catalog", "config.json", "gguf" or "hf".
+    pub model_source: crate::catalog::model::ModelSource,
     pub quant: String,
     pub engine: String,
     pub hardware: HardwareSummary,

@@ -2,6 +2,7 @@
 //! the public contract of design.md §5 — rename nothing without bumping the schema version.
 
 pub mod deployment;
+pub mod finetune;
 pub mod probe;
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};

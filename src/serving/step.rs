@@ -43,6 +43,9 @@ fn attention_coefficient(model: &Model) -> f64 {
         Architecture::Dense(a) => {
             2.0 * f64::from(a.layers) * f64::from(a.heads) * f64::from(2 * a.head_dim)
         }
+        Architecture::GqaMoe(a) => {
+            2.0 * f64::from(a.layers) * f64::from(a.heads) * f64::from(2 * a.head_dim)
+        }
         Architecture::Moe(a) => {
             let d = f64::from(a.qk_nope_dim + a.qk_rope_dim + a.v_head_dim);
             2.0 * f64::from(a.layers) * f64::from(a.heads) * d

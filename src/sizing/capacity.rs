@@ -84,6 +84,7 @@ pub fn pool_bytes(rule: &KvRule, gpu: &GpuBudget, tp: u32) -> f64 {
 pub fn profile_activation(d: &Deployment, tokens: u32, tp: u32) -> f64 {
     let (ffn, hidden) = match &d.model.arch {
         Architecture::Dense(a) => (f64::from(a.ffn), f64::from(a.hidden)),
+        Architecture::GqaMoe(a) => (f64::from(a.ffn), f64::from(a.hidden)),
         // MoE: the dense layers' FFN is the widest intermediate a token passes through.
         Architecture::Moe(a) => (f64::from(a.ffn), f64::from(a.hidden)),
     };

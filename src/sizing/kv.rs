@@ -55,6 +55,10 @@ pub fn per_layer_token(model: &Model, layout: MlaKvLayout, dtype: KvDtype, tp: u
             let heads_per_rank = (a.kv_heads / tp.max(1)).max(1);
             2 * heads_per_rank * a.head_dim
         }
+        Architecture::GqaMoe(a) => {
+            let heads_per_rank = (a.kv_heads / tp.max(1)).max(1);
+            2 * heads_per_rank * a.head_dim
+        }
         Architecture::Moe(a) => match layout {
             MlaKvLayout::Latent => a.kv_lora_rank + a.qk_rope_dim,
             MlaKvLayout::LatentV => a.kv_lora_rank + a.qk_rope_dim + a.kv_lora_rank,

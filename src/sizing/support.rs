@@ -129,6 +129,7 @@ pub fn tp_refusal(model: &Model, tp: u32) -> Option<String> {
     }
     let (kv_heads, ffn) = match &model.arch {
         Architecture::Dense(a) => (Some(a.kv_heads), vec![a.ffn]),
+        Architecture::GqaMoe(a) => (Some(a.kv_heads), vec![a.ffn, a.moe_ffn]),
         // MLA has no KV heads to split; the dense layers' FFN and each expert's must split.
         Architecture::Moe(a) => (None, vec![a.ffn, a.moe_ffn]),
     };

@@ -1,5 +1,6 @@
 //! Weight bytes per tensor class, from the parameter breakdown and the quant's bits per weight.
 
+use crate::catalog::model::MeasuredWeights;
 use crate::catalog::params::{LayerParams, ParamBreakdown};
 use crate::catalog::quant::QuantFormat;
 use crate::catalog::{Model, Quant};
@@ -50,6 +51,9 @@ pub struct WeightBytes {
 
 impl WeightBytes {
     pub fn of(model: &Model, quant: &Quant) -> Self {
+        if let Some(m) = model.measured.as_deref().filter(|m| m.quant == quant.id) {
+            return Self::measured(m, ParamBreakdown::of(model).experts_per_token);
+        }
         let p = ParamBreakdown::of(model);
         let moe = model.is_moe();
         let linear = quant.linear_bits_for(moe);
@@ -71,6 +75,27 @@ impl WeightBytes {
                 })
                 .collect(),
             experts_per_token: p.experts_per_token,
+        }
+    }
+
+    /// The real tensor bytes of a GGUF file: per-layer mixes (Q6_K attn_v in some layers) kept.
+    fn measured(m: &MeasuredWeights, experts_per_token: u32) -> Self {
+        WeightBytes {
+            embedding: m.embedding as f64,
+            output: m.output as f64,
+            layers: m
+                .layers
+                .iter()
+                .map(|l| LayerBytes {
+                    attention: l.attention as f64,
+                    attention_replicated: l.attention_replicated as f64,
+                    ffn: l.ffn as f64,
+                    router: l.router as f64,
+                    expert: l.routed as f64 / f64::from(l.experts.max(1)),
+                    experts: l.experts,
+                })
+                .collect(),
+            experts_per_token,
         }
     }
 

@@ -123,6 +123,7 @@ fn reference_model(r: &ReferenceModel, quant: &str) -> Model {
             tied_embeddings: r.tied_embeddings,
             qkv_bias: r.qkv_bias,
             qk_norm: false,
+            sliding_window: None,
         },
         quant,
     )

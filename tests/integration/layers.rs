@@ -19,7 +19,7 @@ fn no_lower_layer_imports_cli_report_or_app() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     for layer in [
-        "quantity", "catalog", "hardware", "sizing", "perf", "decide",
+        "quantity", "catalog", "hardware", "sizing", "perf", "training", "decide",
     ] {
         sources(&src.join(layer), &mut files);
     }

@@ -1,19 +1,29 @@
 //! One integration-test binary; each module is a topic (ripgrep's layout).
 
 mod bad_input;
+mod byo;
+mod byo_gguf;
+mod byo_hf;
 mod calibration;
 mod catalog;
 mod check;
 mod config;
 mod exit_codes;
+mod extremes;
+mod finetune;
 mod gates;
+#[path = "../common/gguf_writer.rs"]
+mod gguf_writer;
 mod golden;
 mod hardware;
+#[cfg(unix)]
+mod io_faults;
 mod layers;
 mod memory;
 mod perf;
 mod props;
 mod recommend;
+mod reliability;
 mod schema;
 mod serving;
 mod sizing;

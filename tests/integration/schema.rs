@@ -55,7 +55,7 @@ fn committed_schemas_match_the_rust_types() {
     }
 }
 
-fn schema_of(kind: &str) -> Value {
+pub fn schema_of(kind: &str) -> Value {
     let text = std::fs::read_to_string(schema_dir().join(format!("{kind}.schema.json")))
         .expect("committed schema");
     serde_json::from_str(&text).unwrap()
@@ -115,6 +115,37 @@ fn printed_documents_conform_to_their_schema() {
                 "--json",
             ],
             1,
+        ),
+        (
+            "finetune",
+            &[
+                "finetune",
+                "14b",
+                "--method",
+                "qlora",
+                "--gpu",
+                "rtx-4090",
+                "--max-seq",
+                "--tokens",
+                "10M",
+                "--json",
+            ],
+            0,
+        ),
+        (
+            "finetune",
+            &[
+                "finetune",
+                "70b",
+                "--method",
+                "full",
+                "--gpu",
+                "h100-sxm:8",
+                "--sharding",
+                "zero3",
+                "--json",
+            ],
+            0,
         ),
         ("probe", &["probe", "--json"], 0),
         ("probe", &["probe", "--gpu", "h100-sxm:2", "--json"], 0),
@@ -181,7 +212,7 @@ fn the_schema_check_catches_drift() {
 /// A small JSON Schema checker for what schemars emits: `$ref` into `$defs`, `type`, `enum`,
 /// `const`, `properties` + `required` (a key the schema does not list is an error), `items`,
 /// `anyOf` / `oneOf` / `allOf`.
-fn conforms(v: &Value, s: &Value, root: &Value, at: &str) -> Result<(), String> {
+pub fn conforms(v: &Value, s: &Value, root: &Value, at: &str) -> Result<(), String> {
     if s == &Value::Bool(true) {
         return Ok(());
     }

@@ -93,6 +93,7 @@ fn reference_model(r: &Reference, quant: &str) -> Model {
             tied_embeddings: false,
             qkv_bias: false,
             qk_norm: r.qk_norm,
+            sliding_window: None,
         },
         quant,
     )

@@ -100,6 +100,8 @@ pub fn dense_model(id: &str, name: &str, a: DenseArch, quant: &str) -> Model {
         ollama_tags: Default::default(),
         arch: Architecture::Dense(a),
         scores: Scores::default(),
+        source: Default::default(),
+        measured: None,
     }
 }
 

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::simulate::{check_cpu_bandwidth, check_ram, set_unified_budget};
+use super::simulate::{MAX_GPUS, check_cpu_bandwidth, check_ram, set_unified_budget};
 use super::{Gpu, Hardware, HardwareSource};
 use crate::catalog::Catalog;
 use crate::error::Result;
@@ -189,6 +189,14 @@ pub fn probe(catalog: &Catalog, opts: &ProbeOptions) -> ProbeReport {
                 let devices = snap.devices.len() as u32;
                 if let Some(visible) = &opts.cuda_visible_devices {
                     notes.extend(nvidia::restrict_to_visible(&mut snap, visible));
+                }
+                // The bound --gpu and --hardware have: more could not be searched in memory.
+                if snap.devices.len() > MAX_GPUS as usize {
+                    notes.push(format!(
+                        "NVML lists {} GPUs; r1pick plans for at most {MAX_GPUS} and uses the first {MAX_GPUS}",
+                        snap.devices.len()
+                    ));
+                    snap.devices.truncate(MAX_GPUS as usize);
                 }
                 let (gpus, gpu_notes) = nvidia::gpus(catalog, &snap);
                 notes.extend(gpu_notes);

@@ -34,6 +34,14 @@ pub struct NvmlSnapshot {
     pub warnings: Vec<String>,
 }
 
+impl NvmlSnapshot {
+    /// A snapshot recorded as JSON (`R1PICK_NVML_SNAPSHOT`, tests/fixtures/nvml-*.json); the error
+    /// is serde's one-line reason.
+    pub fn from_json(text: &str) -> Result<NvmlSnapshot, String> {
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
 /// One GPU as NVML reports it (units as NVML gives them).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NvmlDevice {
@@ -194,16 +202,21 @@ pub fn gpus(catalog: &Catalog, snap: &NvmlSnapshot) -> (Vec<ProbedGpu>, Vec<Stri
 }
 
 fn device(catalog: &Catalog, d: &NvmlDevice, multi: bool, notes: &mut Vec<String>) -> ProbedGpu {
-    let name = d
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("NVIDIA GPU {}", d.index));
+    // The driver's string reaches tables and notes: escaped, so it cannot split or drive them.
+    let name = d.name.as_deref().map_or_else(
+        || format!("NVIDIA GPU {}", d.index),
+        |n| crate::terminal::escape(n).into_owned(),
+    );
     let label = format!("GPU {} ({name})", d.index);
     let spec = match_catalog(catalog, &name);
     let arch = d.arch.and_then(arch_name);
 
+    // Readings outside what any GPU could have (a corrupt snapshot, a broken driver) are left
+    // out like failed ones, under the catalog's bounds.
     let nvml_bw = match (d.bus_width, d.max_mem_clock) {
-        (Some(w), Some(c)) if w > 0 && c > 0 => Some(nvml_bandwidth_gb_s(w, c)),
+        (Some(w), Some(c)) if w > 0 && c > 0 => {
+            Some(nvml_bandwidth_gb_s(w, c)).filter(|bw| crate::catalog::bounds::plausible_rate(*bw))
+        }
         _ => None,
     };
     let (bandwidth, bandwidth_source) = match (nvml_bw, spec) {
@@ -219,7 +232,8 @@ fn device(catalog: &Catalog, d: &NvmlDevice, multi: bool, notes: &mut Vec<String
         (None, None) => (UNKNOWN_BANDWIDTH_GB_S, BandwidthSource::Default),
     };
 
-    let total = match (d.memory_total, spec) {
+    let max_bytes = (crate::catalog::bounds::MAX_GPU_GIB as u64) << 30;
+    let total = match (d.memory_total.filter(|t| *t <= max_bytes), spec) {
         (Some(t), _) => t,
         (None, Some(s)) => {
             notes.push(format!(
@@ -368,22 +382,29 @@ pub fn cuda_version(code: i32) -> String {
 pub fn restrict_to_visible(snap: &mut NvmlSnapshot, visible: &str) -> Vec<String> {
     let mut notes = Vec::new();
     let mut kept = Vec::new();
+    let mut by_index = false;
     for entry in visible.split(',').map(str::trim).filter(|e| !e.is_empty()) {
         let found = if let Ok(i) = entry.parse::<i64>() {
             if i < 0 {
                 // CUDA stops at the first invalid index.
                 break;
             }
-            if snap.devices.len() > 1 {
-                notes.push(format!(
-                    "CUDA_VISIBLE_DEVICES index {i} read in PCI bus order (set CUDA_DEVICE_ORDER=PCI_BUS_ID so CUDA agrees)"
-                ));
-            }
+            by_index = true;
             snap.devices.iter().find(|d| i64::from(d.index) == i)
         } else {
-            snap.devices
+            let mut matches = snap
+                .devices
                 .iter()
-                .find(|d| d.uuid.as_deref().is_some_and(|u| u.starts_with(entry)))
+                .filter(|d| d.uuid.as_deref().is_some_and(|u| u.starts_with(entry)));
+            let first = matches.next();
+            if first.is_some() && matches.next().is_some() {
+                // CUDA takes a UUID prefix only when it names one GPU.
+                notes.push(format!(
+                    "CUDA_VISIBLE_DEVICES entry '{entry}' is the start of several GPU UUIDs; CUDA treats it as invalid and ignores it and the entries after it"
+                ));
+                break;
+            }
+            first
         };
         match found {
             Some(d) if !kept.iter().any(|k: &NvmlDevice| k.index == d.index) => {
@@ -397,6 +418,12 @@ pub fn restrict_to_visible(snap: &mut NvmlSnapshot, visible: &str) -> Vec<String
                 break;
             }
         }
+    }
+    if by_index && snap.devices.len() > 1 {
+        notes.insert(
+            0,
+            "CUDA_VISIBLE_DEVICES indices read in PCI bus order (set CUDA_DEVICE_ORDER=PCI_BUS_ID so CUDA agrees)".into(),
+        );
     }
     if kept.len() != snap.devices.len() {
         notes.push(format!(
@@ -514,6 +541,34 @@ mod tests {
         restrict_to_visible(&mut s, "");
         assert!(s.devices.is_empty());
         Ok(())
+    }
+
+    #[test]
+    fn repeated_entries_note_once_and_ambiguous_uuid_prefixes_are_invalid() {
+        let snap = NvmlSnapshot {
+            devices: vec![h100(0), h100(1)],
+            ..Default::default()
+        };
+        let mut s = snap.clone();
+        let many = vec!["0"; 5000].join(",");
+        let notes = restrict_to_visible(&mut s, &many);
+        assert_eq!(s.devices.len(), 1);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].starts_with("CUDA_VISIBLE_DEVICES indices read in PCI bus order"));
+        for prefix in ["G", "GPU-"] {
+            let mut s = snap.clone();
+            let notes = restrict_to_visible(&mut s, prefix);
+            assert!(s.devices.is_empty(), "{prefix}");
+            assert_eq!(
+                notes[0],
+                format!(
+                    "CUDA_VISIBLE_DEVICES entry '{prefix}' is the start of several GPU UUIDs; CUDA treats it as invalid and ignores it and the entries after it"
+                )
+            );
+        }
+        let mut s = snap;
+        restrict_to_visible(&mut s, "GPU-1");
+        assert_eq!(s.devices[0].index, 1, "a prefix of one UUID selects it");
     }
 
     #[test]

@@ -1,0 +1,121 @@
+//! Writing the result and the diagnostics, with one rule for every path (README "Exit codes"):
+//!
+//! * stdout: a reader that goes away early (`r1pick models | head`) is a broken pipe and not an
+//!   error, so exit code stays; a stdout that is closed (`>&-`) or full (`>/dev/full`) loses the
+//!   result, which is exit 3 with one line on stderr.
+//! * stderr: a diagnostic that cannot be written is dropped; it never costs the result or changes
+//!   the exit code. Each line goes out in one `write(2)`, so lines from runs sharing one stderr
+//!   pipe never interleave (a pipe keeps writes up to `PIPE_BUF`, 4096 bytes on Linux, whole).
+
+use std::io::{ErrorKind, Write};
+
+/// Where the result goes.
+pub struct Stdout {
+    closed: bool,
+}
+
+impl Stdout {
+    /// Look at descriptor 1 as the program found it; call first thing in `main`.
+    pub fn open() -> Stdout {
+        Stdout {
+            closed: closed_at_start(),
+        }
+    }
+
+    /// Whether there is a stdout at all (`false` when descriptor 1 was closed).
+    pub fn is_open(&self) -> bool {
+        !self.closed
+    }
+
+    /// Write the whole result. `Err` is the line to print before exiting 3.
+    pub fn write(&mut self, text: &str) -> Result<(), String> {
+        if text.is_empty() {
+            return Ok(());
+        }
+        if self.closed {
+            return Err(closed());
+        }
+        let mut out = std::io::stdout().lock();
+        match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            Ok(()) => Ok(()),
+            Err(e) => fault(&e),
+        }
+    }
+}
+
+/// What to say when stdout is closed.
+pub fn closed() -> String {
+    "error: cannot write output: stdout is closed".into()
+}
+
+/// A write error under the rule above: a broken pipe is fine, anything else loses the result.
+pub fn fault(e: &std::io::Error) -> Result<(), String> {
+    if e.kind() == ErrorKind::BrokenPipe {
+        Ok(())
+    } else {
+        Err(format!("error: cannot write output: {e}"))
+    }
+}
+
+/// Rust's runtime opens `/dev/null` read-write in place of a closed descriptor 0, 1 or 2 before
+/// `main`, so writes to a closed stdout would "succeed". A shell's `>/dev/null` opens it
+/// write-only, so `/dev/null` open for reading and writing on descriptor 1 means it was closed.
+#[cfg(unix)]
+fn closed_at_start() -> bool {
+    use rustix::fs::{FileType, OFlags, fcntl_getfl, fstat, stat};
+    let out = std::io::stdout();
+    let Ok(flags) = fcntl_getfl(&out) else {
+        return true;
+    };
+    if flags & OFlags::RWMODE != OFlags::RDWR {
+        return false;
+    }
+    match (fstat(&out), stat("/dev/null")) {
+        (Ok(fd), Ok(null)) => {
+            FileType::from_raw_mode(fd.st_mode) == FileType::CharacterDevice
+                && fd.st_rdev == null.st_rdev
+        }
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn closed_at_start() -> bool {
+    false
+}
+
+/// One diagnostic line on stderr in a single write; a failure to write it is ignored (see above).
+pub fn line_to_stderr(line: &str) {
+    let mut buf = String::with_capacity(line.len() + 1);
+    buf.push_str(line);
+    buf.push('\n');
+    let _ = std::io::stderr().lock().write_all(buf.as_bytes());
+}
+
+/// `note: …`, escaped so that text from NVML or a file cannot split the line or drive the terminal.
+pub fn note(text: &str) {
+    line_to_stderr(&format!("note: {}", crate::terminal::escape(text)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_pipe_is_quiet_and_a_full_disk_is_not() {
+        assert_eq!(fault(&std::io::Error::from(ErrorKind::BrokenPipe)), Ok(()));
+        let full = std::io::Error::from_raw_os_error(28);
+        assert!(
+            fault(&full)
+                .unwrap_err()
+                .starts_with("error: cannot write output: ")
+        );
+    }
+
+    #[test]
+    fn a_missing_stdout_fails_only_when_there_is_something_to_write() {
+        let mut out = Stdout { closed: true };
+        assert_eq!(out.write(""), Ok(()));
+        assert_eq!(out.write("x\n"), Err(closed()));
+    }
+}
