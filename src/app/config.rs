@@ -34,6 +34,7 @@ pub const FILE_NAME: &str = "r1pick.toml";
 pub const KEYS: &[&str] = &[
     "format",
     "catalog",
+    "prices",
     "gpu",
     "gpus",
     "ram",
@@ -61,7 +62,7 @@ pub const KEYS: &[&str] = &[
 const MACHINE: &[&str] = &["gpu", "gpus", "hardware", "no_gpu"];
 
 /// Keys whose value is a file path: relative paths in a config file are read from its folder.
-const PATHS: &[&str] = &["catalog", "hardware"];
+const PATHS: &[&str] = &["catalog", "prices", "hardware"];
 
 /// The variable that names a key: `min_quality` → `R1PICK_MIN_QUALITY`.
 pub fn env_var(key: &str) -> String {
@@ -212,6 +213,7 @@ pub fn apply(cli: &Cli, env: &Layer, file: &Layer) -> Result<Cli> {
         layer.fill(&mut g.format, "format", parse_format)?;
     }
     layer.fill(&mut g.catalog, "catalog", parse_path)?;
+    layer.fill(&mut g.prices, "prices", parse_path)?;
     match &mut cli.command {
         Command::Size(a) => {
             deployment(&layer, &mut a.deployment)?;

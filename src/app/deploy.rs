@@ -66,7 +66,7 @@ pub fn default_engine<'a>(
     let id = match hw.gpus.first() {
         _ if gguf => "llama.cpp",
         None => "llama.cpp",
-        Some(g) if matches!(g.vendor, Vendor::Apple | Vendor::Other) => "llama.cpp",
+        Some(g) if matches!(g.vendor, Vendor::Apple | Vendor::Intel | Vendor::Other) => "llama.cpp",
         Some(_) => "vllm",
     };
     catalog.engine(id)

@@ -94,6 +94,13 @@ fn context(cli: &Cli) -> Result<Context> {
         }
         None => Catalog::embedded()?,
     };
+    let catalog = match cli.global.prices.as_ref() {
+        Some(path) => {
+            let text = read_file(path, "prices")?;
+            catalog.with_prices(&path.display().to_string(), &text)?
+        }
+        None => catalog,
+    };
     // config::resolve has put R1PICK_FORMAT or the file's format here when no flag gave one, and
     // never beside --json: both set means both flags were typed.
     if cli.global.json && cli.global.format == Some(Format::Table) {

@@ -254,6 +254,9 @@ pub struct GpuEntry {
     #[serde(flatten)]
     pub spec: GpuSpec,
     pub memory_bytes: u64,
+    /// USD per GPU-hour r1pick costs this GPU at: the median of its on-demand rows in
+    /// data/prices.toml, or your `--prices` file's; null when no source lists it.
+    pub price_usd_per_hour: Option<f64>,
 }
 
 pub fn gpus(ctx: &Context) -> Result<Outcome> {
@@ -267,12 +270,21 @@ pub fn gpus(ctx: &Context) -> Result<Outcome> {
                 .map(|g| GpuEntry {
                     spec: g.clone(),
                     memory_bytes: g.memory_bytes(),
+                    price_usd_per_hour: g.usd_per_hour,
                 })
                 .collect(),
         }),
         Format::Table => {
             let mut t = table(&[
-                "id", "name", "memory", "GB/s", "FP16 TF", "FP8 TF", "link", "$/GPU-h",
+                "id",
+                "name",
+                "memory",
+                "GB/s",
+                "FP16 TF",
+                "FP8 TF",
+                "link",
+                "$/GPU-h",
+                "price from",
             ]);
             for g in &c.gpus {
                 t.add_row(vec![
@@ -288,13 +300,29 @@ pub fn gpus(ctx: &Context) -> Result<Outcome> {
                     g.usd_per_hour
                         .map(|p| format!("{p:.2}"))
                         .unwrap_or_else(|| "–".into()),
+                    price_from(c, g),
                 ]);
             }
             align_right(&mut t, &[2, 3, 4, 5, 7]);
             format!(
-                "{t}\nUse an id (or a close spelling such as 4090) with --gpu; add :N for a count.\n"
+                "{t}\nUse an id (or a close spelling such as 4090) with --gpu; add :N for a count.\n\
+                 Prices: the median of each GPU's on-demand list prices in data/prices.toml (URLs in --json price_source); --prices FILE sets your own.\n"
             )
         }
     };
     Ok(Outcome::ok(stdout))
+}
+
+/// Who the price comes from, short: "DigitalOcean 2026-05-28", "Lambda, AWS (median)", "your file".
+fn price_from(c: &crate::catalog::Catalog, g: &GpuSpec) -> String {
+    let rows = c.prices_of(&g.id);
+    match rows.as_slice() {
+        [] if g.usd_per_hour.is_some() => "catalog entry".into(),
+        [] => "–".into(),
+        [one] => format!("{} {}", one.provider, one.date),
+        many => {
+            let names: Vec<&str> = many.iter().map(|r| r.provider.as_str()).collect();
+            format!("median: {}", names.join(", "))
+        }
+    }
 }

@@ -26,6 +26,9 @@ pub struct Engine {
     /// Quant × hardware combinations the engine refuses, each with its own reason and source.
     #[serde(default, rename = "gate", skip_serializing_if = "Vec::is_empty")]
     pub gates: Vec<Gate>,
+    /// AMD gfx targets it supports (its ROCm build's list); empty means every AMD GPU.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amd_targets: Vec<String>,
     /// Can it run on a machine without a GPU (CPU only)?
     pub cpu_only: bool,
     /// Can it keep part of the weights in host memory?

@@ -33,6 +33,9 @@ pub struct GpuSpec {
     pub fp16_acc16_tflops: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fp8_tflops: Option<f64>,
+    /// Dense FP4 tensor TFLOPS (Blackwell, CDNA4); listed, not yet used by the speed model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fp4_tflops: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub int8_tops: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -44,10 +47,17 @@ pub struct GpuSpec {
     pub pcie_gen: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pcie_lanes: Option<u32>,
+    /// Host (CPU) link bandwidth per direction, GB/s, where it is not the PCIe slot: NVLink-C2C on
+    /// Grace superchips. Offload traffic runs over it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_link_gb_s: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usd_per_hour: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_source: Option<String>,
+    /// When the price was read (data/prices.toml `date`; the newest when several rows are combined).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_date: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu_cores: Option<u32>,
     pub source: String,
@@ -80,6 +90,7 @@ pub enum Vendor {
     Nvidia,
     Amd,
     Apple,
+    Intel,
     Other,
 }
 

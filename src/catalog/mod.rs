@@ -11,6 +11,7 @@ pub mod gpu;
 pub mod import;
 pub mod model;
 pub mod params;
+pub mod price;
 pub mod quant;
 pub mod task;
 
@@ -63,6 +64,9 @@ pub struct Catalog {
     pub gpus: Vec<GpuSpec>,
     pub tasks: Vec<Task>,
     pub tiers: Vec<Tier>,
+    /// The price rows in force: data/prices.toml, with a `--prices` file's rows in place of the
+    /// table's for each GPU it names.
+    pub prices: Vec<price::PriceRow>,
 }
 
 impl Catalog {
@@ -72,6 +76,7 @@ impl Catalog {
         for (name, text) in EMBEDDED {
             catalog.merge(parse(name, text)?);
         }
+        catalog.price_gpus()?;
         catalog.validate("the embedded catalog")?;
         Ok(catalog)
     }
@@ -81,8 +86,30 @@ impl Catalog {
         let mut catalog = Catalog::embedded()?;
         let file = parse(name, text)?;
         catalog.merge(file);
+        catalog.price_gpus()?;
         catalog.validate_with_source(name, text)?;
         Ok(catalog)
+    }
+
+    /// Price every GPU that has no price of its own from the embedded table (data/prices.toml).
+    fn price_gpus(&mut self) -> Result<()> {
+        self.prices = price::parse("data/prices.toml", price::EMBEDDED, &self.gpus)?;
+        price::apply(&mut self.gpus, &self.prices, false);
+        Ok(())
+    }
+
+    /// Replace the prices of the GPUs a user's price table names (`--prices FILE`).
+    pub fn with_prices(mut self, name: &str, text: &str) -> Result<Self> {
+        let rows = price::parse(name, text, &self.gpus)?;
+        self.prices.retain(|r| !rows.iter().any(|u| u.gpu == r.gpu));
+        price::apply(&mut self.gpus, &rows, true);
+        self.prices.extend(rows);
+        Ok(self)
+    }
+
+    /// The rows that price `gpu`, in table order.
+    pub fn prices_of(&self, gpu: &str) -> Vec<&price::PriceRow> {
+        self.prices.iter().filter(|r| r.gpu == gpu).collect()
     }
 
     fn empty() -> Self {
@@ -93,6 +120,7 @@ impl Catalog {
             gpus: vec![],
             tasks: vec![],
             tiers: vec![],
+            prices: vec![],
         }
     }
 
@@ -273,15 +301,8 @@ impl Catalog {
 }
 
 fn parse(name: &str, text: &str) -> Result<CatalogFile> {
-    let file: CatalogFile = toml::from_str(text)
-        .map_err(|e| Error::input(format!("{name}: {}", one_line_toml_error(&e, text))))?;
-    if let Some(v) = file.schema_version
-        && v != SCHEMA_VERSION
-    {
-        return Err(Error::input(format!(
-            "{name}: schema_version {v} is not supported (this r1pick reads {SCHEMA_VERSION})"
-        )));
-    }
+    let file: CatalogFile = parse_toml(name, text)?;
+    check_schema_version(name, file.schema_version)?;
     let twice = [
         (
             "model",
@@ -311,6 +332,22 @@ fn parse(name: &str, text: &str) -> Result<CatalogFile> {
         )));
     }
     Ok(file)
+}
+
+/// A data file's TOML, its errors on one line that names the file.
+fn parse_toml<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T> {
+    toml::from_str(text)
+        .map_err(|e| Error::input(format!("{name}: {}", one_line_toml_error(&e, text))))
+}
+
+/// Every data file may state the format version it was written for; another version is refused.
+fn check_schema_version(name: &str, version: Option<u32>) -> Result<()> {
+    match version {
+        Some(v) if v != SCHEMA_VERSION => Err(Error::input(format!(
+            "{name}: schema_version {v} is not supported (this r1pick reads {SCHEMA_VERSION})"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// toml's errors span several lines with a source excerpt; r1pick reports one line with the line

@@ -41,6 +41,9 @@ pub struct GlobalArgs {
     /// Extra catalog TOML: adds models, quants, engines, GPUs or tasks, or replaces same-id entries [env: R1PICK_CATALOG]
     #[arg(long, global = true, value_name = "FILE")]
     pub catalog: Option<PathBuf>,
+    /// Your own GPU prices, TOML in the format of data/prices.toml: they replace the listed prices of each GPU they name [env: R1PICK_PRICES]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
     /// Configuration file (default: ./r1pick.toml when present) [env: R1PICK_CONFIG]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -96,7 +96,9 @@ impl Gpu {
             compute_capability: spec.compute_capability.clone(),
             interconnect: spec.interconnect,
             interconnect_gb_s: spec.interconnect_gb_s,
-            pcie_gb_s: pcie_gb_s(spec.pcie_gen, spec.pcie_lanes),
+            pcie_gb_s: spec
+                .host_link_gb_s
+                .unwrap_or_else(|| pcie_gb_s(spec.pcie_gen, spec.pcie_lanes)),
             usd_per_hour: spec.usd_per_hour,
             tdp_w: spec.tdp_w,
             mig: false,

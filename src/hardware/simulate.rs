@@ -225,24 +225,36 @@ pub fn resolve_gpu<'a>(catalog: &'a Catalog, name: &str) -> Result<&'a GpuSpec> 
             "--gpu '{name}' has no letters or digits to name a GPU, e.g. --gpu h100-sxm (see `r1pick gpus`)"
         )));
     }
-    let exact = |g: &&GpuSpec| {
-        normalize(&g.id) == key
-            || g.aliases.iter().any(|a| normalize(a) == key)
-            || g.nvml_names.iter().any(|n| normalize(n) == key)
-    };
-    if let Some(g) = catalog.gpus.iter().find(exact) {
+    if let Some(g) = catalog.gpus.iter().find(|g| normalize(&g.id) == key) {
         return Ok(g);
     }
-    let partial: Vec<&GpuSpec> = catalog
+    // An alias or NVML name two variants share ("NVIDIA GeForce RTX 3060" is both the 8 and the
+    // 12 GB card) names neither: it is ambiguous like any other spelling that fits several.
+    let exact: Vec<&GpuSpec> = catalog
         .gpus
         .iter()
         .filter(|g| {
-            std::iter::once(&g.id)
-                .chain(&g.aliases)
-                .chain(&g.nvml_names)
-                .any(|n| normalize(n).contains(&key))
+            g.aliases.iter().any(|a| normalize(a) == key)
+                || g.nvml_names.iter().any(|n| normalize(n) == key)
         })
         .collect();
+    if let [one] = exact.as_slice() {
+        return Ok(one);
+    }
+    let partial: Vec<&GpuSpec> = if exact.len() > 1 {
+        exact
+    } else {
+        catalog
+            .gpus
+            .iter()
+            .filter(|g| {
+                std::iter::once(&g.id)
+                    .chain(&g.aliases)
+                    .chain(&g.nvml_names)
+                    .any(|n| normalize(n).contains(&key))
+            })
+            .collect()
+    };
     match partial.as_slice() {
         [one] => Ok(one),
         [] => {

@@ -48,10 +48,10 @@ pub fn unsupported(
                 .iter()
                 .map(|v| format!("{v:?}").to_lowercase())
                 .collect();
-            let hint = if gpu.vendor == Vendor::Apple {
-                "; on Apple Silicon use llama.cpp or ollama"
-            } else {
-                ""
+            let hint = match gpu.vendor {
+                Vendor::Apple => "; on Apple Silicon use llama.cpp or ollama",
+                Vendor::Intel => "; on Intel Arc r1pick models llama.cpp (SYCL/Vulkan) only",
+                _ => "",
             };
             return Some(format!(
                 "{} does not run on {} (runs on {}){hint}",
@@ -79,6 +79,18 @@ pub fn unsupported(
                         .is_some_and(|(need, cc)| cc < need))
         }) {
             return Some(format!("{} ({})", gate.reason, gpu.name));
+        }
+        if gpu.vendor == Vendor::Amd
+            && !engine.amd_targets.is_empty()
+            && let Some(gfx) = gpu.compute_capability.as_deref()
+            && !engine.amd_targets.iter().any(|t| t == gfx)
+        {
+            return Some(format!(
+                "{} does not support {} ({gfx}; its ROCm build supports {})",
+                engine.id,
+                gpu.name,
+                engine.amd_targets.join(", ")
+            ));
         }
         if gpu.mig {
             return Some(format!(

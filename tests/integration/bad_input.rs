@@ -30,6 +30,7 @@ const ROWS: &[Row] = &[
     row("r1pick estimate 7b --engine vlm --gpu l40s", 2, "'vlm'; did you mean 'vllm'?"),
     row("r1pick size 7b --gpu h1000", 2, "unknown GPU 'h1000'"),
     row("r1pick size 7b --gpu rtx", 2, "GPU 'rtx' is ambiguous"),
+    row("r1pick size 7b --gpu a100", 2, "GPU 'a100' is ambiguous; it matches a100-pcie-40gb"),
     row("r1pick check 7b --gpu l40s --task cooking", 2, "unknown task 'cooking'"),
     row("r1pick check 7b --gpu l40s --budget gold", 2, "unknown budget tier 'gold'"),
     row("r1pick size 7b --gpu l40s --kv-dtype int3", 2, "'int3'"),
@@ -69,7 +70,7 @@ const ROWS: &[Row] = &[
     row("r1pick size 7b --gpu h100-sxm --context 4k --prompt 8k", 2, "--prompt 8192"),
     row("r1pick size 7b --gpu l40s --quant ud-iq1_s", 2, "ud-iq1_s"),
     row("r1pick size 7b --no-gpu --engine vllm", 2, "vllm needs a GPU"),
-    row("r1pick size 7b --gpu m3-max --engine vllm", 2, "vllm does not run on Apple M3 Max"),
+    row("r1pick size 7b --gpu m3-max-40c --engine vllm", 2, "vllm does not run on Apple M3 Max"),
     row("r1pick estimate 671b --quant fp8 --engine llama.cpp --gpu h100-sxm", 2, "llama.cpp cannot load fp8"),
     row("r1pick estimate 7b --gpu h100-sxm --engine transformers --concurrency 4", 2, "transformers serves one sequence"),
     // files: missing, unreadable, broken TOML, unknown keys

@@ -15,6 +15,7 @@ mod gates;
 #[path = "../common/gguf_writer.rs"]
 mod gguf_writer;
 mod golden;
+mod gpus;
 mod hardware;
 #[cfg(unix)]
 mod io_faults;

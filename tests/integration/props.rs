@@ -432,13 +432,43 @@ proptest! {
     }
 
     #[test]
+    fn price_files_load_or_refuse_in_one_line(
+        gpu in prop::sample::select(vec!["h100-sxm", "l40s", "rtx-4090", "mi250x", "nope", ""]),
+        price in float(),
+        date in prop_oneof![Just("2026-11-01".to_string()), spelled()],
+        url in prop_oneof![Just("https://example.com".to_string()), Just(String::new())],
+        command in prop::sample::select(vec!["estimate", "check"]),
+    ) {
+        let text = format!(
+            "[[price]]\ngpu = {gpu:?}\nprovider = \"P\"\nusd_per_gpu_hour = {price:?}\ndate = {date:?}\nurl = {url:?}\n"
+        );
+        let loaded = r1pick::catalog::Catalog::embedded().unwrap().with_prices("prices.toml", &text);
+        match &loaded {
+            Err(e) => prop_assert!(one_line(e), "{e}"),
+            Ok(c) => {
+                let g = c.gpus.iter().find(|g| g.id == gpu).unwrap();
+                prop_assert_eq!(g.usd_per_hour, Some(price));
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("prices.toml");
+        std::fs::write(&path, &text).unwrap();
+        let target = if gpu.is_empty() { "l40s" } else { gpu };
+        let args: Vec<String> = ["--prices", path.to_str().unwrap(), command, "7b", "--gpu", target, "--json"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        run_args(&args)?;
+    }
+
+    #[test]
     fn hardware_files_never_panic_a_command(
         memory in prop_oneof![3 => prop::sample::select(vec!["24GiB", "80GB", "192GiB", "1TiB"]).prop_map(str::to_string), 1 => spelled()],
         ram in prop_oneof![3 => prop::sample::select(vec!["64GiB", "512GiB", "2TiB"]).prop_map(str::to_string), 1 => spelled()],
         bandwidth in float(), tflops in float(), cpu_bandwidth in float(), price in float(),
         count in prop_oneof![4 => 1u32..9, 1 => any::<u32>()],
         cores in prop_oneof![4 => 1u32..256, 1 => any::<u32>()],
-        known in prop::sample::select(vec!["l40s", "h100-sxm", "rtx-4090", "m3-max", "nope"]),
+        known in prop::sample::select(vec!["l40s", "h100-sxm", "rtx-4090", "m3-max-40c", "nope"]),
         command in prop::sample::select(vec!["size", "estimate", "check"]),
     ) {
         let text = format!(
@@ -462,7 +492,7 @@ proptest! {
         command in prop::sample::select(vec!["size", "estimate", "check"]),
         model in prop::sample::select(vec!["1.5b", "7b", "8b", "14b", "32b", "70b", "671b", "r1-0528-8b", "nope"]),
         machine in prop_oneof![
-            prop::sample::select(vec!["h100-sxm", "h200:8", "rtx-4090:2", "l40s:3", "m3-max", "mi300x:8", "a10g", "rtx-3060"])
+            prop::sample::select(vec!["h100-sxm", "h200:8", "rtx-4090:2", "l40s:3", "m3-max-40c", "mi300x:8", "a10g", "rtx-3060", "gh200", "arc-b580", "ryzen-ai-max-395", "mi250x:2"])
                 .prop_map(|g| vec!["--gpu".to_string(), g.to_string()]),
             Just(vec!["--no-gpu".to_string()]),
         ],

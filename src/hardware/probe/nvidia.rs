@@ -306,7 +306,8 @@ fn device(catalog: &Catalog, d: &NvmlDevice, multi: bool, notes: &mut Vec<String
     gpu.memory_bytes = total;
     gpu.available_bytes = available;
     gpu.bandwidth_gb_s = bandwidth;
-    gpu.pcie_gb_s = pcie;
+    // A Grace superchip's host link is NVLink-C2C, whatever PCIe NVML reports for it.
+    gpu.pcie_gb_s = spec.and_then(|s| s.host_link_gb_s).unwrap_or(pcie);
     gpu.mig = mig;
     if let Some([major, minor]) = d.cc {
         gpu.compute_capability = Some(format!("{major}.{minor}"));
@@ -587,7 +588,12 @@ mod tests {
             match_catalog(&c, "NVIDIA GeForce RTX 4090").map(|g| g.id.as_str()),
             Some("rtx-4090")
         );
-        assert!(match_catalog(&c, "NVIDIA GeForce RTX 4090 D").is_none());
+        assert_eq!(
+            match_catalog(&c, "NVIDIA GeForce RTX 4090 D").map(|g| g.id.as_str()),
+            Some("rtx-4090d")
+        );
+        // a laptop part shares a prefix, not its specs
+        assert!(match_catalog(&c, "NVIDIA GeForce RTX 4090 Laptop GPU").is_none());
         Ok(())
     }
 }
