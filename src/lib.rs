@@ -12,6 +12,7 @@ pub mod hardware;
 pub mod perf;
 pub mod quantity;
 pub mod report;
+pub mod serving;
 pub mod sizing;
 pub mod terminal;
 pub mod training;

@@ -5,14 +5,14 @@
 
 use serde::Deserialize;
 
-use r1pick::catalog::model::{Architecture, DenseArch, Model, Scores};
+use r1pick::catalog::model::{DenseArch, Model};
 use r1pick::catalog::{Catalog, Engine};
 use r1pick::hardware::Hardware;
 use r1pick::hardware::simulate::{SimulationRequest, simulate};
 use r1pick::perf::{Performance, estimate};
 use r1pick::sizing::{Deployment, KvDtype, Workload, plan};
 
-use crate::util::catalog;
+use crate::util::{catalog, dense_model};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -109,20 +109,10 @@ fn excluded(m: &Measurement) -> Option<&'static str> {
 }
 
 fn reference_model(r: &ReferenceModel, quant: &str) -> Model {
-    Model {
-        id: r.id.clone(),
-        name: r.name.clone(),
-        aliases: vec![],
-        hf_repo: String::new(),
-        ollama_tag: None,
-        license: String::new(),
-        base_model: String::new(),
-        max_context: 131_072,
-        quants: vec![quant.to_string()],
-        note: None,
-        repos: Default::default(),
-        ollama_tags: Default::default(),
-        arch: Architecture::Dense(DenseArch {
+    dense_model(
+        &r.id,
+        &r.name,
+        DenseArch {
             layers: r.layers,
             hidden: r.hidden,
             ffn: r.ffn,
@@ -134,11 +124,9 @@ fn reference_model(r: &ReferenceModel, quant: &str) -> Model {
             qkv_bias: r.qkv_bias,
             qk_norm: false,
             sliding_window: None,
-        }),
-        scores: Scores::default(),
-        source: Default::default(),
-        measured: None,
-    }
+        },
+        quant,
+    )
 }
 
 fn hardware(c: &Catalog, m: &Measurement) -> Hardware {

@@ -725,7 +725,11 @@ fn cloud_chooses_the_cheapest_gpu_type_that_fits() {
     assert_eq!(format!("{:.2}", per_token[1]), "0.18");
     // 16-bit LoRA of the 14B (33.3 GiB) fits none of the 24 GiB cards alone, so none is among the
     // single-GPU options listed.
-    assert!(cheapest.iter().all(|o| o["gpus"] == 1 && o["gpu"] != "a10g"));
+    assert!(
+        cheapest
+            .iter()
+            .all(|o| o["gpus"] == 1 && o["gpu"] != "a10g")
+    );
     // recommend --finetune is the same search.
     let out = r1pick()
         .args([

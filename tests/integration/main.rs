@@ -24,6 +24,7 @@ mod props;
 mod recommend;
 mod reliability;
 mod schema;
+mod serving;
 mod sizing;
 mod snapshots;
 mod util;

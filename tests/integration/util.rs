@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use r1pick::catalog::Catalog;
+use r1pick::catalog::model::{Architecture, DenseArch, Model, Scores};
 use r1pick::hardware::Hardware;
 use r1pick::hardware::simulate::{SimulationRequest, simulate};
 
@@ -67,4 +68,27 @@ pub fn assert_refused(args: &[&str], needle: &str) {
     );
     assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
     assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
+}
+
+/// A dense model that is not in the catalog, built from its architecture (Llama / Qwen shapes the
+/// published measurements ran).
+pub fn dense_model(id: &str, name: &str, a: DenseArch, quant: &str) -> Model {
+    Model {
+        id: id.to_string(),
+        name: name.to_string(),
+        aliases: vec![],
+        hf_repo: String::new(),
+        ollama_tag: None,
+        license: String::new(),
+        base_model: String::new(),
+        max_context: 131_072,
+        quants: vec![quant.to_string()],
+        note: None,
+        repos: Default::default(),
+        ollama_tags: Default::default(),
+        arch: Architecture::Dense(a),
+        scores: Scores::default(),
+        source: Default::default(),
+        measured: None,
+    }
 }

@@ -1,0 +1,501 @@
+//! Serving under load: TTFT, TPOT and throughput of a continuously batching server at a fixed
+//! concurrency (closed loop) or a Poisson request rate (open loop), with percentiles.
+//!
+//! Pure: a function of the deployment, its memory plan, the hardware and the load. The pieces:
+//! * `step` — the time of one engine step (decode sequences + prefill tokens), from `perf`;
+//! * `config` — each engine's scheduler defaults (token budget, sequence limit, policy) and KV rule;
+//! * `flow` — the steady state when arrivals are spread (Poisson, or varying lengths);
+//! * `waves` — fixed-length closed-loop traffic on a prefill-first scheduler, which runs in waves.
+//!
+//! Admission is bounded by KV capacity (`sizing::capacity`) and the sequence limit; what does not
+//! fit queues. A rate at or above the highest sustainable one is reported as unsustainable, with no
+//! latency figures.
+
+pub mod config;
+pub mod flow;
+pub mod step;
+pub mod waves;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::catalog::engine::Batching;
+use crate::error::{Error, Result};
+use crate::hardware::Hardware;
+use crate::sizing::capacity::{KvCapacity, KvRule, kv_capacity};
+use crate::sizing::{Deployment, MemoryPlan};
+pub use config::{Scheduler, SchedulerOverrides};
+use step::StepModel;
+
+/// Highest request rate accepted, per second (a million requests a second is no single deployment).
+pub const MAX_RATE_PER_S: f64 = 1e6;
+/// Most concurrent requests accepted.
+pub const MAX_CONCURRENCY: u32 = 1_000_000;
+
+/// The traffic a deployment serves.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[serde(tag = "shape", rename_all = "snake_case")]
+pub enum Load {
+    /// Closed loop: `requests` in flight, a new one as soon as one finishes.
+    Concurrency { requests: u32 },
+    /// Open loop: Poisson arrivals at `per_second`.
+    Rate { per_second: f64 },
+}
+
+/// A token count that is fixed (`min == max`) or spread uniformly over `min..=max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Span {
+    pub min: u32,
+    pub max: u32,
+}
+
+impl Span {
+    pub fn fixed(n: u32) -> Self {
+        Span { min: n, max: n }
+    }
+
+    pub fn mean(&self) -> f64 {
+        (f64::from(self.min) + f64::from(self.max)) / 2.0
+    }
+
+    /// The `q` quantile of the uniform spread.
+    pub fn at(&self, q: f64) -> f64 {
+        f64::from(self.min) + q * (f64::from(self.max) - f64::from(self.min))
+    }
+
+    pub fn is_fixed(&self) -> bool {
+        self.min == self.max
+    }
+
+    /// Squared coefficient of variation of the uniform spread.
+    fn cv2(&self) -> f64 {
+        let width = f64::from(self.max) - f64::from(self.min);
+        width * width / 12.0 / self.mean().powi(2).max(1.0)
+    }
+}
+
+/// Prompt and output lengths of the requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Lengths {
+    pub prompt: Span,
+    pub output: Span,
+}
+
+/// What to estimate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoadRequest<'a> {
+    pub load: Load,
+    pub lengths: Lengths,
+    pub scheduler: SchedulerOverrides<'a>,
+}
+
+/// Mean and percentiles of one latency, ms.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+pub struct Percentiles {
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+}
+
+/// What bounds the deployment at this load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Limit {
+    Compute,
+    MemoryBandwidth,
+    KvCapacity,
+    SequenceLimit,
+    /// Requests arrive faster than they are served.
+    Queue,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct LoadEstimate {
+    pub load: Load,
+    /// False when the rate is at or above `max_rate_per_s`: latencies grow without bound.
+    pub sustainable: bool,
+    /// Highest request rate the deployment sustains with these lengths, per second.
+    pub max_rate_per_s: f64,
+    /// Fixed-length closed-loop traffic on a prefill-first scheduler runs in waves.
+    pub waves: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttft_ms: Option<Percentiles>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tpot_ms: Option<Percentiles>,
+    /// Gaps between consecutive tokens: most are pure decode steps, a share carry a prefill chunk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub itl_ms: Option<Percentiles>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e2e_ms: Option<Percentiles>,
+    pub requests_per_s: f64,
+    pub output_tokens_per_s: f64,
+    pub total_tokens_per_s: f64,
+    /// Mean sequences running (prefilling or decoding).
+    pub batch: f64,
+    /// Sequences the KV cache and the sequence limit admit at once.
+    pub max_batch: u32,
+    /// Request throughput over the highest sustainable one.
+    pub utilization: f64,
+    pub limit: Limit,
+    pub scheduler: Scheduler,
+    pub kv: KvCapacity,
+}
+
+const Z90: f64 = 1.281_551_6;
+const Z99: f64 = 2.326_347_9;
+
+/// One-line refusals of loads that cannot be estimated (exit 2 at the CLI).
+pub fn validate(req: &LoadRequest) -> Result<()> {
+    match req.load {
+        Load::Concurrency { requests } if requests == 0 || requests > MAX_CONCURRENCY => {
+            return Err(Error::input(format!(
+                "concurrency {requests} is out of range: use 1..={MAX_CONCURRENCY}"
+            )));
+        }
+        Load::Rate { per_second } if !(per_second > 0.0 && per_second <= MAX_RATE_PER_S) => {
+            return Err(Error::input(format!(
+                "rate {per_second}/s is out of range: use a positive rate up to {MAX_RATE_PER_S}/s, e.g. 2/s, 120/min, 100k/day"
+            )));
+        }
+        _ => {}
+    }
+    for (what, s) in [
+        ("prompt", req.lengths.prompt),
+        ("output", req.lengths.output),
+    ] {
+        if s.min == 0 || s.min > s.max {
+            return Err(Error::input(format!(
+                "{what} length {}..{} is not a spread: use N or MIN..MAX with 1 ≤ MIN ≤ MAX",
+                s.min, s.max
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Nearest-rank quantile of sorted values.
+fn rank(sorted: &[f64], q: f64) -> f64 {
+    let i = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
+
+fn percentiles(mut v: Vec<f64>) -> Percentiles {
+    v.sort_by(f64::total_cmp);
+    Percentiles {
+        mean: v.iter().sum::<f64>() / v.len().max(1) as f64,
+        p50: rank(&v, 0.5),
+        p90: rank(&v, 0.9),
+        p99: rank(&v, 0.99),
+    }
+}
+
+/// Quantile of a wait that is 0 with probability 1 − `p` and exponential otherwise, mean `mean`.
+fn wait_at(mean: f64, p: f64, q: f64) -> f64 {
+    if mean <= 0.0 || p <= 0.0 || 1.0 - q >= p {
+        return 0.0;
+    }
+    mean / p * (p / (1.0 - q)).ln()
+}
+
+/// The engine's resolved scheduler for `d` on `hw` (its current release unless pinned).
+pub fn scheduler(
+    d: &Deployment,
+    hw: &Hardware,
+    mem: &MemoryPlan,
+    pins: &SchedulerOverrides,
+) -> Result<Scheduler> {
+    let profile = config::engine(&d.engine.id)?;
+    let large = match hw.gpus.first().filter(|_| mem.placement.gpus > 0) {
+        Some(g) => config::large_gpu(g.memory_bytes as f64, &g.name),
+        None => false,
+    };
+    let mut s = profile.resolve(pins, large, d.workload.context, d.workload.concurrency);
+    if d.engine.batching == Batching::Single {
+        s.max_seqs = 1;
+    }
+    Ok(s)
+}
+
+/// KV capacity of `d` under its engine's memory rule and default scheduler (what `size` and
+/// `estimate` report as `memory.kv_capacity_tokens`, `max_concurrency`, `max_context`).
+pub fn kv_capacity_of(d: &Deployment, hw: &Hardware, mem: &MemoryPlan) -> Result<KvCapacity> {
+    let profile = config::engine(&d.engine.id)?;
+    let s = scheduler(d, hw, mem, &SchedulerOverrides::default())?;
+    Ok(kv_capacity(
+        d,
+        hw,
+        mem,
+        &profile.kv_rule,
+        s.token_budget,
+        profile.non_torch_mib,
+    ))
+}
+
+/// Estimate `d` (planned as `mem` on `hw`) under `req`.
+pub fn estimate(
+    d: &Deployment,
+    hw: &Hardware,
+    mem: &MemoryPlan,
+    req: &LoadRequest,
+) -> Result<LoadEstimate> {
+    validate(req)?;
+    let profile = config::engine(&d.engine.id)?;
+    let scheduler = scheduler(d, hw, mem, &req.scheduler)?;
+    let kv = kv_capacity(
+        d,
+        hw,
+        mem,
+        &profile.kv_rule,
+        scheduler.token_budget,
+        profile.non_torch_mib,
+    );
+    let (p, o) = (req.lengths.prompt, req.lengths.output);
+    let (isl, osl) = (p.mean(), o.mean());
+    let longest = u64::from(p.max) + u64::from(o.max);
+    let per_seq_limit = match profile.kv_rule {
+        KvRule::Slots => u64::from(d.workload.context),
+        _ => kv.tokens,
+    };
+    if longest > per_seq_limit {
+        return Err(Error::input(format!(
+            "a request of up to {longest} tokens (prompt + output) does not fit: the deployment holds {per_seq_limit} tokens per sequence"
+        )));
+    }
+    let occupancy = isl
+        + if scheduler.reserves_output {
+            f64::from(o.max)
+        } else {
+            osl / 2.0
+        };
+    let kv_seqs = match profile.kv_rule {
+        KvRule::Slots => d.workload.concurrency,
+        _ => u32::try_from((kv.tokens as f64 / occupancy).floor() as u64).unwrap_or(u32::MAX),
+    }
+    .max(1);
+    let max_batch = kv_seqs.min(scheduler.max_seqs).max(1);
+    let cap_limit = if kv_seqs < scheduler.max_seqs {
+        Limit::KvCapacity
+    } else {
+        Limit::SequenceLimit
+    };
+    let k = config::data().model;
+    let step = StepModel::new(d, hw, mem, &k);
+    let budget = f64::from(scheduler.token_budget);
+    let separate = scheduler.prefill_first;
+    let cv2 = p.cv2();
+    let saturated = flow::flow(&step, budget, isl, osl, f64::from(max_batch), separate, cv2);
+    let bound = |memory_bound: bool| {
+        if memory_bound {
+            Limit::MemoryBandwidth
+        } else {
+            Limit::Compute
+        }
+    };
+    let tokens_per_request = (isl + osl, osl);
+    let mut est = LoadEstimate {
+        load: req.load,
+        sustainable: true,
+        max_rate_per_s: saturated.lambda * 1e3,
+        waves: false,
+        ttft_ms: None,
+        tpot_ms: None,
+        itl_ms: None,
+        e2e_ms: None,
+        requests_per_s: 0.0,
+        output_tokens_per_s: 0.0,
+        total_tokens_per_s: 0.0,
+        batch: 0.0,
+        max_batch,
+        utilization: 0.0,
+        limit: bound(saturated.memory_bound),
+        scheduler,
+        kv,
+    };
+    let set_rate = |est: &mut LoadEstimate, per_ms: f64| {
+        est.requests_per_s = per_ms * 1e3;
+        est.output_tokens_per_s = est.requests_per_s * tokens_per_request.1;
+        est.total_tokens_per_s = est.requests_per_s * tokens_per_request.0;
+    };
+    match req.load {
+        Load::Concurrency { requests }
+            if p.is_fixed() && o.is_fixed() && scheduler.prefill_first =>
+        {
+            let size = requests.min(kv_seqs_full(&kv, &profile.kv_rule, d, longest, scheduler));
+            let w = waves::waves(
+                &step,
+                budget,
+                scheduler.packs_prompts,
+                isl,
+                osl,
+                size,
+                requests,
+            );
+            // Queued clients wait whole waves: the fraction past the last full wave waits one more.
+            let whole = w.queued_waves.floor();
+            let extra = w.queued_waves - whole;
+            let n = w.ttft.len();
+            let mut ttft = Vec::with_capacity(n);
+            let mut e2e = Vec::with_capacity(n);
+            for (i, t) in w.ttft.iter().enumerate() {
+                let waits = whole + f64::from(u8::from((i as f64) < extra * n as f64));
+                ttft.push(t + waits * w.cycle);
+                e2e.push(w.cycle * (1.0 + waits));
+            }
+            est.waves = true;
+            est.ttft_ms = Some(percentiles(ttft));
+            est.itl_ms = Some(percentiles(w.tpot.clone()));
+            est.tpot_ms = Some(percentiles(w.tpot));
+            est.e2e_ms = Some(percentiles(e2e));
+            set_rate(&mut est, f64::from(size) / w.cycle);
+            est.batch = f64::from(size);
+            est.limit = if requests > size {
+                cap_limit
+            } else {
+                bound(w.memory_bound)
+            };
+        }
+        Load::Concurrency { requests } => {
+            let n = requests.min(max_batch);
+            let f = flow::flow(&step, budget, isl, osl, f64::from(n), separate, cv2);
+            let queue = f64::from(requests - n) / f.lambda + f.step_wait;
+            est.ttft_ms = Some(ttft_percentiles(&f, p, queue, 0.0, 0.0, f.interference));
+            est.tpot_ms = Some(tpot_percentiles(&f, osl));
+            est.itl_ms = Some(itl_percentiles(&f));
+            est.e2e_ms = Some(e2e_percentiles(est.ttft_ms, &f, o));
+            set_rate(&mut est, f.lambda);
+            est.batch = f64::from(n);
+            est.limit = if requests > max_batch {
+                cap_limit
+            } else {
+                bound(f.memory_bound)
+            };
+        }
+        Load::Rate { per_second } => {
+            let target = per_second / 1e3;
+            if target >= saturated.lambda {
+                est.sustainable = false;
+                est.limit = Limit::Queue;
+                set_rate(&mut est, saturated.lambda);
+                est.batch = f64::from(max_batch);
+                est.utilization = 1.0;
+                return Ok(est);
+            }
+            // The running set whose throughput is the arrival rate (λ rises with n).
+            let (mut lo, mut hi) = (0.0, f64::from(max_batch));
+            for _ in 0..32 {
+                let mid = 0.5 * (lo + hi);
+                if flow::flow(&step, budget, isl, osl, mid, separate, cv2).lambda < target {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            let n = 0.5 * (lo + hi);
+            let f = flow::flow(&step, budget, isl, osl, n, separate, cv2);
+            // Poisson arrivals: M/G/1 on the prefill pipeline (plus the residual of the running step); admission to the `max_batch` slots
+            // by Sakasegawa's M/G/c approximation (cs² from the spread of answer lengths).
+            let rho_p = f.chunk_share.min(0.999);
+            let prefill_wait = rho_p / (2.0 * (1.0 - rho_p)) * f.prefill * (1.0 + cv2);
+            let rho = target / saturated.lambda;
+            let c = f64::from(max_batch);
+            let p_wait = rho.powf((2.0 * (c + 1.0)).sqrt() - 1.0).min(1.0);
+            let admission = p_wait / (saturated.lambda * (1.0 - rho)) * (1.0 + o.cv2()) / 2.0;
+            est.ttft_ms = Some(ttft_percentiles(
+                &flow::Flow { wait: 0.0, ..f },
+                p,
+                f.residual,
+                prefill_wait,
+                admission,
+                rho_p.max(p_wait),
+            ));
+            est.tpot_ms = Some(tpot_percentiles(&f, osl));
+            est.itl_ms = Some(itl_percentiles(&f));
+            est.e2e_ms = Some(e2e_percentiles(est.ttft_ms, &f, o));
+            set_rate(&mut est, target);
+            est.batch = n;
+            est.utilization = rho;
+            if n >= 0.95 * f64::from(max_batch) {
+                est.limit = cap_limit;
+            } else {
+                est.limit = bound(f.memory_bound);
+            }
+            return Ok(est);
+        }
+    }
+    est.utilization = (est.requests_per_s / est.max_rate_per_s).min(1.0);
+    Ok(est)
+}
+
+/// Sequences of the longest request a wave admits: KV for the whole request (the wave grows to it).
+fn kv_seqs_full(kv: &KvCapacity, rule: &KvRule, d: &Deployment, longest: u64, s: Scheduler) -> u32 {
+    let by_kv = match rule {
+        KvRule::Slots => d.workload.concurrency,
+        _ => u32::try_from(kv.tokens / longest.max(1)).unwrap_or(u32::MAX),
+    };
+    by_kv.min(s.max_seqs).max(1)
+}
+
+fn ttft_percentiles(
+    f: &flow::Flow,
+    prompt: Span,
+    queue: f64,
+    extra_wait: f64,
+    admission: f64,
+    p_wait: f64,
+) -> Percentiles {
+    let own = |isl: f64| f.prefill * isl / prompt.mean() + f.first;
+    let waits = f.wait + extra_wait + admission;
+    let at = |q: f64| queue + own(prompt.at(q)) + wait_at(waits, p_wait.max(1e-12), q);
+    Percentiles {
+        mean: queue + waits + own(prompt.mean()),
+        p50: at(0.5),
+        p90: at(0.9),
+        p99: at(0.99),
+    }
+}
+
+fn tpot_percentiles(f: &flow::Flow, osl: f64) -> Percentiles {
+    // A request's TPOT averages its steps; the share carrying a chunk varies binomially.
+    let steps = (osl - 1.0).max(1.0);
+    let sd =
+        (f.mixed_step - f.pure_step) * (f.interference * (1.0 - f.interference) / steps).sqrt();
+    Percentiles {
+        mean: f.tpot,
+        p50: f.tpot,
+        p90: f.tpot + Z90 * sd,
+        p99: f.tpot + Z99 * sd,
+    }
+}
+
+fn itl_percentiles(f: &flow::Flow) -> Percentiles {
+    let at = |q: f64| {
+        if 1.0 - q < f.interference {
+            f.mixed_step
+        } else {
+            f.pure_step
+        }
+    };
+    Percentiles {
+        mean: f.tpot,
+        p50: at(0.5),
+        p90: at(0.9),
+        p99: at(0.99),
+    }
+}
+
+fn e2e_percentiles(ttft: Option<Percentiles>, f: &flow::Flow, output: Span) -> Percentiles {
+    let t = ttft.unwrap_or(Percentiles {
+        mean: 0.0,
+        p50: 0.0,
+        p90: 0.0,
+        p99: 0.0,
+    });
+    let decode = |osl: f64| (osl - 1.0).max(0.0) * f.tpot;
+    Percentiles {
+        mean: t.mean + decode(output.mean()),
+        p50: t.p50 + decode(output.at(0.5)),
+        p90: t.p90 + decode(output.at(0.9)),
+        p99: t.p99 + decode(output.at(0.99)),
+    }
+}

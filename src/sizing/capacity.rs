@@ -1,0 +1,184 @@
+//! KV capacity: how many tokens of KV cache the engine allocates once the weights are loaded, by the
+//! engine's own memory rule (issue 10 item 5–6), and what that means for concurrency and context.
+//!
+//! The rules (data/serving.toml names each engine's):
+//! * vLLM: `gpu_memory_utilization` × total memory − weights − non-torch memory − the activation
+//!   peak of its profiling run (a forward of `max_num_batched_tokens` tokens).
+//! * SGLang: `mem_fraction_static(TP)` × total memory covers weights + KV pool.
+//! * TRT-LLM: `free_gpu_memory_fraction` × (memory free after the weights load).
+//! * llama.cpp / Ollama: exactly context × slots, as launched.
+//! * transformers: one sequence; its cache grows into whatever memory is left.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Deployment, MemoryPlan, kv};
+use crate::catalog::Architecture;
+use crate::hardware::Hardware;
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// An engine's rule for the memory its KV pool gets.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum KvRule {
+    /// vLLM: a fraction of total memory, less weights, non-torch memory and the profiled peak.
+    TotalFraction { fraction: f64 },
+    /// SGLang: a fraction of total memory by TP size (1, 2, 4, 8, 16) for weights + KV.
+    StaticFraction { by_tp: [f64; 5] },
+    /// TRT-LLM: a fraction of what is free after the weights and the runtime buffers (its
+    /// activations for `max_num_tokens`, the same forward as vLLM's profile).
+    FreeFraction { fraction: f64 },
+    /// llama.cpp / Ollama: context × slots.
+    Slots,
+    /// One sequence at a time.
+    Single,
+}
+
+impl KvRule {
+    /// SGLang's `mem_fraction_static` for a TP size (the table's entry at or below it).
+    fn static_fraction(by_tp: &[f64; 5], tp: u32) -> f64 {
+        match tp {
+            0 | 1 => by_tp[0],
+            2 | 3 => by_tp[1],
+            4..=7 => by_tp[2],
+            8..=15 => by_tp[3],
+            _ => by_tp[4],
+        }
+    }
+}
+
+/// What one GPU holds besides the KV pool, bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GpuBudget {
+    /// Total memory the driver reports.
+    pub total: f64,
+    /// Weights loaded on this rank.
+    pub weights: f64,
+    /// Activation peak the engine reserves (vLLM's profiling forward).
+    pub activation: f64,
+    /// CUDA context, NCCL and allocator memory outside the engine's pools.
+    pub non_torch: f64,
+}
+
+/// KV pool bytes on one GPU under `rule`. Pure arithmetic; never negative.
+pub fn pool_bytes(rule: &KvRule, gpu: &GpuBudget, tp: u32) -> f64 {
+    let pool = match rule {
+        KvRule::TotalFraction { fraction } => {
+            fraction * gpu.total - gpu.weights - gpu.non_torch - gpu.activation
+        }
+        KvRule::StaticFraction { by_tp } => {
+            KvRule::static_fraction(by_tp, tp) * gpu.total - gpu.weights
+        }
+        KvRule::FreeFraction { fraction } => {
+            fraction * (gpu.total - gpu.weights - gpu.non_torch - gpu.activation)
+        }
+        KvRule::Slots | KvRule::Single => gpu.total - gpu.weights - gpu.non_torch - gpu.activation,
+    };
+    pool.max(0.0)
+}
+
+/// vLLM's profiling peak: one forward of `tokens` tokens holds the MLP's gate/up output (2·ffn),
+/// its activation (ffn) and three hidden-state copies, in BF16, on each rank. Fits the three
+/// vLLM logs of serving.md §C (Llama-3.1-8B at 20,000 and 29,000 tokens: 2.06 / 2.99 GiB against
+/// 2.07 / 2.99 GiB logged; R1-Distill-Qwen-14B TP2 at 2048 tokens: KV within 0.6%).
+pub fn profile_activation(d: &Deployment, tokens: u32, tp: u32) -> f64 {
+    let (ffn, hidden) = match &d.model.arch {
+        Architecture::Dense(a) => (f64::from(a.ffn), f64::from(a.hidden)),
+        // MoE: the dense layers' FFN is the widest intermediate a token passes through.
+        Architecture::Moe(a) => (f64::from(a.ffn), f64::from(a.hidden)),
+        // GQA-MoE (Mixtral, Qwen3-MoE): each token passes its top-k experts' FFNs, or a dense
+        // layer's where the model has some.
+        Architecture::GqaMoe(a) => {
+            let routed = f64::from(a.moe_ffn) * f64::from(a.experts_per_token);
+            let dense = if a.dense_layers > 0 {
+                f64::from(a.ffn)
+            } else {
+                0.0
+            };
+            (routed.max(dense), f64::from(a.hidden))
+        }
+    };
+    f64::from(tokens) * (3.0 * ffn / f64::from(tp.max(1)) + 3.0 * hidden) * 2.0
+}
+
+/// KV capacity of a deployment: the pool, its tokens, and what they allow.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+pub struct KvCapacity {
+    /// KV pool bytes per GPU (the busiest rank).
+    pub pool_bytes_per_gpu: u64,
+    /// Tokens of KV the pool holds (all sequences together), rounded down to whole blocks.
+    pub tokens: u64,
+    /// Most sequences of the requested context that fit at once.
+    pub max_concurrency: u32,
+    /// Longest context each of the requested sequences can have.
+    pub max_context: u32,
+}
+
+/// Capacity of `d` as planned in `mem`, under `rule`. `profile_tokens` is the engine's profiling
+/// forward (vLLM `max_num_batched_tokens`), `non_torch_mib` its memory outside the pools.
+pub fn kv_capacity(
+    d: &Deployment,
+    hw: &Hardware,
+    mem: &MemoryPlan,
+    rule: &KvRule,
+    profile_tokens: u32,
+    non_torch_mib: f64,
+) -> KvCapacity {
+    let w = d.workload;
+    let block = u64::from(d.engine.memory.kv_block_tokens.max(1));
+    let tp = mem.placement.tensor_parallel.max(1);
+    // Layers on the busiest device (a pipeline stage or a layer-split GPU).
+    let layers_here = f64::from(
+        mem.placement
+            .layers_per_gpu
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(d.model.layers()),
+    );
+    let per_token = kv::per_layer_token(d.model, d.mla_layout(), d.kv_dtype, tp) * layers_here;
+    let tokens = match rule {
+        KvRule::Slots => u64::from(w.context) * u64::from(w.concurrency),
+        _ => {
+            let total = hw.gpus[..(mem.placement.gpus as usize).min(hw.gpus.len())]
+                .iter()
+                .map(|g| g.memory_bytes as f64)
+                .fold(f64::INFINITY, f64::min);
+            let weights = mem.gpus.iter().map(|g| g.weights).max().unwrap_or(0) as f64;
+            let activation = match rule {
+                KvRule::TotalFraction { .. } | KvRule::FreeFraction { .. } => {
+                    profile_activation(d, profile_tokens, tp)
+                }
+                _ => 0.0,
+            };
+            let gpu = GpuBudget {
+                total: if total.is_finite() { total } else { 0.0 },
+                weights,
+                activation,
+                non_torch: non_torch_mib * MIB,
+            };
+            let pool = pool_bytes(rule, &gpu, tp);
+            if per_token > 0.0 {
+                (pool / per_token) as u64 / block * block
+            } else {
+                0
+            }
+        }
+    };
+    let pool = (tokens as f64 * per_token).round() as u64;
+    let ctx_blocks = u64::from(w.context).div_ceil(block) * block;
+    let max_concurrency = match rule {
+        KvRule::Single => u32::from(tokens >= ctx_blocks),
+        KvRule::Slots => w.concurrency,
+        _ => u32::try_from(tokens / ctx_blocks.max(1)).unwrap_or(u32::MAX),
+    };
+    let max_context = (tokens / u64::from(w.concurrency.max(1)) / block * block)
+        .min(u64::from(d.model.max_context));
+    KvCapacity {
+        pool_bytes_per_gpu: pool,
+        tokens,
+        max_concurrency,
+        max_context: u32::try_from(max_context).unwrap_or(u32::MAX),
+    }
+}
