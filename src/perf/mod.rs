@@ -352,7 +352,7 @@ fn prefill_ms(
         MultiGpu::Tensor => slowest(hw, placement.gpus),
         MultiGpu::Layer => &hw.gpus[0],
     };
-    let mfu = for_gpu(&s.prefill_mfu, gpu) * moe_prefill_efficiency(d.model);
+    let mfu = for_gpu(&s.prefill_mfu, gpu);
     let gpu_flops: f64 = match d.engine.multi_gpu {
         MultiGpu::Tensor => {
             peak_flops(s, gpu, d.quant.compute) * f64::from(placement.tensor_parallel)
@@ -380,20 +380,6 @@ fn prefill_ms(
         total = total.max(upload_ms);
     }
     (total, mfu * gpu_flops / 1e12)
-}
-
-/// Share of the dense prefill MFU a DeepSeek MoE reaches (routed-expert grouped GEMMs, MLA, expert
-/// dispatch). DeepSeek's production prefill (open-infra-index day 6, 2025-03-01): 73.7k input tok/s
-/// per 8×H800 node of which 56.3% hit the on-disk cache, i.e. 32.2k computed tok/s × ~86 GFLOP per
-/// token (37B active, MLA at ~5K context) = 17.5% of H800 FP8 peak, against the 55% dense MFU.
-pub const MOE_PREFILL_EFFICIENCY: f64 = 0.32;
-
-fn moe_prefill_efficiency(model: &Model) -> f64 {
-    if model.is_moe() {
-        MOE_PREFILL_EFFICIENCY
-    } else {
-        1.0
-    }
 }
 
 /// Causal attention FLOPs of a prompt: 2·L·H·S²·(d_qk + d_v)/2 (formulas.md §1(f)).

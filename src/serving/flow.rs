@@ -5,14 +5,15 @@
 //! after the decoding sequences, then decodes one token per step. A decoding request shares each step
 //! with the others' decode tokens and, in a share of the steps, with another request's prefill chunk
 //! (the interference that makes TPOT grow with load). The share is the prefill work arriving per unit
-//! time, λ × prefill time; a new request waits for the chunks ahead of it (M/D/1 on the prefill
-//! pipeline). The state is the fixed point of λ = n / lifetime.
+//! time, λ × prefill time; a new request waits for the chunks ahead of it (M/G/1 on the prefill
+//! pipeline), and for the step running when it arrives: engines admit at step boundaries. The
+//! state is the fixed point of λ = n / lifetime.
 
 use super::step::{StepModel, pairs};
 
 /// Iterations of the damped fixed point; it converges in ~20 on every calibration row.
 const ITERATIONS: usize = 80;
-/// Highest prefill-pipeline utilisation the M/D/1 wait is evaluated at (it diverges at 1).
+/// Highest prefill-pipeline utilisation the M/G/1 wait is evaluated at (it diverges at 1).
 const RHO_MAX: f64 = 0.98;
 
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -25,6 +26,10 @@ pub struct Flow {
     pub first: f64,
     /// Mean wait for the prefill chunks ahead, ms (closed-loop arrivals).
     pub wait: f64,
+    /// Wait for the step running at a closed-loop arrival to end, ms (about one step when busy).
+    pub step_wait: f64,
+    /// Mean residual of the step running when a Poisson arrival comes, ms (E[S²]/2E[S] while busy).
+    pub residual: f64,
     /// Share of time a prefill chunk is in the step (may exceed 1: prefill-bound).
     pub chunk_share: f64,
     /// Mean time per output token, ms.
@@ -43,7 +48,17 @@ pub struct Flow {
 /// `separate`: the scheduler runs prefills as steps of their own (prefill-first, SGLang's default
 /// without mixed chunking) instead of mixing chunks into decode steps, so a chunk stalls every
 /// decoding sequence for a whole prefill step.
-pub fn flow(step: &StepModel, budget: f64, isl: f64, osl: f64, n: f64, separate: bool) -> Flow {
+/// `prompt_cv2`: squared coefficient of variation of the prompt lengths (a prefill's duration is
+/// about proportional to its prompt, so it is the cv² of the prefill service time).
+pub fn flow(
+    step: &StepModel,
+    budget: f64,
+    isl: f64,
+    osl: f64,
+    n: f64,
+    separate: bool,
+    prompt_cv2: f64,
+) -> Flow {
     let ctx = isl + osl / 2.0;
     let decode_steps = (osl - 1.0).max(0.0);
     let mut tpot = step.step_ms(1.0, ctx, 0.0, 0.0);
@@ -84,7 +99,18 @@ pub fn flow(step: &StepModel, budget: f64, isl: f64, osl: f64, n: f64, separate:
         let new_tpot = (1.0 - interference) * pure + interference * mixed;
         // The prefill pipeline is busy a `share` of the time (others' chunks only, closed loop).
         let rho = (share * (n - 1.0).max(0.0) / n.max(1.0)).min(RHO_MAX);
-        let wait = rho / (2.0 * (1.0 - rho)) * prefill;
+        // Pollaczek–Khinchine: the M/D/1 wait scaled by 1 + cv² of the prefill times.
+        let queue_wait = rho / (2.0 * (1.0 - rho)) * prefill * (1.0 + prompt_cv2);
+        // Engines admit a new request only at a step boundary (vLLM's and SGLang's scheduler loop,
+        // TRT-LLM's in-flight batcher). A closed-loop request is sent when its predecessor's last
+        // token returns, which is just after the next step was launched, so it waits about one
+        // whole step whenever others are running (an idle engine admits it at once: c = 1 is the
+        // single-stream case). A Poisson arrival waits the step's residual, E[S²]/2E[S].
+        let busy = others.min(1.0);
+        let residual = busy * ((1.0 - interference) * pure * pure + interference * mixed * mixed)
+            / (2.0 * new_tpot.max(1e-9));
+        let wait = queue_wait;
+        let step_wait = busy * new_tpot;
         // The first token's step: the tagged request at its prompt length among the others.
         let first_ctx = (others * ctx + isl) / tagged;
         let first_pure = step.step_ms(tagged, first_ctx, 0.0, 0.0);
@@ -94,7 +120,7 @@ pub fn flow(step: &StepModel, budget: f64, isl: f64, osl: f64, n: f64, separate:
             step.step_ms(tagged, first_ctx, chunk, pairs(0.0, chunk))
         };
         let first = (1.0 - interference) * first_pure + interference * first_mixed;
-        let new_ttft = wait + prefill + first;
+        let new_ttft = wait + step_wait + prefill + first;
         let done = (new_tpot - tpot).abs() <= 1e-7 * tpot && (new_ttft - ttft).abs() <= 1e-7 * ttft;
         tpot = 0.5 * tpot + 0.5 * new_tpot;
         ttft = 0.5 * ttft + 0.5 * new_ttft;
@@ -103,6 +129,8 @@ pub fn flow(step: &StepModel, budget: f64, isl: f64, osl: f64, n: f64, separate:
             prefill,
             first,
             wait,
+            step_wait,
+            residual,
             chunk_share: share,
             tpot: new_tpot,
             pure_step: pure,
@@ -116,6 +144,8 @@ pub fn flow(step: &StepModel, budget: f64, isl: f64, osl: f64, n: f64, separate:
         }
     }
     // Throughput of the converged latencies (the loop's λ lags them by half a step).
-    last.lambda = n / (last.wait + last.prefill + last.first + decode_steps * last.tpot).max(1e-9);
+    last.lambda = n
+        / (last.wait + last.step_wait + last.prefill + last.first + decode_steps * last.tpot)
+            .max(1e-9);
     last
 }

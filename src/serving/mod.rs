@@ -283,7 +283,8 @@ pub fn estimate(
     let step = StepModel::new(d, hw, mem, &k);
     let budget = f64::from(scheduler.token_budget);
     let separate = scheduler.prefill_first;
-    let saturated = flow::flow(&step, budget, isl, osl, f64::from(max_batch), separate);
+    let cv2 = p.cv2();
+    let saturated = flow::flow(&step, budget, isl, osl, f64::from(max_batch), separate, cv2);
     let bound = |memory_bound: bool| {
         if memory_bound {
             Limit::MemoryBandwidth
@@ -356,8 +357,8 @@ pub fn estimate(
         }
         Load::Concurrency { requests } => {
             let n = requests.min(max_batch);
-            let f = flow::flow(&step, budget, isl, osl, f64::from(n), separate);
-            let queue = f64::from(requests - n) / f.lambda;
+            let f = flow::flow(&step, budget, isl, osl, f64::from(n), separate, cv2);
+            let queue = f64::from(requests - n) / f.lambda + f.step_wait;
             est.ttft_ms = Some(ttft_percentiles(&f, p, queue, 0.0, 0.0, f.interference));
             est.tpot_ms = Some(tpot_percentiles(&f, osl));
             est.itl_ms = Some(itl_percentiles(&f));
@@ -384,18 +385,18 @@ pub fn estimate(
             let (mut lo, mut hi) = (0.0, f64::from(max_batch));
             for _ in 0..32 {
                 let mid = 0.5 * (lo + hi);
-                if flow::flow(&step, budget, isl, osl, mid, separate).lambda < target {
+                if flow::flow(&step, budget, isl, osl, mid, separate, cv2).lambda < target {
                     lo = mid;
                 } else {
                     hi = mid;
                 }
             }
             let n = 0.5 * (lo + hi);
-            let f = flow::flow(&step, budget, isl, osl, n, separate);
-            // Poisson arrivals: M/D/1 on the prefill pipeline; admission to the `max_batch` slots
+            let f = flow::flow(&step, budget, isl, osl, n, separate, cv2);
+            // Poisson arrivals: M/G/1 on the prefill pipeline (plus the residual of the running step); admission to the `max_batch` slots
             // by Sakasegawa's M/G/c approximation (cs² from the spread of answer lengths).
             let rho_p = f.chunk_share.min(0.999);
-            let prefill_wait = rho_p / (2.0 * (1.0 - rho_p)) * f.prefill;
+            let prefill_wait = rho_p / (2.0 * (1.0 - rho_p)) * f.prefill * (1.0 + cv2);
             let rho = target / saturated.lambda;
             let c = f64::from(max_batch);
             let p_wait = rho.powf((2.0 * (c + 1.0)).sqrt() - 1.0).min(1.0);
@@ -403,7 +404,7 @@ pub fn estimate(
             est.ttft_ms = Some(ttft_percentiles(
                 &flow::Flow { wait: 0.0, ..f },
                 p,
-                0.0,
+                f.residual,
                 prefill_wait,
                 admission,
                 rho_p.max(p_wait),

@@ -108,7 +108,13 @@ impl StepModel {
         let memory = self.weights_at(tokens) + self.kv_ms_per_token * decode * context;
         let compute = tokens * self.flop_ms_per_token + self.attention_ms_per_token2 * pairs;
         let k = self.sharpness;
-        let bound = (memory.powf(k) + compute.powf(k)).powf(1.0 / k);
+        // A prefill-only step overlaps its weight reads with long GEMMs: the plain roofline, as the
+        // single-stream prefill model has it.
+        let bound = if decode > 0.0 {
+            (memory.powf(k) + compute.powf(k)).powf(1.0 / k)
+        } else {
+            memory.max(compute)
+        };
         // A prefill-only step's kernels are long enough to hide the per-layer launch costs that a
         // decode step exposes (the single-stream prefill model counts none either).
         let fixed = if decode > 0.0 { self.fixed_ms } else { 0.0 };

@@ -26,7 +26,8 @@ pub enum KvRule {
     TotalFraction { fraction: f64 },
     /// SGLang: a fraction of total memory by TP size (1, 2, 4, 8, 16) for weights + KV.
     StaticFraction { by_tp: [f64; 5] },
-    /// TRT-LLM: a fraction of what is free after the weights.
+    /// TRT-LLM: a fraction of what is free after the weights and the runtime buffers (its
+    /// activations for `max_num_tokens`, the same forward as vLLM's profile).
     FreeFraction { fraction: f64 },
     /// llama.cpp / Ollama: context × slots.
     Slots,
@@ -84,9 +85,19 @@ pub fn pool_bytes(rule: &KvRule, gpu: &GpuBudget, tp: u32) -> f64 {
 pub fn profile_activation(d: &Deployment, tokens: u32, tp: u32) -> f64 {
     let (ffn, hidden) = match &d.model.arch {
         Architecture::Dense(a) => (f64::from(a.ffn), f64::from(a.hidden)),
-        Architecture::GqaMoe(a) => (f64::from(a.ffn), f64::from(a.hidden)),
         // MoE: the dense layers' FFN is the widest intermediate a token passes through.
         Architecture::Moe(a) => (f64::from(a.ffn), f64::from(a.hidden)),
+        // GQA-MoE (Mixtral, Qwen3-MoE): each token passes its top-k experts' FFNs, or a dense
+        // layer's where the model has some.
+        Architecture::GqaMoe(a) => {
+            let routed = f64::from(a.moe_ffn) * f64::from(a.experts_per_token);
+            let dense = if a.dense_layers > 0 {
+                f64::from(a.ffn)
+            } else {
+                0.0
+            };
+            (routed.max(dense), f64::from(a.hidden))
+        }
     };
     f64::from(tokens) * (3.0 * ffn / f64::from(tp.max(1)) + 3.0 * hidden) * 2.0
 }
@@ -136,7 +147,9 @@ pub fn kv_capacity(
                 .fold(f64::INFINITY, f64::min);
             let weights = mem.gpus.iter().map(|g| g.weights).max().unwrap_or(0) as f64;
             let activation = match rule {
-                KvRule::TotalFraction { .. } => profile_activation(d, profile_tokens, tp),
+                KvRule::TotalFraction { .. } | KvRule::FreeFraction { .. } => {
+                    profile_activation(d, profile_tokens, tp)
+                }
                 _ => 0.0,
             };
             let gpu = GpuBudget {

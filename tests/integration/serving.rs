@@ -489,6 +489,23 @@ fn past_saturation_ttft_grows_linearly_while_tpot_flattens() {
 }
 
 #[test]
+fn a_closed_loop_request_waits_for_the_step_running_when_it_arrives() {
+    // Short prompts: the prefill queue is negligible, so what c = 2 adds to TTFT over c = 1 is the
+    // step the other request is decoding when this one arrives (engines admit at step boundaries).
+    let short = Lengths {
+        prompt: Span { min: 50, max: 150 },
+        output: Span { min: 400, max: 600 },
+    };
+    let (one, two) = (nim_with(closed(1), short), nim_with(closed(2), short));
+    let added = two.ttft_ms.unwrap().mean - one.ttft_ms.unwrap().mean;
+    let step = two.tpot_ms.unwrap().mean;
+    assert!(
+        added >= 0.9 * step && added <= 1.5 * step,
+        "c=2 adds {added} ms of TTFT; one decode step is {step} ms"
+    );
+}
+
+#[test]
 fn open_loop_latency_is_unbounded_as_the_rate_nears_capacity() {
     let lengths = Lengths {
         prompt: Span {
