@@ -20,6 +20,12 @@ pub struct Engine {
     /// Lowest NVIDIA compute capability it supports, "major.minor".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_compute_capability: Option<String>,
+    /// KV-cache element types it allocates (`--kv-dtype` ids); empty: any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kv_dtypes: Vec<String>,
+    /// Quant × hardware combinations the engine refuses, each with its own reason and source.
+    #[serde(default, rename = "gate", skip_serializing_if = "Vec::is_empty")]
+    pub gates: Vec<Gate>,
     /// AMD gfx targets it supports (its ROCm build's list); empty means every AMD GPU.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amd_targets: Vec<String>,
@@ -32,6 +38,10 @@ pub struct Engine {
     pub max_tensor_parallel: u32,
     /// Can it span nodes (pipeline stages of `max_tensor_parallel` GPUs)?
     pub multi_node: bool,
+    /// Across nodes it runs one tensor-parallel group over every GPU (SGLang `--tp 16 --nnodes 2`)
+    /// instead of pipeline stages.
+    #[serde(default)]
+    pub tp_across_nodes: bool,
     /// Serves several sequences in one decode step.
     pub batching: Batching,
     /// How it stores DeepSeek's MLA cache.
@@ -40,9 +50,23 @@ pub struct Engine {
     pub speed: EngineSpeed,
     /// Launch command template; placeholders are filled by `decide::launch::command`: {repo} {gguf}
     /// {tp} {pp} {gpus} {pp_flag} {nnodes_flag} {context} {ctx_total} {concurrency} {quant_flag} {ngl}
-    /// {split_flag} {moe_flag} {ollama_tag} {output}.
+    /// {split_flag} {moe_flag} {dtype_flag} {kv_flag} {ollama_tag} {output}.
     pub launch: String,
     pub sources: Vec<String>,
+}
+
+/// A refusal of the engine: `quants` on GPUs below `min_compute_capability` (NVIDIA) or of one of
+/// `vendors`. The reason is the engine's own, said in one line.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Gate {
+    pub quants: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_compute_capability: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vendors: Vec<Vendor>,
+    pub reason: String,
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -84,6 +108,10 @@ pub enum MlaKvLayout {
 pub struct EngineMemory {
     /// Share of each GPU's total memory the engine allows itself (vLLM gpu_memory_utilization).
     pub gpu_fraction: f64,
+    /// The engine takes `gpu_fraction` of the *total* memory and refuses to start when less than
+    /// that is free (vLLM's startup check); otherwise the fraction applies to what is free.
+    #[serde(default)]
+    pub fraction_of_total: bool,
     /// Memory kept free on each GPU (llama.cpp --fit target).
     pub margin_mib: f64,
     /// CUDA context and library workspaces per GPU.

@@ -27,6 +27,10 @@ pub struct Model {
     /// Checkpoints per quant id (`int4`, `int8`, `bf16`) or `gguf`, when not `hf_repo`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub repos: std::collections::BTreeMap<String, String>,
+    /// MLA cache layout its GGUF files force on every llama.cpp build: a pre-MLA conversion
+    /// (`head_count_kv = 128`) caches full per-head K and V. `None`: the engine's own layout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gguf_mla_kv: Option<super::MlaKvLayout>,
     pub arch: Architecture,
     #[serde(default)]
     pub scores: Scores,

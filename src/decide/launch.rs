@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::catalog::model::ModelSource;
-use crate::sizing::{Deployment, MemoryPlan};
+use crate::sizing::{Deployment, KvDtype, MemoryPlan};
 
 /// How to start a deployment, for a shell or for anything else that starts processes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -54,7 +54,7 @@ pub fn command(d: &Deployment, mem: &MemoryPlan) -> String {
 /// The launch of `d` as placed by `mem`.
 pub fn plan(d: &Deployment, mem: &MemoryPlan) -> LaunchPlan {
     let ranked = d.engine.launch.contains("{nnodes_flag}");
-    let stages = mem.placement.pipeline_stages.max(1);
+    let stages = node_count(d, &mem.placement);
     let nodes: Vec<Node> = (0..if ranked { stages } else { 1 })
         .map(|rank| Node {
             rank,
@@ -172,7 +172,10 @@ fn template(d: &Deployment, mem: &MemoryPlan, rank: u32) -> String {
         ("fp8", false) => " --quantization fp8".to_string(),
         _ => String::new(),
     };
-    let nodes = p.pipeline_stages.max(1);
+    // FP16 where the engine would pick BF16 from the config (GPUs below compute capability 8.0).
+    let dtype_flag = if q.id == "fp16" { " --dtype half" } else { "" };
+    let kv_flag = kv_cache_flag(d.engine.id.as_str(), d.kv_dtype);
+    let nodes = node_count(d, p);
     let pp_flag = if nodes > 1 {
         format!(" --pipeline-parallel-size {nodes}")
     } else {
@@ -196,10 +199,11 @@ fn template(d: &Deployment, mem: &MemoryPlan, rank: u32) -> String {
     } else {
         p.gpu_layers
     };
-    let moe_flag = if p.cpu_expert_layers > 0 {
-        format!(" --n-cpu-moe {}", p.cpu_expert_layers)
-    } else {
-        String::new()
+    // `--n-cpu-moe N` keeps the experts of layers 0..N on the CPU (R1's first 3 layers are dense,
+    // so N counts them): N is one past the last layer whose experts sizing left in host memory.
+    let moe_flag = match p.experts_on_gpu.iter().rposition(|on| !on) {
+        Some(last) if p.cpu_expert_layers > 0 && p.gpus > 0 => format!(" --n-cpu-moe {}", last + 1),
+        _ => String::new(),
     };
     // Ollama: the library tag where one is published, else the GGUF repo through hf.co.
     let ollama_tag = match (q.id.as_str(), &m.ollama_tag) {
@@ -230,11 +234,36 @@ fn template(d: &Deployment, mem: &MemoryPlan, rank: u32) -> String {
         .replace("{ctx_total}", &(w.context * w.concurrency).to_string())
         .replace("{concurrency}", &w.concurrency.to_string())
         .replace("{quant_flag}", &quant_flag)
+        .replace("{dtype_flag}", dtype_flag)
+        .replace("{kv_flag}", &kv_flag)
         .replace("{ngl}", &ngl.to_string())
         .replace("{split_flag}", &split_flag)
         .replace("{moe_flag}", &moe_flag)
         .replace("{ollama_tag}", &ollama_tag)
         .replace("{output}", &w.output.to_string())
+}
+
+/// Machines the deployment spans: its pipeline stages, or for one TP group across nodes (SGLang)
+/// its GPUs over the GPUs of a node (`max_tensor_parallel`).
+fn node_count(d: &Deployment, p: &crate::sizing::Placement) -> u32 {
+    if d.engine.tp_across_nodes {
+        p.gpus.div_ceil(d.engine.max_tensor_parallel.max(1)).max(1)
+    } else {
+        p.pipeline_stages.max(1)
+    }
+}
+
+/// The engine's spelling of a quantized KV cache; nothing for the 16-bit default.
+fn kv_cache_flag(engine: &str, kv: KvDtype) -> String {
+    match (engine, kv) {
+        (_, KvDtype::Bf16 | KvDtype::Fp16) => String::new(),
+        ("vllm", k) => format!(" --kv-cache-dtype {}", k.id()),
+        ("sglang", KvDtype::Fp8) => " --kv-cache-dtype fp8_e4m3".to_string(),
+        ("llama.cpp", k) => format!(" --cache-type-k {0} --cache-type-v {0}", k.id()),
+        // Ollama reads the cache type from its environment; quantized caches need flash attention.
+        ("ollama", k) => format!(" OLLAMA_FLASH_ATTENTION=1 OLLAMA_KV_CACHE_TYPE={}", k.id()),
+        _ => String::new(),
+    }
 }
 
 #[cfg(test)]

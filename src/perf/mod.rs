@@ -249,8 +249,9 @@ fn decode_shares(
             for (i, &count) in placement.layers_per_gpu.iter().enumerate() {
                 let range = layer..layer + count as usize;
                 layer += count as usize;
+                // the placement sizing chose (the experts of the first MoE layers on the host)
                 let cpu_experts =
-                    |l: usize| l >= layers as usize - placement.cpu_expert_layers as usize;
+                    |l: usize| !placement.experts_on_gpu.get(l).copied().unwrap_or(true);
                 let mut bytes: f64 = range
                     .clone()
                     .map(|l| {

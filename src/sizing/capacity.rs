@@ -87,11 +87,17 @@ pub fn profile_activation(d: &Deployment, tokens: u32, tp: u32) -> f64 {
         Architecture::Dense(a) => (f64::from(a.ffn), f64::from(a.hidden)),
         // MoE: the dense layers' FFN is the widest intermediate a token passes through.
         Architecture::Moe(a) => (f64::from(a.ffn), f64::from(a.hidden)),
-        // GQA MoE: a token's routed experts together are its widest intermediate (or a dense layer).
-        Architecture::GqaMoe(a) => (
-            f64::from(a.ffn.max(a.moe_ffn * a.experts_per_token)),
-            f64::from(a.hidden),
-        ),
+        // GQA-MoE (Mixtral, Qwen3-MoE): each token passes its top-k experts' FFNs, or a dense
+        // layer's where the model has some.
+        Architecture::GqaMoe(a) => {
+            let routed = f64::from(a.moe_ffn) * f64::from(a.experts_per_token);
+            let dense = if a.dense_layers > 0 {
+                f64::from(a.ffn)
+            } else {
+                0.0
+            };
+            (routed.max(dense), f64::from(a.hidden))
+        }
     };
     f64::from(tokens) * (3.0 * ffn / f64::from(tp.max(1)) + 3.0 * hidden) * 2.0
 }

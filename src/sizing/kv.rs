@@ -24,6 +24,17 @@ pub enum KvDtype {
 }
 
 impl KvDtype {
+    /// The `--kv-dtype` spelling (and data/engines.toml `kv_dtypes`).
+    pub fn id(self) -> &'static str {
+        match self {
+            KvDtype::Bf16 => "bf16",
+            KvDtype::Fp16 => "fp16",
+            KvDtype::Fp8 => "fp8",
+            KvDtype::Q8_0 => "q8_0",
+            KvDtype::Q4_0 => "q4_0",
+        }
+    }
+
     pub fn bytes(self) -> f64 {
         match self {
             KvDtype::Bf16 | KvDtype::Fp16 => 2.0,

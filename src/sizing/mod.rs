@@ -73,8 +73,14 @@ impl<'a> Deployment<'a> {
         }
     }
 
+    /// The MLA cache layout: `--mla-kv`, else the GGUF artifact's own (a pre-MLA conversion),
+    /// else the engine's.
     pub fn mla_layout(&self) -> MlaKvLayout {
-        self.mla_kv.unwrap_or(self.engine.mla_kv)
+        let artifact = self
+            .model
+            .gguf_mla_kv
+            .filter(|_| self.quant.format == crate::catalog::quant::QuantFormat::Gguf);
+        self.mla_kv.or(artifact).unwrap_or(self.engine.mla_kv)
     }
 }
 
@@ -182,6 +188,9 @@ pub fn plan_with(d: &Deployment, hw: &Hardware, weights: &WeightBytes) -> Result
             w.context, d.model.id, d.model.max_context
         )));
     }
+    if let Some(why) = support::kv_dtype_refusal(d.engine, d.kv_dtype) {
+        return Err(Error::input(why));
+    }
     let kv_per_token = kv::per_token(d.model, d.mla_layout(), d.kv_dtype);
     let mut plan = if d.gpus == 0 {
         cpu_only(d, hw, weights)
@@ -192,6 +201,12 @@ pub fn plan_with(d: &Deployment, hw: &Hardware, weights: &WeightBytes) -> Result
         }
     };
     plan.kv_bytes_per_token = kv_per_token.round() as u64;
+    if plan.fits
+        && let Some(why) = startup_refusal(d, hw)
+    {
+        plan.fits = false;
+        plan.shortfall = Some(why);
+    }
     Ok(plan)
 }
 
@@ -261,14 +276,51 @@ fn overhead(d: &Deployment, multi_gpu: bool) -> f64 {
 
 /// Usable bytes of each of the first `n` GPUs under the engine's rule.
 fn capacities(d: &Deployment, hw: &Hardware, n: u32) -> Vec<f64> {
+    let mem = &d.engine.memory;
     hw.gpus[..n as usize]
         .iter()
-        .map(|g| g.available_bytes as f64 * d.engine.memory.gpu_fraction)
+        .map(|g| {
+            let base = if mem.fraction_of_total {
+                g.memory_bytes
+            } else {
+                g.available_bytes
+            };
+            base as f64 * mem.gpu_fraction
+        })
         .collect()
 }
 
+/// vLLM refuses to start on a GPU with less free memory than its utilization × total.
+fn startup_refusal(d: &Deployment, hw: &Hardware) -> Option<String> {
+    let mem = &d.engine.memory;
+    if !mem.fraction_of_total {
+        return None;
+    }
+    hw.gpus[..d.gpus as usize]
+        .iter()
+        .enumerate()
+        .find(|(_, g)| (g.available_bytes as f64) < mem.gpu_fraction * g.memory_bytes as f64)
+        .map(|(i, g)| {
+            format!(
+                "{} refuses to start: GPU {i} has {} free of {}, less than gpu_memory_utilization {} × total ({}); lower it to {:.2} or free the GPU",
+                d.engine.name,
+                bytes(g.available_bytes),
+                bytes(g.memory_bytes),
+                mem.gpu_fraction,
+                bytes((mem.gpu_fraction * g.memory_bytes as f64) as u64),
+                (g.available_bytes as f64 / g.memory_bytes as f64 * 100.0).floor() / 100.0
+            )
+        })
+}
+
 fn tensor_parallel(d: &Deployment, hw: &Hardware, w: &WeightBytes) -> Result<MemoryPlan> {
-    let max_tp = d.engine.max_tensor_parallel;
+    let node_tp = d.engine.max_tensor_parallel;
+    // One TP group across every GPU when the engine spans nodes that way (size what is launched).
+    let max_tp = if d.engine.tp_across_nodes && d.engine.multi_node {
+        node_tp.max(d.gpus)
+    } else {
+        node_tp
+    };
     let tp = d.tensor_parallel.unwrap_or(d.gpus.min(max_tp));
     if tp == 0 || !d.gpus.is_multiple_of(tp) {
         return Err(Error::input(format!(
@@ -282,12 +334,10 @@ fn tensor_parallel(d: &Deployment, hw: &Hardware, w: &WeightBytes) -> Result<Mem
             d.engine.name
         )));
     }
-    let heads = d.model.heads();
-    if !heads.is_multiple_of(tp) {
+    if let Some(why) = support::tp_refusal(d.model, tp) {
         return Err(Error::input(format!(
-            "{} has {heads} attention heads, not divisible by tensor parallel {tp} (try {})",
-            d.model.id,
-            valid_tp(heads, d.gpus.min(max_tp))
+            "{why} (valid: {})",
+            support::valid_tp(d.model, d.gpus.min(max_tp))
                 .iter()
                 .map(u32::to_string)
                 .collect::<Vec<_>>()
@@ -307,29 +357,30 @@ fn tensor_parallel(d: &Deployment, hw: &Hardware, w: &WeightBytes) -> Result<Mem
             "{pp} pipeline stages for {layers} layers"
         )));
     }
-    let (tpf, ppf) = (f64::from(tp), f64::from(pp));
-    let layer_total: f64 = w.layers.iter().map(|l| l.total()).sum();
-    let layer_replicated: f64 = w
-        .layers
-        .iter()
-        .map(|l| l.attention_replicated + l.router)
-        .sum();
-    let per_gpu_weights = (layer_total - layer_replicated) / tpf / ppf
-        + layer_replicated / ppf
-        + w.embedding.max(w.output) / tpf;
-    let kv = kv::per_layer_token(d.model, d.mla_layout(), d.kv_dtype, tp)
-        * (f64::from(layers) / ppf).ceil()
-        * kv_tokens(d.engine, &d.workload);
+    let stages = stage_layers(layers, pp);
+    let kv_layer_token = kv::per_layer_token(d.model, d.mla_layout(), d.kv_dtype, tp);
+    let tokens = kv_tokens(d.engine, &d.workload);
     let act = activation(d, tp);
     let over = overhead(d, d.gpus > 1);
     let caps = capacities(d, hw, d.gpus);
+    let stage_memory: Vec<(f64, f64)> = stages
+        .iter()
+        .enumerate()
+        .map(|(s, range)| {
+            let weights = stage_weights(w, range.clone(), tp, s == 0, s + 1 == stages.len());
+            (weights, kv_layer_token * range.len() as f64 * tokens)
+        })
+        .collect();
+    // GPU g belongs to pipeline stage g / tp (vLLM/SGLang rank order: TP inner, PP outer).
     let gpus: Vec<DeviceMemory> = caps
         .iter()
-        .map(|&cap| DeviceMemory::new(per_gpu_weights, kv, act, over, cap))
+        .enumerate()
+        .map(|(g, &cap)| {
+            let (weights, kv) = stage_memory[g / tp as usize];
+            DeviceMemory::new(weights, kv, act, over, cap)
+        })
         .collect();
-    let layers_per_stage = (0..pp)
-        .map(|s| layers / pp + u32::from(s < layers % pp))
-        .collect();
+    let layers_per_stage = stages.iter().map(|r| r.len() as u32).collect();
     let placement = Placement {
         gpus: d.gpus,
         tensor_parallel: tp,
@@ -349,11 +400,53 @@ fn tensor_parallel(d: &Deployment, hw: &Hardware, w: &WeightBytes) -> Result<Mem
     ))
 }
 
-/// Tensor-parallel degrees ≤ `max` that divide `heads`.
-pub fn valid_tp(heads: u32, max: u32) -> Vec<u32> {
-    (1..=max.max(1))
-        .filter(|t| heads.is_multiple_of(*t))
+/// Layers of each pipeline stage, as vLLM's `get_pp_indices` splits them: ⌊L/pp⌋ each, the
+/// remainder one apiece to the stages before the last (the last also holds the head).
+pub fn stage_layers(layers: u32, pp: u32) -> Vec<std::ops::Range<usize>> {
+    let pp = pp.max(1) as usize;
+    let layers = layers as usize;
+    let mut counts = vec![layers / pp; pp];
+    for i in 0..layers % pp {
+        counts[pp - 2 - i % (pp - 1).max(1)] += 1;
+    }
+    let mut start = 0;
+    counts
+        .iter()
+        .map(|&c| {
+            let r = start..start + c;
+            start += c;
+            r
+        })
         .collect()
+}
+
+/// Weight bytes one tensor-parallel rank of a pipeline stage loads: its layers' shards plus the
+/// replicated tensors, and the vocabulary tables the stage holds. With one stage every rank holds
+/// both an embedding shard and an lm_head shard (vLLM `VocabParallelEmbedding` + `ParallelLMHead`,
+/// the same in SGLang and TRT-LLM); with several, only the first holds the embedding and the last
+/// the head.
+pub fn stage_weights(
+    w: &WeightBytes,
+    layers: std::ops::Range<usize>,
+    tp: u32,
+    first: bool,
+    last: bool,
+) -> f64 {
+    let tpf = f64::from(tp.max(1));
+    let mut bytes: f64 = w.layers[layers]
+        .iter()
+        .map(|l| {
+            let replicated = l.attention_replicated + l.router;
+            (l.total() - replicated) / tpf + replicated
+        })
+        .sum();
+    if first {
+        bytes += w.embedding / tpf;
+    }
+    if last {
+        bytes += w.output / tpf;
+    }
+    bytes
 }
 
 /// Per-GPU costs that do not depend on which layers a GPU holds.
@@ -433,19 +526,30 @@ fn layer_split(d: &Deployment, hw: &Hardware, w: &WeightBytes) -> MemoryPlan {
         experts_on_gpu: vec![true; layers],
     };
     if placed < layers && d.model.is_moe() {
-        // Every layer without its routed experts first; then layers get their experts back, front
-        // to back, while room remains.
+        // Every layer without its routed experts first; then the experts come back from the last
+        // layer down while room remains. llama.cpp's `--n-cpu-moe N` keeps the experts of layers
+        // 0..N in host memory, so the ones that leave are always the first MoE layers — the one
+        // placement sizing, speed and the launch command share.
         let (slim_gpu, slim_placed) = assign(&slim);
         if slim_placed == layers {
-            let mut experts_on_gpu = vec![false; layers];
-            for (g, list) in slim_gpu.iter().enumerate() {
-                let mut used = fixed[g] + list.iter().map(|&l| slim(l)).sum::<f64>();
-                for &l in list {
-                    if used + w.layers[l].routed() <= costs.capacity[g] {
-                        used += w.layers[l].routed();
-                        experts_on_gpu[l] = true;
-                    }
+            let gpu_of: Vec<usize> = slim_gpu
+                .iter()
+                .enumerate()
+                .flat_map(|(g, list)| list.iter().map(move |_| g))
+                .collect();
+            let mut used: Vec<f64> = slim_gpu
+                .iter()
+                .enumerate()
+                .map(|(g, list)| fixed[g] + list.iter().map(|&l| slim(l)).sum::<f64>())
+                .collect();
+            let mut experts_on_gpu: Vec<bool> = w.layers.iter().map(|l| l.experts == 0).collect();
+            for l in (0..layers).rev().filter(|&l| w.layers[l].experts > 0) {
+                let g = gpu_of[l];
+                if used[g] + w.layers[l].routed() > costs.capacity[g] {
+                    break;
                 }
+                used[g] += w.layers[l].routed();
+                experts_on_gpu[l] = true;
             }
             layout = SplitLayout {
                 per_gpu: slim_gpu,
@@ -546,7 +650,12 @@ fn build_layer_plan(
         layer_split: n > 1,
         gpu_layers: layout.placed as u32,
         cpu_layers: cpu_layers as u32,
-        cpu_expert_layers: layout.experts_on_gpu.iter().filter(|e| !**e).count() as u32,
+        cpu_expert_layers: layout
+            .experts_on_gpu
+            .iter()
+            .zip(&w.layers)
+            .filter(|(on, l)| !**on && l.experts > 0)
+            .count() as u32,
         offloaded_bytes: (cpu_layer_weights + cpu_experts).round() as u64,
         layers_per_gpu: layout.per_gpu.iter().map(|l| l.len() as u32).collect(),
         experts_on_gpu: layout.experts_on_gpu.clone(),

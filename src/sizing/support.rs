@@ -1,8 +1,9 @@
 //! What can run where: a model's published artifacts, an engine's formats and hardware. Each check
 //! returns the one-line reason a user (or the recommender's rejection list) needs.
 
-use crate::catalog::{Engine, Model, Quant, Vendor};
+use crate::catalog::{Architecture, Engine, Model, Quant, Vendor};
 use crate::hardware::Hardware;
+use crate::sizing::KvDtype;
 
 /// Why `quant` on `engine` cannot serve `model` on `hw` with `gpus` GPUs, if it cannot.
 pub fn unsupported(
@@ -68,6 +69,17 @@ pub fn unsupported(
                 ));
             }
         }
+        if let Some(gate) = engine.gates.iter().find(|g| {
+            g.quants.contains(&quant.id)
+                && (g.vendors.contains(&gpu.vendor)
+                    || g.min_compute_capability
+                        .as_deref()
+                        .and_then(parse_cc)
+                        .zip(gpu.cuda_cc())
+                        .is_some_and(|(need, cc)| cc < need))
+        }) {
+            return Some(format!("{} ({})", gate.reason, gpu.name));
+        }
         if gpu.vendor == Vendor::Amd
             && !engine.amd_targets.is_empty()
             && let Some(gfx) = gpu.compute_capability.as_deref()
@@ -93,4 +105,66 @@ pub fn unsupported(
 fn parse_cc(s: &str) -> Option<(u32, u32)> {
     let (a, b) = s.split_once('.')?;
     Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// Why `engine` cannot allocate its KV cache as `dtype`, if it cannot. 16-bit caches run
+/// everywhere; the quantized types only where the engine lists them (data/engines.toml `kv_dtypes`).
+pub fn kv_dtype_refusal(engine: &Engine, dtype: KvDtype) -> Option<String> {
+    if matches!(dtype, KvDtype::Bf16 | KvDtype::Fp16)
+        || engine.kv_dtypes.iter().any(|k| k == dtype.id())
+    {
+        return None;
+    }
+    let mut valid = vec!["bf16", "fp16"];
+    valid.extend(engine.kv_dtypes.iter().map(String::as_str));
+    Some(format!(
+        "{} does not allocate a {} KV cache (--kv-dtype: {})",
+        engine.id,
+        dtype.id(),
+        valid.join(", ")
+    ))
+}
+
+/// Why tensor parallel `tp` cannot split `model`, if it cannot. vLLM, SGLang and TRT-LLM shard
+/// attention by heads and the MLP by columns: the attention heads must divide by TP, the KV heads
+/// must divide by TP or TP by them (then each rank keeps a replica), and the FFN width must split
+/// (vLLM `ColumnParallelLinear` / `QKVParallelLinear` divide-or-fail, `divide()` in
+/// vllm/distributed/utils.py).
+pub fn tp_refusal(model: &Model, tp: u32) -> Option<String> {
+    let tp = tp.max(1);
+    let heads = model.heads();
+    if !heads.is_multiple_of(tp) {
+        return Some(format!(
+            "{} has {heads} attention heads, not divisible by tensor parallel {tp}",
+            model.id
+        ));
+    }
+    let (kv_heads, ffn) = match &model.arch {
+        Architecture::Dense(a) => (Some(a.kv_heads), vec![a.ffn]),
+        Architecture::GqaMoe(a) => (Some(a.kv_heads), vec![a.ffn, a.moe_ffn]),
+        // MLA has no KV heads to split; the dense layers' FFN and each expert's must split.
+        Architecture::Moe(a) => (None, vec![a.ffn, a.moe_ffn]),
+    };
+    if let Some(kv) = kv_heads
+        && !(kv.is_multiple_of(tp) || tp.is_multiple_of(kv))
+    {
+        return Some(format!(
+            "{} has {kv} KV heads: tensor parallel {tp} neither divides them nor is a multiple of them",
+            model.id
+        ));
+    }
+    if let Some(f) = ffn.iter().find(|f| !f.is_multiple_of(tp)) {
+        return Some(format!(
+            "{}'s FFN width {f} does not split into tensor parallel {tp}",
+            model.id
+        ));
+    }
+    None
+}
+
+/// Tensor-parallel degrees ≤ `max` that split `model`.
+pub fn valid_tp(model: &Model, max: u32) -> Vec<u32> {
+    (1..=max.max(1))
+        .filter(|&t| tp_refusal(model, t).is_none())
+        .collect()
 }

@@ -5,21 +5,13 @@ use r1pick::catalog::ParamBreakdown;
 use r1pick::sizing::kv::{KvDtype, per_token};
 use r1pick::sizing::weights::{WeightBytes, checkpoint_bytes};
 
-use crate::util::{assert_within, catalog};
+use crate::util::{DISTILL_PARAMS, assert_within, catalog};
 
 /// Exact recounts from the official configs (models.md §1a "Params, exact recount").
 #[test]
 fn parameter_counts_match_the_recounts() {
     let c = catalog();
-    let expected = [
-        ("1.5b", 1_777_088_000u64),
-        ("7b", 7_615_616_512),
-        ("8b", 8_030_261_248),
-        ("14b", 14_770_033_664),
-        ("32b", 32_763_876_352),
-        ("70b", 70_553_706_496),
-    ];
-    for (alias, want) in expected {
+    for (alias, want) in DISTILL_PARAMS {
         let got = ParamBreakdown::of(c.model(alias).unwrap()).total();
         assert_within(alias, got as f64, want as f64, 0.001);
     }

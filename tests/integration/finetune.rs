@@ -34,6 +34,7 @@ fn llama(id: &str, layers: u32, hidden: u32, ffn: u32, heads: u32) -> Model {
         note: None,
         ollama_tags: BTreeMap::new(),
         repos: BTreeMap::new(),
+        gguf_mla_kv: None,
         arch: Architecture::Dense(DenseArch {
             layers,
             hidden,

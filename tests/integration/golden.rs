@@ -2,13 +2,12 @@
 //! (runtime, CUDA graphs, NCCL buffers) of each engine, the launch command of every engine, and the
 //! time to answer, which reads the KV cache the answer really holds, not the context reserved.
 
-use r1pick::catalog::Catalog;
 use r1pick::decide::launch;
 use r1pick::hardware::Hardware;
 use r1pick::perf::estimate;
 use r1pick::sizing::{Deployment, MemoryPlan, Workload, plan};
 
-use crate::util::{catalog, machine, machine_with_ram};
+use crate::util::{catalog, deployment, machine, machine_with_ram, workload};
 
 const MIB: u64 = 1 << 20;
 
@@ -18,39 +17,44 @@ const MIB: u64 = 1 << 20;
 
 /// KV: 8192 tokens × 4 sequences × 57,344 B (Qwen2 7B: 28 layers × 4 KV heads × 128 × K,V × 2 B).
 const GOLDEN_VLLM_7B_1: [u64; 6] = [
-    14_141_238_272,
+    // BF16 weights: the 7,615,616,512-parameter recount × 2 B, embedding and lm_head both loaded
+    // (was 14,141,238,272 with one vocabulary table dropped, issue 10 item 1).
+    7_615_616_512 * 2,
     8192 * 4 * 57_344,
     645_922_816,
     1_224_736_768,
-    17_890_946_048,
+    18_980_940_800,
     76_968_728_986,
 ];
 /// Tensor parallel 2 splits the KV heads: half the KV of one GPU each.
 const GOLDEN_VLLM_7B_2: [u64; 6] = [
-    7_070_619_136,
+    // Each rank holds half of every tensor, both vocabulary shards included: half the checkpoint.
+    7_615_616_512,
     8192 * 4 * 57_344 / 2,
     381_681_664,
     1_635_778_560,
-    10_027_603_456,
+    10_572_600_832,
     76_968_728_986,
 ];
 /// KV: MLA latent (512 + 64 rope) × 61 layers × 2 B = 70,272 B per token, replicated on every GPU.
 const GOLDEN_SGLANG_671B_8: [u64; 6] = [
-    84_907_142_239,
+    // + 231,669,760 B: the embedding shard (129,280 × 7,168 × 2 B / 8) every TP rank holds.
+    85_138_811_999,
     8192 * 4 * 70_272,
     1_755_735_654,
     4_051_697_664,
-    93_017_248_453,
+    93_248_918_213,
     135_679_338_086,
 ];
 /// KV: Llama 70B: 80 layers × 8 KV heads × 128 × K,V × 2 B = 327,680 B per token, × 8192 × 8
 /// sequences over 4 GPUs.
 const GOLDEN_TRTLLM_70B_4: [u64; 6] = [
-    17_638_428_672,
+    // + 525,336,576 B: the embedding shard (128,256 × 8,192 × 2 B / 4) every TP rank holds.
+    18_163_765_248,
     8192 * 8 * 327_680 / 4,
     671_088_640,
     4_169_138_176,
-    27_847_364_608,
+    28_372_701_184,
     76_968_728_986,
 ];
 /// One sequence: all 80 layers on the cards, 40 each with their KV; the second also holds the output.
@@ -85,33 +89,10 @@ const GOLDEN_LAUNCH: [&str; 8] = [
 ];
 
 /// 53 of the 58 MoE layers keep their routed experts in host RAM; -ngl 62 = 61 layers + output.
-const GOLDEN_LAUNCH_OFFLOAD: &str = "llama-server -hf unsloth/DeepSeek-R1-GGUF:UD-IQ1_S --ctx-size 8192 --parallel 1 --n-gpu-layers 62 --n-cpu-moe 53 --flash-attn on";
-
-fn deployment<'a>(
-    c: &'a Catalog,
-    model: &str,
-    quant: &str,
-    engine: &str,
-    gpus: u32,
-    workload: Workload,
-) -> Deployment<'a> {
-    Deployment::new(
-        c.model(model).unwrap(),
-        c.quant(quant).unwrap(),
-        c.engine(engine).unwrap(),
-        gpus,
-        workload,
-    )
-}
-
-fn workload(context: u32, prompt: u32, output: u32, concurrency: u32) -> Workload {
-    Workload {
-        context,
-        prompt,
-        output,
-        concurrency,
-    }
-}
+/// The 0528 GGUF: an MLA conversion (the January 2025 R1 GGUF caches 4.77 MiB per token instead).
+/// 53 expert blocks in host memory are those of layers 3..56: `--n-cpu-moe 56` (it printed 53,
+/// which moves only 50 because layers 0–2 are dense).
+const GOLDEN_LAUNCH_OFFLOAD: &str = "llama-server -hf unsloth/DeepSeek-R1-0528-GGUF:UD-IQ1_S --ctx-size 8192 --parallel 1 --n-gpu-layers 62 --n-cpu-moe 56 --flash-attn on";
 
 fn planned(d: &Deployment, hw: &Hardware) -> MemoryPlan {
     plan(d, hw).unwrap()
@@ -249,7 +230,7 @@ fn llama_cpp_keeps_the_experts_it_cannot_fit_on_the_host() {
     let hw = machine_with_ram("rtx-4090", 256 << 30);
     let d = deployment(
         &c,
-        "671b",
+        "r1-0528",
         "ud-iq1_s",
         "llama.cpp",
         1,

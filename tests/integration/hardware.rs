@@ -137,7 +137,8 @@ fn cuda_visible_devices_hides_gpus_from_the_probe() {
 
 #[test]
 fn a_probed_h200_is_sized_by_its_free_memory() {
-    // vLLM may use 0.9 of what NVML reports free: 0.9 × 150,109,880,320 B.
+    // vLLM takes 0.9 of the total NVML reports (150,754,820,096 B), which the 150,109,880,320 B
+    // free covers (below it vLLM refuses to start: tests/integration/memory.rs).
     let cap = json(
         r1pick()
             .args([
@@ -146,7 +147,7 @@ fn a_probed_h200_is_sized_by_its_free_memory() {
             .env("R1PICK_NVML_SNAPSHOT", fixture("nvml-h200.json")),
     )["memory"]["per_gpu_capacity_bytes"]
         .as_u64();
-    assert_eq!(cap, Some((150_109_880_320.0_f64 * 0.9).round() as u64));
+    assert_eq!(cap, Some((150_754_820_096.0_f64 * 0.9).round() as u64));
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod config;
 mod exit_codes;
 mod extremes;
 mod finetune;
+mod gates;
 #[path = "../common/gguf_writer.rs"]
 mod gguf_writer;
 mod golden;
@@ -20,6 +21,7 @@ mod hardware;
 mod io_faults;
 mod layers;
 mod load;
+mod memory;
 mod perf;
 mod props;
 mod recommend;

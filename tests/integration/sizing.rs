@@ -103,7 +103,7 @@ fn the_671b_on_one_gpu_keeps_attention_on_the_gpu_and_experts_in_ram() {
     let c = catalog();
     let hw = crate::util::machine_with_ram("rtx-4090", 256 << 30);
     let d = Deployment {
-        model: c.model("671b").unwrap(),
+        model: c.model("r1-0528").unwrap(),
         quant: c.quant("ud-iq1_s").unwrap(),
         engine: c.engine("llama.cpp").unwrap(),
         gpus: 1,

@@ -5,6 +5,17 @@ use r1pick::catalog::Catalog;
 use r1pick::catalog::model::{Architecture, DenseArch, Model, Scores};
 use r1pick::hardware::Hardware;
 use r1pick::hardware::simulate::{SimulationRequest, simulate};
+use r1pick::sizing::{Deployment, Workload};
+
+/// Exact parameter recounts of the distills' config.json (models.md §1a "Params, exact recount").
+pub const DISTILL_PARAMS: [(&str, u64); 6] = [
+    ("1.5b", 1_777_088_000),
+    ("7b", 7_615_616_512),
+    ("8b", 8_030_261_248),
+    ("14b", 14_770_033_664),
+    ("32b", 32_763_876_352),
+    ("70b", 70_553_706_496),
+];
 
 pub fn catalog() -> Catalog {
     Catalog::embedded().expect("the embedded catalog loads")
@@ -85,10 +96,38 @@ pub fn dense_model(id: &str, name: &str, a: DenseArch, quant: &str) -> Model {
         quants: vec![quant.to_string()],
         note: None,
         repos: Default::default(),
+        gguf_mla_kv: None,
         ollama_tags: Default::default(),
         arch: Architecture::Dense(a),
         scores: Scores::default(),
         source: Default::default(),
         measured: None,
+    }
+}
+
+/// `model` × `quant` on `engine` over `gpus` GPUs, by catalog ids or aliases.
+pub fn deployment<'a>(
+    c: &'a Catalog,
+    model: &str,
+    quant: &str,
+    engine: &str,
+    gpus: u32,
+    workload: Workload,
+) -> Deployment<'a> {
+    Deployment::new(
+        c.model(model).unwrap(),
+        c.quant(quant).unwrap(),
+        c.engine(engine).unwrap(),
+        gpus,
+        workload,
+    )
+}
+
+pub fn workload(context: u32, prompt: u32, output: u32, concurrency: u32) -> Workload {
+    Workload {
+        context,
+        prompt,
+        output,
+        concurrency,
     }
 }

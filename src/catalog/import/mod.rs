@@ -147,6 +147,8 @@ pub fn model(
         note: None,
         ollama_tags: Default::default(),
         repos: Default::default(),
+        // An imported GGUF's cache layout is the engine's (r1pick does not read head_count_kv yet).
+        gguf_mla_kv: None,
         arch: imported.arch.clone(),
         scores: Scores::default(),
         source,
