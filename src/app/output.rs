@@ -1,7 +1,7 @@
 //! Writing the result and the diagnostics, with one rule for every path (README "Exit codes"):
 //!
 //! * stdout: a reader that goes away early (`r1pick models | head`) is a broken pipe and not an
-//!   error, so exit code stays; a stdout that is closed (`>&-`) or full (`>/dev/full`) loses the
+//!   error, so exit code stays; a stdout that is full (`>/dev/full`) or otherwise fails loses the
 //!   result, which is exit 3 with one line on stderr.
 //! * stderr: a diagnostic that cannot be written is dropped; it never costs the result or changes
 //!   the exit code. Each line goes out in one `write(2)`, so lines from runs sharing one stderr
@@ -18,7 +18,11 @@ impl Stdout {
     /// Look at descriptor 1 as the program found it; call first thing in `main`.
     pub fn open() -> Stdout {
         Stdout {
-            closed: closed_at_start(),
+            // Rust's runtime puts `/dev/null` (read-write) in place of a closed descriptor 1
+            // before `main`, exactly as `subprocess.DEVNULL` and a shell's `1<>/dev/null` open it,
+            // so a closed stdout cannot be told from a script discarding the output: both count as
+            // a place to write to.
+            closed: false,
         }
     }
 
@@ -55,33 +59,6 @@ pub fn fault(e: &std::io::Error) -> Result<(), String> {
     } else {
         Err(format!("error: cannot write output: {e}"))
     }
-}
-
-/// Rust's runtime opens `/dev/null` read-write in place of a closed descriptor 0, 1 or 2 before
-/// `main`, so writes to a closed stdout would "succeed". A shell's `>/dev/null` opens it
-/// write-only, so `/dev/null` open for reading and writing on descriptor 1 means it was closed.
-#[cfg(unix)]
-fn closed_at_start() -> bool {
-    use rustix::fs::{FileType, OFlags, fcntl_getfl, fstat, stat};
-    let out = std::io::stdout();
-    let Ok(flags) = fcntl_getfl(&out) else {
-        return true;
-    };
-    if flags & OFlags::RWMODE != OFlags::RDWR {
-        return false;
-    }
-    match (fstat(&out), stat("/dev/null")) {
-        (Ok(fd), Ok(null)) => {
-            FileType::from_raw_mode(fd.st_mode) == FileType::CharacterDevice
-                && fd.st_rdev == null.st_rdev
-        }
-        _ => false,
-    }
-}
-
-#[cfg(not(unix))]
-fn closed_at_start() -> bool {
-    false
 }
 
 /// One diagnostic line on stderr in a single write; a failure to write it is ignored (see above).
