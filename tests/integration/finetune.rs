@@ -1,11 +1,9 @@
 //! Fine-tuning memory and time: published peaks (data/training-calibration.toml), exact adapter
 //! counts, the command's output and its refusals.
 
-use std::collections::BTreeMap;
-
 use clap::ValueEnum;
 use r1pick::catalog::Model;
-use r1pick::catalog::model::{Architecture, DenseArch, Scores};
+use r1pick::catalog::model::{Architecture, DenseArch};
 use r1pick::training::lora::{adapter_params, linear_params};
 use r1pick::training::{
     Checkpointing, Method, Optimizer, Sharding, Targets, TrainSetup, TrainingConstants, max_seq,
@@ -14,28 +12,17 @@ use r1pick::training::{
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::util::{assert_refused, machine, r1pick, within};
+use crate::util::{assert_refused, dense_model, machine, r1pick, within};
 
 const GIB: f64 = (1u64 << 30) as f64;
 
 /// A Llama 3 model from its published config.json (meta-llama/Llama-3.1-8B, Llama-3.3-70B): these
 /// are not R1 variants, so they are not in the catalog.
 fn llama(id: &str, layers: u32, hidden: u32, ffn: u32, heads: u32) -> Model {
-    Model {
-        id: id.into(),
-        name: id.into(),
-        aliases: vec![],
-        hf_repo: format!("meta-llama/{id}"),
-        ollama_tag: None,
-        license: "Llama 3 community license".into(),
-        base_model: "Llama".into(),
-        max_context: 131_072,
-        quants: vec!["bf16".into()],
-        note: None,
-        ollama_tags: BTreeMap::new(),
-        repos: BTreeMap::new(),
-        gguf_mla_kv: None,
-        arch: Architecture::Dense(DenseArch {
+    dense_model(
+        id,
+        id,
+        DenseArch {
             layers,
             hidden,
             ffn,
@@ -47,11 +34,9 @@ fn llama(id: &str, layers: u32, hidden: u32, ffn: u32, heads: u32) -> Model {
             qkv_bias: false,
             qk_norm: false,
             sliding_window: None,
-        }),
-        scores: Scores::default(),
-        source: Default::default(),
-        measured: None,
-    }
+        },
+        "bf16",
+    )
 }
 
 fn model(id: &str) -> Model {
