@@ -8,7 +8,7 @@ use crate::cli::{DeployArgs, EstimateArgs, Format};
 use crate::decide::load::{
     Loaded, Traffic, apply, load_label, percentile_label, rate_label, under_load,
 };
-use crate::decide::search::Candidate;
+use crate::decide::search::Evaluated;
 use crate::error::Result;
 use crate::hardware::Hardware;
 use crate::perf::cost::{Cost, cost};
@@ -22,17 +22,6 @@ use crate::serving::{Limit, Percentiles, kv_capacity_of};
 use crate::sizing::{Deployment, MemoryPlan, plan};
 
 use super::{Context, Outcome, deploy, hardware, request};
-
-/// Everything known about one deployment.
-pub struct Evaluated<'a> {
-    pub deployment: Deployment<'a>,
-    pub hardware: Hardware,
-    pub memory: MemoryPlan,
-    /// Means under the load, when there is one.
-    pub performance: Performance,
-    pub load: Option<Loaded>,
-    pub cost: Option<Cost>,
-}
 
 pub fn evaluate<'a>(
     catalog: &'a Catalog,
@@ -455,16 +444,4 @@ pub fn limit_label(l: Limit) -> &'static str {
         Limit::SequenceLimit => "the engine's sequence limit",
         Limit::Queue => "the queue (arrivals outpace service)",
     }
-}
-
-/// The deployment object of a searched candidate.
-pub fn candidate_report(ch: &Candidate) -> DeploymentReport {
-    report(
-        &ch.deployment,
-        &ch.hardware,
-        &ch.memory,
-        Some(&ch.performance),
-        ch.load.as_ref(),
-        ch.cost.as_ref(),
-    )
 }
