@@ -340,3 +340,33 @@ fn launch_commands_name_real_artifacts() {
     ]);
     assert!(multinode.contains("--tp 16 --nnodes 2"), "{multinode}");
 }
+
+/// Issue 15 item 7: qualities within the tolerance (data/tasks.toml `[ranking]`, 1 point) of the
+/// best are equal, and the faster answer wins. On an RTX 4090 the 0528-8B's BF16 (61.1) streams at
+/// 52.5 tok/s; a `round(q/2)` band put it alone in band 31 and picked it. Its Q5_K_M (61.1 × 0.985
+/// = 60.2) is within a point and faster; its Q4_K_M (61.1 × 0.97 = 59.3) is not within a point.
+#[test]
+fn a_few_tenths_of_quality_do_not_outweigh_a_large_speed_gap_on_a_4090() {
+    let (code, v) = recommend(&["--task", "chat", "--gpu", "rtx-4090"]);
+    assert_eq!(code, 0);
+    let r = chosen(&v);
+    assert_eq!(r["model"], "deepseek-r1-0528-qwen3-8b");
+    assert_eq!(r["quant"], "q5_k_m");
+    assert_eq!(r["quality"], 60.2);
+    let alternatives = v["alternatives"].as_array().cloned().unwrap_or_default();
+    assert!(
+        alternatives.iter().any(|a| a["quant"] == "bf16"),
+        "BF16 is ranked below, not dropped"
+    );
+}
+
+/// The second case of the issue: 4×L40S for code at concurrency 16 picks the 32B in FP8 (56.9)
+/// over BF16 (57.2), which is slower per sequence.
+#[test]
+fn the_32b_in_fp8_beats_bf16_for_code_on_four_l40s_at_concurrency_16() {
+    let (code, v) = recommend(&["--task", "code", "--gpu", "l40s:4", "--concurrency", "16"]);
+    assert_eq!(code, 0);
+    let r = chosen(&v);
+    assert_eq!(r["model"], "deepseek-r1-distill-qwen-32b");
+    assert_eq!(r["quant"], "fp8");
+}
