@@ -116,7 +116,9 @@ fn classification_on_a_laptop_gpu_picks_a_small_distill() {
 }
 
 #[test]
-fn code_on_one_24gb_gpu_picks_a_14b_or_larger_at_4_bit() {
+fn code_on_one_24gb_gpu_picks_a_14b_or_larger_at_4_or_5_bits() {
+    // 4–6 bits: the 32B fits 24 GB at Q4_K_M; where it is too slow (A10) the 14B's Q5_K_M is within
+    // the 1-point quality tolerance of its Q8_0 and faster, while its Q4_K_M is not (data/tasks.toml)
     for gpu in ["rtx-4090", "rtx-3090", "a10"] {
         let (code, v) = recommend(&["--task", "code", "--gpu", gpu]);
         assert_eq!(code, 0, "{gpu}");
@@ -125,8 +127,8 @@ fn code_on_one_24gb_gpu_picks_a_14b_or_larger_at_4_bit() {
         assert!(params_b(r["model"].as_str().unwrap()) >= 14.0, "{gpu}: {r}");
         let bits = catalog().quant(quant).unwrap().linear_bits;
         assert!(
-            (4.0..5.0).contains(&bits),
-            "{gpu}: {quant} is not a 4-bit quant"
+            (4.0..6.0).contains(&bits),
+            "{gpu}: {quant} is not a 4- or 5-bit quant"
         );
     }
 }
@@ -325,6 +327,9 @@ fn launch_commands_name_real_artifacts() {
         "llama.cpp",
         "--quant",
         "q8_0",
+        // pinned: the 0528-8B on one card ties the 32B on quality and answers sooner
+        "--model",
+        "32b",
     ]);
     assert!(
         split.contains("--split-mode layer --tensor-split "),

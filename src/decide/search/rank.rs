@@ -73,8 +73,10 @@ pub fn choose<'a>(
     passing: Vec<Candidate<'a>>,
 ) -> (Option<Candidate<'a>>, Vec<Candidate<'a>>) {
     let qualities: Vec<f64> = passing.iter().map(|c| c.quality).collect();
-    let mut tiered: Vec<(usize, Candidate<'a>)> =
-        tiers(&qualities, tolerance).into_iter().zip(passing).collect();
+    let mut tiered: Vec<(usize, Candidate<'a>)> = tiers(&qualities, tolerance)
+        .into_iter()
+        .zip(passing)
+        .collect();
     tiered.sort_by(|a, b| rank(prefer, a, b));
     let mut passing = tiered.into_iter().map(|(_, c)| c);
     let choice = passing.next();
