@@ -13,6 +13,7 @@ use crate::decide::search::{
 };
 use crate::error::{Error, Result, exit};
 use crate::report::deployment::{DeploymentReport, HardwareSummary};
+use crate::report::plot::{ParetoPoint, pareto_svg};
 use crate::report::{align_right, duration_ms, gib, schema, table, to_json};
 use crate::serving::Load;
 use crate::sizing::{Deployment, Workload};
@@ -57,6 +58,7 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
     if args.finetune.is_some() {
         return super::finetune::recommend(ctx, args);
     }
+    super::sweep::plot_path_ok(args.plot.plot.as_deref())?;
     let c = &ctx.catalog;
     let mut notes = vec![];
     let task = match args.constraints.task.as_deref() {
@@ -149,6 +151,15 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
         trace: decision.trace.clone(),
         evaluated: decision.evaluated,
     };
+    if let Some(path) = &args.plot.plot {
+        match pareto_chart(&doc, &decision) {
+            Some(svg) => super::sweep::write_atomically(path, &svg?)?,
+            None => notes.push(format!(
+                "--plot {}: no candidate passed, so there is nothing to draw",
+                path.display()
+            )),
+        }
+    }
     let stdout = match ctx.format {
         Format::Json => to_json(&doc),
         Format::Table => render(&doc, args.explain, best_effort),
@@ -163,6 +174,40 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
         exit: code,
         notes,
     })
+}
+
+/// The passing candidates as `--plot` draws them, titled with the task, the machine and the
+/// workload; `None` when nothing passed.
+fn pareto_chart(doc: &RecommendDocument, d: &Decision) -> Option<Result<String>> {
+    let pick = doc.recommendation.as_ref().filter(|_| d.choice.is_some())?;
+    let r = &pick.deployment;
+    let machine = match doc.search.as_str() {
+        "cloud" => "priced cloud GPUs".to_string(),
+        _ => estimate::gpu_line(r),
+    };
+    let load = r
+        .performance
+        .as_ref()
+        .and_then(|p| p.load.as_ref())
+        .map(|l| format!(", {}", load_label(&l.shape)))
+        .unwrap_or_default();
+    let title = format!(
+        "{}: the candidates that pass on {machine} — prompt {}, output {} tokens{load}",
+        doc.task, r.workload.prompt, r.workload.output,
+    );
+    let pick_label = format!(
+        "{} {} {}, {} GPU(s)",
+        pick.deployment.model, r.quant, r.engine, r.placement.gpus
+    );
+    let points: Vec<ParetoPoint> = d
+        .passed
+        .iter()
+        .map(|&(per_gpu, per_user)| ParetoPoint {
+            tokens_per_s_per_gpu: per_gpu,
+            tokens_per_s_per_user: per_user,
+        })
+        .collect();
+    Some(pareto_svg(&title, &points, 0, &pick_label).map_err(Error::Environment))
 }
 
 fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation {

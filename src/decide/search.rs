@@ -197,6 +197,9 @@ pub struct Decision<'a> {
     /// One relaxation per failing constraint, the smallest that would make something qualify.
     pub relaxations: Vec<Relaxation>,
     pub alternatives: Vec<Candidate<'a>>,
+    /// (output tok/s per GPU, tok/s per user) of every candidate that qualifies, best first (the
+    /// choice is the first): what `recommend --plot` draws.
+    pub passed: Vec<(f64, f64)>,
     pub rejected: Vec<Rejection>,
     /// The candidates that came closest, when nothing qualifies (best first).
     pub closest: Vec<Candidate<'a>>,
@@ -439,6 +442,14 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
     ));
 
     passing.sort_by(|a, b| rank(req.prefer, a, b));
+    let passed = passing
+        .iter()
+        .map(|c| {
+            let p = &c.performance;
+            let gpus = f64::from(c.memory.placement.gpus.max(1));
+            (p.aggregate_tokens_per_s / gpus, p.decode_tokens_per_s)
+        })
+        .collect();
     let mut passing = passing.into_iter();
     let choice = passing.next();
     let mut alternatives: Vec<Candidate<'a>> = Vec::new();
@@ -487,6 +498,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
         choice,
         relaxations,
         alternatives,
+        passed,
         rejected,
         closest,
         trace,

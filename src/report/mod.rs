@@ -3,7 +3,9 @@
 
 pub mod deployment;
 pub mod finetune;
+pub mod plot;
 pub mod probe;
+pub mod sweep;
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 use serde::Serialize;
