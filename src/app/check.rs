@@ -13,6 +13,10 @@ use super::request::{DEFAULT_TASK, SearchArgs, limits, search_request, traffic};
 use super::{Context, Outcome, estimate, hardware};
 
 pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
+    if let Some(sweep) = &args.sweep.sweep {
+        return super::sweep::check(ctx, args, sweep);
+    }
+    super::sweep::no_plot_without_sweep(&args.sweep)?;
     let Some(model) = args.model.clone() else {
         return match args.constraints.task {
             Some(_) => best_for_task(ctx, args),
@@ -22,6 +26,25 @@ pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
         };
     };
     let hw = hardware::resolve(ctx, &args.hardware)?;
+    let c = check_on(ctx, args, model, hw)?;
+    let report = estimate::evaluated_report(&c.evaluated);
+    Ok(verdict(ctx, Some(report), c.checks, c.notes))
+}
+
+/// A deployment and how it measures up.
+pub struct Checked<'a> {
+    pub evaluated: crate::decide::search::Evaluated<'a>,
+    pub checks: Vec<CheckResult>,
+    pub notes: Vec<String>,
+}
+
+/// `check MODEL` on a resolved machine: one gate, and each point of a sweep.
+pub fn check_on<'a>(
+    ctx: &'a Context,
+    args: &CheckArgs,
+    model: String,
+    hw: crate::hardware::Hardware,
+) -> Result<Checked<'a>> {
     let task = args
         .constraints
         .task
@@ -59,7 +82,6 @@ pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
         args.cost.price,
         args.cost.kwh_price,
     )?;
-    let report = estimate::evaluated_report(&e);
     let measured = Measured {
         memory: &e.memory,
         performance: &e.performance,
@@ -72,7 +94,11 @@ pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
     };
     let checks = evaluate(&constraints, &measured);
     notes.extend(e.hardware.notes.iter().cloned());
-    Ok(verdict(ctx, Some(report), checks, notes))
+    Ok(Checked {
+        evaluated: e,
+        checks,
+        notes,
+    })
 }
 
 /// The gate's answer: exit 0 when every check holds, 1 otherwise (also when nothing was sized).

@@ -75,22 +75,12 @@ pub fn size(ctx: &Context, args: &DeployArgs) -> Result<Outcome> {
 }
 
 pub fn estimate(ctx: &Context, args: &EstimateArgs) -> Result<Outcome> {
+    if let Some(sweep) = &args.sweep.sweep {
+        return super::sweep::estimate(ctx, args, sweep);
+    }
+    super::sweep::no_plot_without_sweep(&args.sweep)?;
     let hw = hardware::resolve(ctx, &args.deploy.hardware)?;
-    let task = args
-        .task
-        .as_deref()
-        .map(|t| ctx.catalog.task(t))
-        .transpose()?;
-    let traffic = request::traffic(&args.deploy.deployment, &args.load)?;
-    let e = evaluate(
-        &ctx.catalog,
-        &args.deploy,
-        hw,
-        task,
-        traffic.as_ref(),
-        args.cost.price,
-        args.cost.kwh_price,
-    )?;
+    let e = estimate_on(ctx, args, hw)?;
     let doc = DeploymentDocument {
         schema: schema("estimate"),
         deployment: evaluated_report(&e),
@@ -100,6 +90,29 @@ pub fn estimate(ctx: &Context, args: &EstimateArgs) -> Result<Outcome> {
         notes: e.hardware.notes.clone(),
         ..Outcome::ok(stdout)
     })
+}
+
+/// `estimate` on a resolved machine: one estimate, and each point of a sweep.
+pub fn estimate_on<'a>(
+    ctx: &'a Context,
+    args: &EstimateArgs,
+    hw: Hardware,
+) -> Result<Evaluated<'a>> {
+    let task = args
+        .task
+        .as_deref()
+        .map(|t| ctx.catalog.task(t))
+        .transpose()?;
+    let traffic = request::traffic(&args.deploy.deployment, &args.load)?;
+    evaluate(
+        &ctx.catalog,
+        &args.deploy,
+        hw,
+        task,
+        traffic.as_ref(),
+        args.cost.price,
+        args.cost.kwh_price,
+    )
 }
 
 /// The deployment object of an evaluated deployment.

@@ -15,6 +15,7 @@ pub mod output;
 mod recommend;
 mod request;
 mod schema;
+mod sweep;
 
 pub use schema::json_schemas;
 

@@ -9,6 +9,7 @@ use crate::decide::search::{
 };
 use crate::error::{Error, Result, exit};
 use crate::report::deployment::HardwareSummary;
+use crate::report::plot::{ParetoPoint, pareto_svg};
 use crate::report::recommend::{RecommendDocument, Recommendation};
 use crate::report::{render, schema};
 use crate::serving::Load;
@@ -21,6 +22,7 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
     if args.finetune.is_some() {
         return super::finetune::recommend(ctx, args);
     }
+    super::sweep::plot_path_ok(args.plot.plot.as_deref())?;
     let c = &ctx.catalog;
     let mut notes = vec![];
     let task = match args.constraints.task.as_deref() {
@@ -115,6 +117,15 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
         explain: args.explain,
         best_effort,
     };
+    if let Some(path) = &args.plot.plot {
+        match pareto_chart(&doc, &decision) {
+            Some(svg) => super::sweep::write_atomically(path, &svg?)?,
+            None => notes.push(format!(
+                "--plot {}: no candidate passed, so there is nothing to draw",
+                path.display()
+            )),
+        }
+    }
     let stdout = render(&doc, ctx.format);
     let code = if doc.recommendation.is_some() {
         exit::OK
@@ -126,6 +137,40 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
         exit: code,
         notes,
     })
+}
+
+/// The passing candidates as `--plot` draws them, titled with the task, the machine and the
+/// workload; `None` when nothing passed.
+fn pareto_chart(doc: &RecommendDocument, d: &Decision) -> Option<Result<String>> {
+    let pick = doc.recommendation.as_ref().filter(|_| d.choice.is_some())?;
+    let r = &pick.deployment;
+    let machine = match doc.search.as_str() {
+        "cloud" => "priced cloud GPUs".to_string(),
+        _ => crate::report::estimate::gpu_line(r),
+    };
+    let load = r
+        .performance
+        .as_ref()
+        .and_then(|p| p.load.as_ref())
+        .map(|l| format!(", {}", crate::decide::load::load_label(&l.shape)))
+        .unwrap_or_default();
+    let title = format!(
+        "{}: the candidates that pass on {machine} — prompt {}, output {} tokens{load}",
+        doc.task, r.workload.prompt, r.workload.output,
+    );
+    let pick_label = format!(
+        "{} {} {}, {} GPU(s)",
+        pick.deployment.model, r.quant, r.engine, r.placement.gpus
+    );
+    let points: Vec<ParetoPoint> = d
+        .passed
+        .iter()
+        .map(|&(per_gpu, per_user)| ParetoPoint {
+            tokens_per_s_per_gpu: per_gpu,
+            tokens_per_s_per_user: per_user,
+        })
+        .collect();
+    Some(pareto_svg(&title, &points, 0, &pick_label).map_err(Error::Environment))
 }
 
 fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation {

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::catalog::MlaKvLayout;
+use crate::decide::sweep::Sweep;
 use crate::serving::Span;
 use crate::sizing::KvDtype;
 
@@ -175,6 +176,25 @@ pub struct LoadArgs {
     pub percentile: Option<f64>,
 }
 
+/// One axis evaluated point by point, and its picture.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Sweep")]
+pub struct SweepArgs {
+    /// Evaluate at each point of one axis: concurrency=1,2,4..256 (a list; A..B doubles from A to B), rate=1/s..40/s:10 (N even steps), context=4k..128k, gpus=1,2,4,8; at most 256 points
+    #[arg(long, value_name = "AXIS=VALUES", value_parser = crate::decide::sweep::parse, value_hint = clap::ValueHint::Other)]
+    pub sweep: Option<Sweep>,
+    #[command(flatten)]
+    pub plot: PlotArgs,
+}
+
+/// A chart of the result.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PlotArgs {
+    /// Draw the result as an SVG chart into FILE.svg (a sweep; recommend's passing candidates); written whole or not at all
+    #[arg(long, value_name = "FILE.svg", value_hint = clap::ValueHint::FilePath)]
+    pub plot: Option<PathBuf>,
+}
+
 /// Pricing of the hardware.
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Cost")]
@@ -245,6 +265,8 @@ pub struct EstimateArgs {
     /// Task whose prompt/reasoning/answer lengths set the workload
     #[arg(long, value_name = "TASK")]
     pub task: Option<String>,
+    #[command(flatten)]
+    pub sweep: SweepArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
@@ -285,6 +307,8 @@ pub struct RecommendArgs {
     /// Plan fine-tuning of --model instead of a deployment, as `finetune MODEL --method METHOD` (with --cloud: the cheapest GPUs that fit)
     #[arg(long, value_enum, value_name = "METHOD", requires = "model")]
     pub finetune: Option<crate::training::Method>,
+    #[command(flatten)]
+    pub plot: PlotArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -301,6 +325,8 @@ pub struct CheckArgs {
     pub load: LoadArgs,
     #[command(flatten)]
     pub cost: CostArgs,
+    #[command(flatten)]
+    pub sweep: SweepArgs,
 }
 
 #[cfg(test)]

@@ -4,4 +4,6 @@
 pub mod constraints;
 pub mod launch;
 pub mod load;
+pub mod pareto;
 pub mod search;
+pub mod sweep;

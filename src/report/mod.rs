@@ -8,8 +8,10 @@ pub mod deployment;
 pub mod estimate;
 pub mod finetune;
 pub mod models;
+pub mod plot;
 pub mod probe;
 pub mod recommend;
+pub mod sweep;
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 use serde::Serialize;

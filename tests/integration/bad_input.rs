@@ -170,6 +170,18 @@ const ROWS: &[Row] = &[
     row("r1pick recommend --model 7b --score gpqa_diamond=50 --gpu l40s", 2, "--score applies to a model you bring"),
     row("r1pick recommend --model mistral-config.json --score mmlu=60 --gpu l40s", 2, "unknown benchmark 'mmlu'"),
     row("HF_ENDPOINT=http://127.0.0.1:1 HF_HOME=/nonexistent/hf r1pick size hf:org/model --gpu l40s", 3, "offline? pass a local config.json or .gguf instead"),
+    // sweeps and plots
+    row("r1pick estimate 7b --gpu h100-sxm --sweep batch=1,2", 2, "unknown sweep axis 'batch'"),
+    row("r1pick estimate 7b --gpu h100-sxm --sweep concurrency=", 2, "'concurrency=' has an empty value"),
+    row("r1pick estimate 7b --gpu h100-sxm --sweep concurrency=8..8", 2, "range '8..8' is empty"),
+    row("r1pick estimate 7b --gpu h100-sxm --sweep concurrency=256..1", 2, "range '256..1' runs backwards"),
+    row("r1pick estimate 7b --gpu h100-sxm --sweep concurrency=1..300:257", 2, "asks for 257 points; at most 256"),
+    row("r1pick estimate 7b --gpu h100-sxm --sweep concurrency=1..8 --concurrency 4", 2, "--concurrency 4 and --sweep concurrency"),
+    row("r1pick estimate 7b --gpu h100-sxm --plot chart.svg", 2, "--plot chart.svg draws a sweep"),
+    row("r1pick estimate 7b --gpu h100-sxm --sweep concurrency=1..8 --plot chart.png", 2, "--plot chart.png: r1pick draws SVG only"),
+    row("r1pick estimate 7b --gpu h100-sxm --sweep concurrency=1..8 --plot .", 2, "--plot . is a directory"),
+    row("r1pick estimate 7b --gpu h100-sxm --sweep concurrency=1..8 --plot /nonexistent/sweep.svg", 3, "cannot write --plot /nonexistent/sweep.svg"),
+    row("r1pick recommend --task chat --gpu h100-sxm --plot /nonexistent/pareto.svg", 3, "cannot write --plot /nonexistent/pareto.svg"),
 ];
 
 fn fixtures() -> PathBuf {

@@ -30,4 +30,5 @@ mod schema;
 mod serving;
 mod sizing;
 mod snapshots;
+mod sweep;
 mod util;

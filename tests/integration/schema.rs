@@ -204,6 +204,37 @@ fn printed_documents_conform_to_their_schema() {
             ],
             0,
         ),
+        // sweeps: a concurrency sweep with its knee, a check sweep over a rate with its break
+        (
+            "sweep",
+            &[
+                "estimate",
+                "70b",
+                "--quant",
+                "fp8",
+                "--gpu",
+                "h100-sxm:8",
+                "--sweep",
+                "concurrency=1..2048",
+                "--json",
+            ],
+            0,
+        ),
+        (
+            "sweep",
+            &[
+                "check",
+                "7b",
+                "--gpu",
+                "l40s",
+                "--latency",
+                "1s",
+                "--sweep",
+                "rate=1/s..20/s:3",
+                "--json",
+            ],
+            1,
+        ),
     ];
     for (kind, args, code) in cases {
         let doc = json_of(args, *code);

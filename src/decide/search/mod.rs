@@ -75,6 +75,9 @@ pub struct Decision<'a> {
     /// One relaxation per failing constraint, the smallest that would make something qualify.
     pub relaxations: Vec<Relaxation>,
     pub alternatives: Vec<Candidate<'a>>,
+    /// (output tok/s per GPU, tok/s per user) of every candidate that qualifies, best first (the
+    /// choice is the first): what `recommend --plot` draws.
+    pub passed: Vec<(f64, f64)>,
     pub rejected: Vec<Rejection>,
     /// The candidates that came closest, when nothing qualifies (best first).
     pub closest: Vec<Candidate<'a>>,
@@ -181,7 +184,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
     trace.push(counts.line(evaluated));
 
     let tolerance = req.catalog.ranking.quality_tolerance;
-    let (choice, alternatives) = rank::choose(req.prefer, tolerance, passing);
+    let (choice, alternatives, passed) = rank::choose(req.prefer, tolerance, passing);
     trace.push(explain::verdict(req.prefer, tolerance, choice.as_ref()));
     explain::sort_rejected(&mut rejected);
     relaxations.sort_by_key(|r| r.constraint.id());
@@ -189,6 +192,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
         choice,
         relaxations,
         alternatives,
+        passed,
         rejected,
         closest,
         trace,

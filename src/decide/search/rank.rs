@@ -66,18 +66,27 @@ pub fn tiers(qualities: &[f64], tolerance: f64) -> Vec<usize> {
 }
 
 /// The winner first, then at most [`KEEP`] alternatives: one per model × quant × GPU type (the
-/// best-ranked engine and count). `tolerance`: see [`tiers`].
+/// best-ranked engine and count), and the speed point of every passing candidate in rank order
+/// (see [`Decision::passed`](super::Decision)). `tolerance`: see [`tiers`].
 pub fn choose<'a>(
     prefer: Prefer,
     tolerance: f64,
     passing: Vec<Candidate<'a>>,
-) -> (Option<Candidate<'a>>, Vec<Candidate<'a>>) {
+) -> (Option<Candidate<'a>>, Vec<Candidate<'a>>, Vec<(f64, f64)>) {
     let qualities: Vec<f64> = passing.iter().map(|c| c.quality).collect();
     let mut tiered: Vec<(usize, Candidate<'a>)> = tiers(&qualities, tolerance)
         .into_iter()
         .zip(passing)
         .collect();
     tiered.sort_by(|a, b| rank(prefer, a, b));
+    let passed = tiered
+        .iter()
+        .map(|(_, c)| {
+            let p = &c.evaluated.performance;
+            let gpus = f64::from(c.evaluated.memory.placement.gpus.max(1));
+            (p.aggregate_tokens_per_s / gpus, p.decode_tokens_per_s)
+        })
+        .collect();
     let mut passing = tiered.into_iter().map(|(_, c)| c);
     let choice = passing.next();
     let mut alternatives: Vec<Candidate<'a>> = Vec::new();
@@ -96,7 +105,7 @@ pub fn choose<'a>(
         }
         alternatives.push(cand);
     }
-    (choice, alternatives)
+    (choice, alternatives, passed)
 }
 
 /// Ranking of (quality tier, candidate). Default: the best quality tier, then the fastest answer
