@@ -57,6 +57,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             None => models::models(&ctx),
         },
         Command::Gpus => models::gpus(&ctx),
+        Command::Tasks => Ok(models::tasks(&ctx)),
         Command::Size(a) => estimate::size(&ctx, a),
         Command::Estimate(a) => estimate::estimate(&ctx, a),
         Command::Probe(a) => hardware::probe(&ctx, a),

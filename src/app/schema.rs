@@ -9,6 +9,7 @@ use crate::report::finetune::FinetuneDocument;
 use crate::report::models::{GpusDocument, ModelsDocument};
 use crate::report::probe::ProbeDocument;
 use crate::report::recommend::RecommendDocument;
+use crate::report::tasks::TasksDocument;
 
 /// `(kind, schema)` for each document, `kind` as in `"schema": "r1pick.<kind>/v1"`.
 pub fn json_schemas() -> Vec<(&'static str, Schema)> {
@@ -21,6 +22,7 @@ pub fn json_schemas() -> Vec<(&'static str, Schema)> {
         ("probe", document::<ProbeDocument>("probe")),
         ("recommend", document::<RecommendDocument>("recommend")),
         ("finetune", document::<FinetuneDocument>("finetune")),
+        ("tasks", document::<TasksDocument>("tasks")),
     ]
 }
 

@@ -51,6 +51,34 @@ impl HardwareSummary {
     }
 }
 
+impl HardwareSummary {
+    /// The first `n` GPUs by type, in order: "2 × NVIDIA L40S + 1 × Acme X1"; "CPU only" for none.
+    /// A GPU is named by its catalog name, or the name its file or driver gave it.
+    pub fn gpus_label(&self, n: usize) -> String {
+        let groups = self.groups(n);
+        if groups.is_empty() {
+            return "CPU only".to_string();
+        }
+        groups
+            .iter()
+            .map(|(g, n)| format!("{n} × {}", g.name))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    }
+
+    /// The first `n` GPUs as runs of one type: each run's first GPU and its length.
+    pub fn groups(&self, n: usize) -> Vec<(&GpuSummary, usize)> {
+        let mut groups: Vec<(&GpuSummary, usize)> = vec![];
+        for g in self.gpus.iter().take(n) {
+            match groups.last_mut() {
+                Some((first, k)) if first.name == g.name => *k += 1,
+                _ => groups.push((g, 1)),
+            }
+        }
+        groups
+    }
+}
+
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PlacementReport {
     pub gpus: u32,

@@ -10,6 +10,7 @@ pub mod finetune;
 pub mod models;
 pub mod probe;
 pub mod recommend;
+pub mod tasks;
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 use serde::Serialize;

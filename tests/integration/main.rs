@@ -31,3 +31,4 @@ mod serving;
 mod sizing;
 mod snapshots;
 mod util;
+mod ux;

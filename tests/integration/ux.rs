@@ -1,0 +1,162 @@
+//! What a user sees (issue 15): headlines that name the hardware, no placeholders, one word per
+//! thing, the `tasks` command. Each test pins a line that was wrong before.
+
+use crate::util::r1pick;
+
+/// stdout of a command run where the snapshot fixtures (machine.toml) are.
+fn stdout(args: &[&str]) -> String {
+    let out = r1pick()
+        .current_dir(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/snapshots"
+        ))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with '{needle}' in:\n{text}"))
+}
+
+#[test]
+fn the_cloud_headline_names_the_gpu_type() {
+    let out = stdout(&[
+        "recommend",
+        "--task",
+        "research",
+        "--cloud",
+        "--budget",
+        "3/h",
+    ]);
+    assert_eq!(
+        out.lines().nth(2),
+        Some(
+            "  deepseek-r1-0528 · ud-iq2_xxs · llama.cpp · 1 × AMD Instinct MI300X, context 16384 × 1"
+        )
+    );
+}
+
+#[test]
+fn a_mixed_machine_is_named_by_its_composition_and_its_memory_per_gpu_type() {
+    let out = stdout(&[
+        "recommend",
+        "--task",
+        "summarization",
+        "--hardware",
+        "machine.toml",
+        "--tpot",
+        "50ms",
+    ]);
+    assert_eq!(
+        out.lines().next(),
+        Some("Recommended for summarization on 2 × NVIDIA L40S + 1 × Acme X1:")
+    );
+    let memory = line_with(&out, "quality 75.3");
+    assert!(
+        memory.contains(
+            "memory 47.1 GiB of 48.0 GiB on each NVIDIA L40S, 90.7 GiB of 96.0 GiB on the Acme X1 + 497 MiB in RAM"
+        ),
+        "{memory}"
+    );
+    // The custom GPU is named in the alternatives too, never "cpu".
+    assert!(!out.contains("× cpu"), "{out}");
+
+    let out = stdout(&[
+        "recommend",
+        "--task",
+        "chat",
+        "--gpu",
+        "rtx-4090",
+        "--gpu",
+        "rtx-3090",
+    ]);
+    assert_eq!(
+        out.lines().next(),
+        Some("Recommended for chat on 1 × NVIDIA GeForce RTX 4090 + 1 × NVIDIA GeForce RTX 3090:")
+    );
+}
+
+#[test]
+fn no_gpu_is_a_simulated_cpu_only_machine() {
+    let out = stdout(&[
+        "recommend",
+        "--task",
+        "extraction",
+        "--no-gpu",
+        "--ram",
+        "64GiB",
+    ]);
+    assert_eq!(
+        out.lines().next(),
+        Some("Nothing qualifies for classification on a simulated CPU-only machine.")
+    );
+}
+
+#[test]
+fn no_placeholders_for_what_a_deployment_does_not_have() {
+    let cpu = stdout(&["size", "14b", "--no-gpu", "--ram", "64GiB"]);
+    assert_eq!(
+        cpu.lines().nth(1),
+        Some("context 8192 tokens × 1 sequence, all 48 layers on CPU")
+    );
+    let cpu = stdout(&["estimate", "14b", "--no-gpu", "--ram", "64GiB"]);
+    assert!(!cpu.contains("CUDA graphs"), "{cpu}");
+    assert!(!cpu.contains("(s)"), "{cpu}");
+
+    let apple = stdout(&["estimate", "8b", "--gpu", "m3-max-40c"]);
+    assert!(!apple.contains("CUDA graphs"), "{apple}");
+    assert!(!apple.contains("NCCL"), "{apple}");
+
+    let one = stdout(&["size", "7b", "--gpu", "h100-sxm"]);
+    assert_eq!(one.lines().nth(1), Some("context 8192 tokens × 1 sequence"));
+    let dense = stdout(&[
+        "size",
+        "70b",
+        "--quant",
+        "q4_k_m",
+        "--engine",
+        "llama.cpp",
+        "--gpu",
+        "rtx-4090",
+    ]);
+    assert!(!dense.contains("experts of"), "{dense}");
+
+    let check = stdout(&["check", "7b", "--gpu", "l40s", "--task", "chat"]);
+    assert!(check.starts_with("PASS: all 2 checks hold — "), "{check}");
+}
+
+#[test]
+fn tasks_lists_each_policy_as_a_table_and_as_json() {
+    let table = stdout(&["tasks"]);
+    assert_eq!(
+        line_with(&table, "│ code "),
+        "│ code           ┆ LiveCodeBench ≥ 50 ┆   2048 ┆      4096 ┆   1024 ┆    8192 ┆  2.0 s ┆      20 │"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&["tasks", "--json"])).expect("json");
+    assert_eq!(json["schema"], "r1pick.tasks/v1");
+    let tasks = json["tasks"].as_array().expect("tasks");
+    let ids: Vec<&str> = tasks.iter().filter_map(|t| t["id"].as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "classification",
+            "chat",
+            "summarization",
+            "writing",
+            "long-document",
+            "code",
+            "math",
+            "research",
+            "hardest"
+        ]
+    );
+    let research = &tasks[7];
+    assert_eq!(research["benchmark"], "gpqa_diamond");
+    assert_eq!(research["min_score"], 60.0);
+    assert_eq!(research["latency_ms"], 3000.0);
+}
