@@ -47,14 +47,38 @@ pub fn to_json<T: Serialize>(value: &T) -> String {
     s
 }
 
-/// A table for people: condensed borders, no terminal probing, so output is the same in a pipe,
-/// a terminal or a test.
+thread_local! {
+    /// The terminal width tables fit, when stdout is a terminal (set by [`with_width`]).
+    static WIDTH: std::cell::Cell<Option<u16>> = const { std::cell::Cell::new(None) };
+}
+
+/// Run `f` with tables fitted to `width` columns (`None`: as wide as their content, as in a pipe).
+/// The caller (`app`) reads the terminal; renderers stay free of I/O.
+pub fn with_width<T>(width: Option<u16>, f: impl FnOnce() -> T) -> T {
+    let before = WIDTH.replace(width);
+    let out = f();
+    WIDTH.set(before);
+    out
+}
+
+/// The width tables fit now, if any.
+pub fn width() -> Option<u16> {
+    WIDTH.get()
+}
+
+/// A table for people: condensed borders; as wide as its content, unless [`with_width`] gives a
+/// terminal's width, which it then fits by wrapping cells. It never probes the terminal itself.
 pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     // comfy-table is built without its `tty` feature: it never probes the terminal.
     t.load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(header.to_vec());
+    match width() {
+        Some(w) => t
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(w),
+        None => t.set_content_arrangement(ContentArrangement::Disabled),
+    };
     t
 }
 
