@@ -121,7 +121,7 @@ fn best_for_task(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
     let best = d.choice.as_ref().or(d.closest.first());
     Ok(verdict(
         ctx,
-        best.map(estimate::candidate_report),
+        best.map(|b| estimate::evaluated_report(&b.evaluated)),
         best.map(|b| b.checks.clone()).unwrap_or_default(),
         notes,
     ))

@@ -3,7 +3,7 @@
 use crate::catalog::Catalog;
 use crate::cli::{DeployArgs, EstimateArgs};
 use crate::decide::load::{Loaded, Traffic, apply, under_load};
-use crate::decide::search::Candidate;
+use crate::decide::search::Evaluated;
 use crate::error::Result;
 use crate::hardware::Hardware;
 use crate::perf::cost::{Cost, cost};
@@ -18,17 +18,6 @@ use crate::serving::kv_capacity_of;
 use crate::sizing::{Deployment, MemoryPlan, plan};
 
 use super::{Context, Outcome, deploy, hardware, request};
-
-/// Everything known about one deployment.
-pub struct Evaluated<'a> {
-    pub deployment: Deployment<'a>,
-    pub hardware: Hardware,
-    pub memory: MemoryPlan,
-    /// Means under the load, when there is one.
-    pub performance: Performance,
-    pub load: Option<Loaded>,
-    pub cost: Option<Cost>,
-}
 
 pub fn evaluate<'a>(
     catalog: &'a Catalog,
@@ -214,16 +203,4 @@ pub fn report(
         cost: cost.map(CostReport::of),
         basis,
     }
-}
-
-/// The deployment object of a searched candidate.
-pub fn candidate_report(ch: &Candidate) -> DeploymentReport {
-    report(
-        &ch.deployment,
-        &ch.hardware,
-        &ch.memory,
-        Some(&ch.performance),
-        ch.load.as_ref(),
-        ch.cost.as_ref(),
-    )
 }

@@ -106,7 +106,7 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
         alternatives: decision
             .alternatives
             .iter()
-            .map(estimate::candidate_report)
+            .map(|c| estimate::evaluated_report(&c.evaluated))
             .collect(),
         rejected: rejected(&decision, args.explain),
         suggestions,
@@ -129,7 +129,7 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
 }
 
 fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation {
-    let d = &ch.deployment;
+    let d = &ch.evaluated.deployment;
     let judged = d.model.scores.get(task.benchmark).is_some();
     let mut why = vec![if !judged {
         format!(
@@ -161,10 +161,10 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation
             .map(|c| c.message.clone()),
     );
     Recommendation {
-        deployment: estimate::candidate_report(ch),
+        deployment: estimate::evaluated_report(&ch.evaluated),
         quality: (ch.quality * 10.0).round() / 10.0,
         quality_judged: judged,
-        command: launch::command(&launched(ch), &ch.memory),
+        command: launch::command(&launched(ch), &ch.evaluated.memory),
         why,
         checks: ch.checks.clone(),
     }
@@ -173,8 +173,8 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation
 /// The deployment as launched. Under a rate the server must admit the batch the serving model
 /// ran (its `max_batch`), not the one sequence the workload names.
 fn launched<'a>(ch: &Candidate<'a>) -> Deployment<'a> {
-    let d = ch.deployment;
-    match &ch.load {
+    let d = ch.evaluated.deployment;
+    match &ch.evaluated.load {
         Some(l) if matches!(l.estimate.load, Load::Rate { .. }) => Deployment {
             workload: Workload {
                 concurrency: l.estimate.max_batch,
@@ -225,11 +225,8 @@ fn suggest(req: &Request, d: &Decision) -> Vec<String> {
             .map(|k| k.message.clone())
             .collect();
         out.push(format!(
-            "closest: {} {} with {} on {} misses {}",
-            c.deployment.model.id,
-            c.deployment.quant.id,
-            c.deployment.engine.id,
-            c.gpus_label(),
+            "closest: {} misses {}",
+            c.label(),
             misses.join("; ")
         ));
     }
@@ -247,9 +244,9 @@ fn suggest(req: &Request, d: &Decision) -> Vec<String> {
                 ch.usd_per_hour()
                     .map(|c| format!("${c:.2}/h"))
                     .unwrap_or_else(|| "unpriced".into()),
-                ch.deployment.model.id,
-                ch.deployment.quant.id,
-                ch.deployment.engine.id
+                ch.evaluated.deployment.model.id,
+                ch.evaluated.deployment.quant.id,
+                ch.evaluated.deployment.engine.id
             )),
             None => out.push(
                 "no priced cloud hardware in the catalog meets every constraint either".into(),
