@@ -55,15 +55,7 @@ impl HardwareSummary {
     /// The first `n` GPUs by type, in order: "2 × NVIDIA L40S + 1 × Acme X1"; "CPU only" for none.
     /// A GPU is named by its catalog name, or the name its file or driver gave it.
     pub fn gpus_label(&self, n: usize) -> String {
-        let groups = self.groups(n);
-        if groups.is_empty() {
-            return "CPU only".to_string();
-        }
-        groups
-            .iter()
-            .map(|(g, n)| format!("{n} × {}", g.name))
-            .collect::<Vec<_>>()
-            .join(" + ")
+        crate::decide::search::group_label(self.gpus.iter().take(n).map(|g| g.name.as_str()))
     }
 
     /// The first `n` GPUs as runs of one type: each run's first GPU and its length.

@@ -30,8 +30,48 @@ pub trait Render: Serialize {
 pub fn render<D: Render>(doc: &D, format: Format) -> String {
     match format {
         Format::Json => to_json(doc),
-        Format::Table => doc.table(),
+        Format::Table => match width() {
+            Some(w) => fit_prose(&doc.table(), usize::from(w)),
+            None => doc.table(),
+        },
     }
+}
+
+/// Lines of prose wider than `width` wrapped at spaces, continuing two columns in. Tables fit
+/// already (comfy-table); a launch command stays one line so that it can be copied whole.
+pub fn fit_prose(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (line, ""),
+        };
+        if body.chars().count() <= width || body.trim_start().starts_with("launch: ") {
+            out.push_str(line);
+            continue;
+        }
+        let lead = body.len() - body.trim_start().len();
+        let indent = " ".repeat(lead + 2);
+        let mut current = body[..lead].to_string();
+        let mut at_start = true;
+        for word in body[lead..].split(' ') {
+            let len = current.chars().count();
+            if !at_start && len + 1 + word.chars().count() > width {
+                out.push_str(&current);
+                out.push('\n');
+                current = format!("{indent}{word}");
+            } else {
+                if !at_start {
+                    current.push(' ');
+                }
+                current.push_str(word);
+            }
+            at_start = false;
+        }
+        out.push_str(&current);
+        out.push_str(end);
+    }
+    out
 }
 
 /// Every JSON document names its kind and version: `r1pick.<kind>/v1`.
@@ -88,5 +128,19 @@ pub fn align_right(t: &mut Table, columns: &[usize]) {
         if let Some(col) = t.column_mut(c) {
             col.set_cell_alignment(CellAlignment::Right);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_prose_wraps_at_spaces_and_keeps_its_indent() {
+        let text = "  quality 61.1 · memory 9.6 GiB · TTFT 226 ms\n  launch: vllm serve a b c d e f\nshort\n";
+        assert_eq!(
+            fit_prose(text, 24),
+            "  quality 61.1 · memory\n    9.6 GiB · TTFT 226\n    ms\n  launch: vllm serve a b c d e f\nshort\n"
+        );
     }
 }

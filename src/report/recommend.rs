@@ -21,6 +21,9 @@ pub struct RecommendDocument {
     pub recommendation: Option<Recommendation>,
     pub alternatives: Vec<DeploymentReport>,
     pub rejected: Vec<Rejection>,
+    /// When nothing qualifies: the candidates that run on this machine and miss by the least,
+    /// closest first, each with the constraints it misses.
+    pub closest: Vec<NearMiss>,
     /// What would make something qualify, when nothing does.
     pub suggestions: Vec<String>,
     pub trace: Vec<String>,
@@ -47,6 +50,17 @@ pub struct Recommendation {
     pub why: Vec<String>,
     /// Every constraint with its margin (violations marked with --best-effort).
     pub checks: Vec<CheckResult>,
+}
+
+/// A deployment that runs here but misses some constraints.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NearMiss {
+    pub model: String,
+    pub quant: String,
+    pub engine: String,
+    pub gpus: String,
+    /// Each constraint it fails, with its margin.
+    pub misses: Vec<CheckResult>,
 }
 
 impl Render for RecommendDocument {
@@ -182,12 +196,17 @@ fn recommend_table(doc: &RecommendDocument) -> String {
             out.push_str(&format!("  - {s}\n"));
         }
     }
-    if doc.recommendation.is_none() && !doc.rejected.is_empty() && !explain {
-        out.push_str("\nclosest candidates:\n");
-        for r in doc.rejected.iter().take(5) {
+    if !best_effort && !doc.closest.is_empty() {
+        out.push_str("\nclosest candidates (run here, miss by the least):\n");
+        for c in &doc.closest {
+            let misses: Vec<&str> = c.misses.iter().map(|k| k.message.as_str()).collect();
             out.push_str(&format!(
                 "  - {} {} {} on {}: {}\n",
-                r.model, r.quant, r.engine, r.gpus, r.reason
+                c.model,
+                c.quant,
+                c.engine,
+                c.gpus,
+                misses.join("; ")
             ));
         }
     }
@@ -209,7 +228,8 @@ fn recommend_table(doc: &RecommendDocument) -> String {
                 r.model.clone(),
                 r.quant.clone(),
                 r.engine.clone(),
-                r.gpus.clone(),
+                // Turned down before it reached a machine.
+                r.gpus.clone().unwrap_or_else(|| "not sized".into()),
                 r.constraint.id().to_string(),
                 r.reason.clone(),
             ]);

@@ -160,3 +160,142 @@ fn tasks_lists_each_policy_as_a_table_and_as_json() {
     assert_eq!(research["min_score"], 60.0);
     assert_eq!(research["latency_ms"], 3000.0);
 }
+
+/// The library's run with tables fitted to `width` (what a terminal of that width gets).
+fn at_width(width: Option<u16>, line: &str) -> String {
+    use clap::Parser;
+    let cli =
+        r1pick::cli::Cli::try_parse_from(std::iter::once("r1pick").chain(line.split_whitespace()))
+            .expect("flags parse");
+    r1pick::report::with_width(width, || r1pick::app::run(&cli))
+        .expect("the command runs")
+        .stdout
+}
+
+/// Commands whose output was wider than 100 columns.
+const WIDE: &[&str] = &[
+    "models",
+    "gpus",
+    "tasks",
+    "probe --gpu h100-sxm:8",
+    "probe --gpu rtx-4090 --gpu rtx-3090:2",
+    "recommend --task chat --gpu rtx-4090 --explain",
+    "recommend --task extraction --no-gpu --ram 64GiB",
+    "estimate 7b --gpu h100-sxm --rate 2/s --prompt 512..4k --output 256..2k",
+    "size 671b --quant ud-iq1_s --engine llama.cpp --gpu rtx-4090:4 --ram 256GiB",
+    "check 7b --gpu l40s --task chat --latency 100ms",
+    "finetune 8b --gpu rtx-4090",
+];
+
+#[test]
+fn every_table_fits_a_100_column_terminal() {
+    for line in WIDE {
+        let out = at_width(Some(100), line);
+        for l in out.lines() {
+            // A launch command stays whole, to be copied as one line.
+            if l.trim_start().starts_with("launch: ") {
+                continue;
+            }
+            assert!(
+                l.chars().count() <= 100,
+                "r1pick {line}: {} columns:\n{l}",
+                l.chars().count()
+            );
+        }
+    }
+    // Without a terminal the output is as wide as its content, as before.
+    let piped = at_width(None, "models");
+    assert!(piped.lines().any(|l| l.chars().count() > 100));
+}
+
+#[test]
+fn json_is_the_same_whatever_the_width() {
+    for line in [
+        "models --json",
+        "recommend --task chat --gpu rtx-4090 --explain --json",
+    ] {
+        assert_eq!(at_width(Some(100), line), at_width(None, line), "{line}");
+        assert_eq!(at_width(Some(40), line), at_width(None, line), "{line}");
+    }
+}
+
+#[test]
+fn closest_means_runs_here_and_misses_by_the_least() {
+    let run = |args: &[&str]| {
+        let out = r1pick().args(args).output().expect("the binary runs");
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).expect("utf-8"),
+        )
+    };
+    // On a machine without a GPU the README's first command says what misses, locally and in the cloud.
+    let (code, out) = run(&[
+        "recommend",
+        "--task",
+        "code",
+        "--latency",
+        "200ms",
+        "--no-gpu",
+        "--ram",
+        "64GiB",
+    ]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        out.matches("closest").count(),
+        1,
+        "one closest list:\n{out}"
+    );
+    assert!(
+        out.contains("cheapest hardware that meets every constraint: "),
+        "{out}"
+    );
+    let list = out
+        .split("closest candidates (run here, miss by the least):\n")
+        .nth(1)
+        .expect("the closest list");
+    assert_eq!(list.lines().count(), 5, "{list}");
+    for l in list.lines() {
+        // Sized on this machine, with each constraint it misses and the margin.
+        assert!(l.contains(" on CPU only: latency: "), "{l}");
+        assert!(!l.contains(" on -"), "{l}");
+    }
+    // Nothing turned down before sizing (below the quality floor) names a GPU: null, never "-".
+    let (_, json) = run(&[
+        "recommend",
+        "--task",
+        "extraction",
+        "--no-gpu",
+        "--ram",
+        "64GiB",
+        "--explain",
+        "--json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let rejected = doc["rejected"].as_array().expect("rejected");
+    assert!(rejected.iter().any(|r| r["gpus"].is_null()));
+    assert!(rejected.iter().all(|r| r["gpus"] != "-"));
+    let closest = doc["closest"].as_array().expect("closest");
+    assert_eq!(closest[0]["gpus"], "CPU only");
+    assert_eq!(closest[0]["misses"][0]["constraint"], "latency");
+}
+
+#[test]
+fn the_readme_first_command_on_a_machine_without_a_gpu_says_nothing_local_qualifies() {
+    // The probe with no NVIDIA driver (util::r1pick points NVML at a missing library).
+    let out = r1pick()
+        .args(["recommend", "--task", "code", "--latency", "200ms"])
+        .output()
+        .expect("the binary runs");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    if !text.contains("(no GPU found)") {
+        // A machine with a GPU the probe finds without NVML (Apple, AMD) recommends instead.
+        return;
+    }
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text.lines().next(),
+        Some("Nothing qualifies for code on this machine (no GPU found).")
+    );
+    assert!(text.contains("cheapest hardware that meets every constraint: "));
+    assert!(text.contains("closest candidates (run here, miss by the least):"));
+}
