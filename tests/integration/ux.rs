@@ -3,8 +3,8 @@
 
 use crate::util::r1pick;
 
-/// stdout of a command run where the snapshot fixtures (machine.toml) are.
-fn stdout(args: &[&str]) -> String {
+/// Exit code and stdout of a command run where the snapshot fixtures (machine.toml) are.
+fn run(args: &[&str]) -> (Option<i32>, String) {
     let out = r1pick()
         .current_dir(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -13,7 +13,14 @@ fn stdout(args: &[&str]) -> String {
         .args(args)
         .output()
         .expect("the binary runs");
-    String::from_utf8(out.stdout).expect("utf-8")
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).expect("utf-8"),
+    )
+}
+
+fn stdout(args: &[&str]) -> String {
+    run(args).1
 }
 
 fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
@@ -221,13 +228,6 @@ fn json_is_the_same_whatever_the_width() {
 
 #[test]
 fn closest_means_runs_here_and_misses_by_the_least() {
-    let run = |args: &[&str]| {
-        let out = r1pick().args(args).output().expect("the binary runs");
-        (
-            out.status.code(),
-            String::from_utf8(out.stdout).expect("utf-8"),
-        )
-    };
     // On a machine without a GPU the README's first command says what misses, locally and in the cloud.
     let (code, out) = run(&[
         "recommend",
@@ -282,16 +282,12 @@ fn closest_means_runs_here_and_misses_by_the_least() {
 #[test]
 fn the_readme_first_command_on_a_machine_without_a_gpu_says_nothing_local_qualifies() {
     // The probe with no NVIDIA driver (util::r1pick points NVML at a missing library).
-    let out = r1pick()
-        .args(["recommend", "--task", "code", "--latency", "200ms"])
-        .output()
-        .expect("the binary runs");
-    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let (code, text) = run(&["recommend", "--task", "code", "--latency", "200ms"]);
     if !text.contains("(no GPU found)") {
         // A machine with a GPU the probe finds without NVML (Apple, AMD) recommends instead.
         return;
     }
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(code, Some(1));
     assert_eq!(
         text.lines().next(),
         Some("Nothing qualifies for code on this machine (no GPU found).")
