@@ -42,7 +42,7 @@ fn the_cloud_headline_names_the_gpu_type() {
     assert_eq!(
         out.lines().nth(2),
         Some(
-            "  deepseek-r1-0528 · ud-iq2_xxs · llama.cpp · 1 × AMD Instinct MI300X, context 16384 × 1"
+            "  deepseek-r1-0528 · ud-q2_k_xl · llama.cpp · 1 × AMD Instinct MI300X, context 16384 × 1"
         )
     );
 }
