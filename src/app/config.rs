@@ -251,6 +251,7 @@ pub fn apply(cli: &Cli, env: &Layer, file: &Layer) -> Result<Cli> {
         Command::Probe(_)
         | Command::Models(_)
         | Command::Gpus
+        | Command::Tasks
         | Command::Completions { .. }
         | Command::Man => {}
     }

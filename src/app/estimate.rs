@@ -142,15 +142,41 @@ pub fn report(
         ..Basis::default()
     };
     let m = &d.engine.memory;
-    basis.assumptions.push(format!(
-        "{} may use {:.0}% of each GPU's memory, keeping {:.0} MiB free; runtime {:.0} MiB, CUDA graphs {:.0} MiB, NCCL {:.0} MiB per GPU",
-        d.engine.name,
-        m.gpu_fraction * 100.0,
-        m.margin_mib,
-        m.runtime_mib,
-        if d.model.is_moe() { m.cuda_graphs_moe_mib } else { m.cuda_graphs_mib },
-        if d.gpus > 1 { m.nccl_mib } else { 0.0 }
-    ));
+    // Only the fixed costs this engine has here: no CUDA graphs on Metal or CPU engines, no NCCL
+    // on one GPU, no GPU line at all on a CPU-only deployment.
+    let graphs = if d.model.is_moe() {
+        m.cuda_graphs_moe_mib
+    } else {
+        m.cuda_graphs_mib
+    };
+    let nccl = if d.gpus > 1 { m.nccl_mib } else { 0.0 };
+    let fixed: Vec<String> = [
+        ("runtime", m.runtime_mib),
+        ("CUDA graphs", graphs),
+        ("NCCL", nccl),
+    ]
+    .iter()
+    .filter(|(_, mib)| *mib > 0.0)
+    .map(|(what, mib)| format!("{what} {mib:.0} MiB"))
+    .collect();
+    if d.gpus == 0 {
+        basis.assumptions.push(format!(
+            "{} on the CPU: weights, KV cache and activations in host RAM",
+            d.engine.name
+        ));
+    } else {
+        basis.assumptions.push(format!(
+            "{} may use {:.0}% of each GPU's memory, keeping {:.0} MiB free{}",
+            d.engine.name,
+            m.gpu_fraction * 100.0,
+            m.margin_mib,
+            if fixed.is_empty() {
+                String::new()
+            } else {
+                format!("; {} per GPU", fixed.join(", "))
+            }
+        ));
+    }
     if let Some(l) = load
         && memory_basis(d, true).workload.concurrency != d.workload.concurrency
     {

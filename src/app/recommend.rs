@@ -10,7 +10,7 @@ use crate::decide::search::{
 use crate::error::{Error, Result, exit};
 use crate::report::deployment::HardwareSummary;
 use crate::report::plot::{ParetoPoint, pareto_svg};
-use crate::report::recommend::{RecommendDocument, Recommendation};
+use crate::report::recommend::{NearMiss, RecommendDocument, Recommendation};
 use crate::report::{render, schema};
 use crate::serving::Load;
 use crate::sizing::{Deployment, Workload};
@@ -111,6 +111,11 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
             .map(|c| estimate::evaluated_report(&c.evaluated))
             .collect(),
         rejected: rejected(&decision, args.explain),
+        closest: if decision.choice.is_none() {
+            decision.closest.iter().map(near_miss).collect()
+        } else {
+            vec![]
+        },
         suggestions,
         trace: decision.trace.clone(),
         evaluated: decision.evaluated,
@@ -231,6 +236,18 @@ fn launched<'a>(ch: &Candidate<'a>) -> Deployment<'a> {
     }
 }
 
+/// A sized candidate that runs here, with the constraints it misses and by how much.
+fn near_miss(c: &Candidate) -> NearMiss {
+    let d = &c.evaluated.deployment;
+    NearMiss {
+        model: d.model.id.clone(),
+        quant: d.quant.id.clone(),
+        engine: d.engine.id.clone(),
+        gpus: c.gpus_label(),
+        misses: c.checks.iter().filter(|k| !k.ok).cloned().collect(),
+    }
+}
+
 /// All rejections with --explain; otherwise the 20 that came closest.
 fn rejected(d: &Decision, explain: bool) -> Vec<Rejection> {
     let keep = if explain { d.rejected.len() } else { 20 };
@@ -258,21 +275,6 @@ fn suggest(req: &Request, d: &Decision) -> Vec<String> {
         out.push(format!(
             "relax {flag} to {value}: {} would then qualify",
             r.candidate
-        ));
-    }
-    if d.relaxations.is_empty()
-        && let Some(c) = d.closest.first()
-    {
-        let misses: Vec<String> = c
-            .checks
-            .iter()
-            .filter(|k| !k.ok)
-            .map(|k| k.message.clone())
-            .collect();
-        out.push(format!(
-            "closest: {} misses {}",
-            c.label(),
-            misses.join("; ")
         ));
     }
     if matches!(req.machines, Machines::Local(_)) {

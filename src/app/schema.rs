@@ -10,6 +10,7 @@ use crate::report::models::{GpusDocument, ModelsDocument};
 use crate::report::probe::ProbeDocument;
 use crate::report::recommend::RecommendDocument;
 use crate::report::sweep::SweepDocument;
+use crate::report::tasks::TasksDocument;
 
 /// `(kind, schema)` for each document, `kind` as in `"schema": "r1pick.<kind>/v1"`.
 pub fn json_schemas() -> Vec<(&'static str, Schema)> {
@@ -23,6 +24,7 @@ pub fn json_schemas() -> Vec<(&'static str, Schema)> {
         ("recommend", document::<RecommendDocument>("recommend")),
         ("finetune", document::<FinetuneDocument>("finetune")),
         ("sweep", document::<SweepDocument>("sweep")),
+        ("tasks", document::<TasksDocument>("tasks")),
     ]
 }
 

@@ -69,6 +69,8 @@ pub enum Command {
     Models(ModelsArgs),
     /// Known accelerators (ids usable with --gpu) with specs and prices
     Gpus,
+    /// The tasks (--task): benchmark and quality floor, default workload and service level
+    Tasks,
     /// Memory breakdown of one deployment, per device
     Size(DeployArgs),
     /// Memory, TTFT, time per token, throughput and cost of one deployment

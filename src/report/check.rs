@@ -35,10 +35,11 @@ impl Render for CheckDocument {
 
 fn verdict_table(r: &DeploymentReport, checks: &[CheckResult], ok: bool) -> String {
     let failed: Vec<&CheckResult> = checks.iter().filter(|c| !c.ok).collect();
-    let verdict = if ok {
-        format!("PASS: {0} of {0} checks hold", checks.len())
-    } else {
-        format!("FAIL: {} of {} checks fail", failed.len(), checks.len())
+    let verdict = match (ok, checks.len(), failed.len()) {
+        (true, 1, _) => "PASS: the one check holds".to_string(),
+        (true, n, _) => format!("PASS: all {n} checks hold"),
+        (false, 1, 1) => "FAIL: the one check fails".to_string(),
+        (false, n, k) => format!("FAIL: {k} of {n} checks fail"),
     };
     let load = r
         .performance

@@ -32,3 +32,4 @@ mod sizing;
 mod snapshots;
 mod sweep;
 mod util;
+mod ux;

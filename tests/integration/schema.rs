@@ -78,6 +78,7 @@ fn printed_documents_conform_to_their_schema() {
     let cases: &[(&str, &[&str], i32)] = &[
         ("models", &["models", "--json"], 0),
         ("gpus", &["gpus", "--json"], 0),
+        ("tasks", &["tasks", "--json"], 0),
         ("size", &["size", "70b", "--gpu", "rtx-4090:2", "--json"], 0),
         ("size", &["size", "7b", "--no-gpu", "--json"], 0),
         (

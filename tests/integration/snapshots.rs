@@ -13,6 +13,8 @@ const CORPUS: &[(&str, &str)] = &[
     ("models-json", "models --json"),
     ("gpus", "gpus"),
     ("gpus-json", "--format json gpus"),
+    ("tasks", "tasks"),
+    ("tasks-json", "tasks --json"),
     // probe, simulated only
     ("probe-h100x8", "probe --gpu h100-sxm:8"),
     ("probe-h200-json", "probe --gpu h200 --json"),
@@ -139,7 +141,7 @@ fn run(line: &str) -> String {
 fn every_command_of_the_corpus_prints_what_it_printed_before() {
     assert_eq!(
         CORPUS.len(),
-        89,
+        91,
         "the README counts the commands of the corpus"
     );
     let mut settings = insta::Settings::clone_current();

@@ -80,11 +80,28 @@ pub fn shortfall(c: &CheckResult) -> f64 {
     }
 }
 
+/// The first `gpus` GPUs of the machine by type: "2 × NVIDIA L40S + 1 × Acme X1"; "CPU only".
 pub fn gpus_label(hw: &Hardware, gpus: u32) -> String {
-    match hw.gpus.first() {
-        Some(g) if gpus > 0 => format!("{gpus} × {}", g.name),
-        _ => "CPU".to_string(),
+    group_label(hw.gpus.iter().take(gpus as usize).map(|g| g.name.as_str()))
+}
+
+/// GPU names as runs of one type, in order: "2 × NVIDIA L40S + 1 × Acme X1"; "CPU only" for none.
+pub fn group_label<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let mut groups: Vec<(&str, u32)> = vec![];
+    for name in names {
+        match groups.last_mut() {
+            Some((last, n)) if *last == name => *n += 1,
+            _ => groups.push((name, 1)),
+        }
     }
+    if groups.is_empty() {
+        return "CPU only".to_string();
+    }
+    groups
+        .iter()
+        .map(|(name, n)| format!("{n} × {name}"))
+        .collect::<Vec<_>>()
+        .join(" + ")
 }
 
 /// Why a candidate was dropped, as scripts read it in `rejected[].constraint`.

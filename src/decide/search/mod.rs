@@ -18,7 +18,9 @@ use crate::sizing::KvDtype;
 use super::constraints::{Constraint, Constraints, QualityFloor};
 use super::load::Traffic;
 
-pub use assess::{Candidate, Evaluated, Reason, Subject, Turned, assess, gpus_label, shortfall};
+pub use assess::{
+    Candidate, Evaluated, Reason, Subject, Turned, assess, gpus_label, group_label, shortfall,
+};
 pub use explain::{Rejection, Relaxation};
 pub use rank::Prefer;
 
@@ -146,7 +148,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                     subject.model,
                     Some(subject.quant),
                     Some(subject.engine),
-                    &gpus_label(hw, gpus),
+                    Some(&gpus_label(hw, gpus)),
                     turned.reason,
                     turned.message,
                     turned.shortfall,
@@ -167,7 +169,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                     subject.model,
                     Some(subject.quant),
                     Some(subject.engine),
-                    &cand.gpus_label(),
+                    Some(&cand.gpus_label()),
                     Reason::Unmet(first.constraint),
                     first.message.clone(),
                     cand.violation(),
