@@ -304,36 +304,19 @@ fn int8_w8a8_prefills_at_the_gpus_int8_rate_where_the_engine_has_int8_kernels() 
         .breakdown
         .prefill_tflops
     };
-    assert_within(
-        "vLLM W8A8 on an A100",
-        at("int8", "vllm", "a100-sxm-80gb"),
-        0.55 * 624.0,
-        1e-9,
-    );
-    assert_within(
-        "SGLang W8A8 on an A100",
-        at("int8", "sglang", "a100-sxm-80gb"),
-        0.55 * 624.0,
-        1e-9,
-    );
-    assert_within(
-        "BF16 on an A100",
-        at("bf16", "vllm", "a100-sxm-80gb"),
-        0.55 * 312.0,
-        1e-9,
-    );
-    // H100 SXM: INT8 1979 TOPS = its FP8 rate.
-    assert_within(
-        "vLLM W8A8 on an H100",
-        at("int8", "vllm", "h100-sxm"),
-        0.55 * 1979.0,
-        1e-3,
-    );
-    // GeForce INT8 accumulates in INT32 at full rate: the RTX 4090's 660.6 TOPS, 2× its FP8 (FP32-acc).
-    assert_within(
-        "vLLM W8A8 on an RTX 4090",
-        at("int8", "vllm", "rtx-4090"),
-        0.55 * 660.6,
-        1e-9,
-    );
+    // (quant, engine, GPU, dense tensor rate of the datasheet)
+    let cases = [
+        ("int8", "vllm", "a100-sxm-80gb", 624.0),
+        ("int8", "sglang", "a100-sxm-80gb", 624.0),
+        ("bf16", "vllm", "a100-sxm-80gb", 312.0),
+        // H100 SXM: INT8 1979 TOPS = its FP8 rate.
+        ("int8", "vllm", "h100-sxm", 1979.0),
+        // GeForce INT8 accumulates in INT32 at full rate: the RTX 4090's 660.6 TOPS, 2× its FP8
+        // (FP32-accumulate) rate.
+        ("int8", "vllm", "rtx-4090", 660.6),
+    ];
+    for (quant, engine, gpu, rate) in cases {
+        let what = format!("{quant} on {engine}, {gpu}");
+        assert_within(&what, at(quant, engine, gpu), 0.55 * rate, 1e-3);
+    }
 }
