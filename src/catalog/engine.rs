@@ -55,8 +55,8 @@ pub struct Engine {
     pub sources: Vec<String>,
 }
 
-/// A refusal of the engine: `quants` on GPUs below `min_compute_capability` (NVIDIA) or of one of
-/// `vendors`. The reason is the engine's own, said in one line.
+/// A refusal of the engine: `quants` on GPUs below `min_compute_capability` (NVIDIA), of one of
+/// `vendors`, or on an AMD GPU outside `amd_targets`. The reason is the engine's own, in one line.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Gate {
@@ -65,6 +65,9 @@ pub struct Gate {
     pub min_compute_capability: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vendors: Vec<Vendor>,
+    /// On AMD the quants run only on these gfx targets (e.g. FP8 needs the MI300's gfx942).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amd_targets: Vec<String>,
     pub reason: String,
     pub source: String,
 }
@@ -164,6 +167,10 @@ pub struct EngineSpeed {
     /// Its matmuls accumulate in FP16, so GeForce cards run at their FP16-accumulate rate.
     #[serde(default)]
     pub fp16_accumulate: bool,
+    /// It has W8A8 INT8 GEMM kernels on INT8 tensor cores, so INT8 checkpoints run at the GPU's
+    /// `int8_tops`; without them INT8 weights are widened and multiplied at the 16-bit rate.
+    #[serde(default)]
+    pub int8_gemm: bool,
     /// Latency of one small all-reduce over a GPU fabric (NVLink/xGMI), µs.
     pub allreduce_fabric_us: f64,
     /// Latency of one small all-reduce over PCIe, µs.

@@ -170,8 +170,10 @@ pub fn peak_flops(s: &EngineSpeed, gpu: &Gpu, compute: ComputeDtype) -> f64 {
     };
     let tflops = match compute {
         ComputeDtype::Fp8 => gpu.fp8_tflops.unwrap_or(fp16),
-        // W8A8 INT8 runs at the FP8/INT8 rate where the GPU has one.
-        ComputeDtype::Int8 => gpu.fp8_tflops.unwrap_or(fp16),
+        // W8A8 INT8 runs on the INT8 tensor cores where the engine has the kernels (data/engines.toml
+        // `int8_gemm`) and the GPU the units; otherwise at the 16-bit rate (V100, B300: no INT8 rate).
+        ComputeDtype::Int8 if s.int8_gemm => gpu.int8_tops.unwrap_or(fp16),
+        ComputeDtype::Int8 => fp16,
         ComputeDtype::Bf16 | ComputeDtype::Fp16 => fp16,
     };
     tflops * 1e12

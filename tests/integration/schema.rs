@@ -186,7 +186,7 @@ fn printed_documents_conform_to_their_schema() {
                 "--latency",
                 "200ms",
                 "--gpu",
-                "rtx-4090",
+                "rtx-4080",
                 "--json",
             ],
             1,

@@ -392,15 +392,27 @@ fn serving_calibration_predicts_runs_under_load() {
     // Stated tolerances (median |error|). Fit set: the goal, TPOT ≤ 10%, TTFT ≤ 25%, and
     // throughput ≤ 10%. Held-out check (without the early-2025 671B engines, whose MLA/MoE kernels
     // were 2–3× slower than the model's — listed in the README): TPOT ≤ 25%, TTFT ≤ 50%, output
-    // throughput ≤ 20%.
+    // throughput ≤ 10%.
     let limit = |m: &str, fit: bool| match (m, fit) {
         ("tpot", true) | ("out_tps", true) => 0.10,
         ("ttft", true) => 0.25,
         ("tpot", false) => 0.25,
         ("ttft", false) => 0.50,
-        ("out_tps", false) => 0.20,
+        ("out_tps", false) => 0.10,
         _ => f64::INFINITY,
     };
+    // TensorRT-LLM's offline tables (all held out) run the largest batches, where the attention
+    // kernels' KV reads add to the GEMMs' time (step.rs).
+    let offline = summary(&points, |p| {
+        p.group == "trtllm offline" && p.metric == "out_tps"
+    });
+    assert_eq!(offline.2, 20);
+    assert!(
+        offline.0 <= 0.10 && offline.1 <= 0.15,
+        "TensorRT-LLM offline tables: median {:.1}%, worst {:.1}% (bounds 10%, 15%)",
+        offline.0 * 100.0,
+        offline.1 * 100.0
+    );
     for (m, fit, check) in medians {
         for (value, is_fit) in [(fit, true), (check, false)] {
             if value.is_finite() {
