@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::cli::{CheckArgs, DeployArgs, Format};
+use crate::cli::{CheckArgs, DeployArgs, Format, LoadArgs};
 use crate::decide::constraints::{CheckResult, Constraints, Measured, all_ok, evaluate, quality};
 use crate::decide::load::{load_label, percentile_label};
 use crate::decide::search::{Machines, Prefer, search};
@@ -26,6 +26,39 @@ pub struct CheckDocument {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deployment: Option<DeploymentReport>,
     pub checks: Vec<CheckResult>,
+    /// With `--replicas N`: the fleet the deployment is one replica of; the checks hold at its share.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<CheckedFleet>,
+}
+
+/// `check --rate R --replicas N`: N replicas share R evenly.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub struct CheckedFleet {
+    pub replicas: u32,
+    /// The whole fleet's rate.
+    pub rate_per_s: f64,
+    /// The rate each replica carries, which the checks hold at.
+    pub rate_per_replica_per_s: f64,
+}
+
+/// The load flags with `--rate` shared by `--replicas` (the fleet, when there is one).
+fn shared_load(args: &CheckArgs) -> (LoadArgs, Option<CheckedFleet>) {
+    match (args.replicas, args.load.rate) {
+        (Some(n), Some(rate)) => {
+            let each = rate / f64::from(n);
+            let load = LoadArgs {
+                rate: Some(each),
+                ..args.load.clone()
+            };
+            let fleet = CheckedFleet {
+                replicas: n,
+                rate_per_s: rate,
+                rate_per_replica_per_s: each,
+            };
+            (load, Some(fleet))
+        }
+        _ => (args.load.clone(), None),
+    }
 }
 
 pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
@@ -65,7 +98,8 @@ pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
         deployment: args.deployment.clone(),
         hardware: args.hardware.clone(),
     };
-    let traffic = traffic(&args.deployment, &args.load)?;
+    let (load, fleet) = shared_load(args);
+    let traffic = traffic(&args.deployment, &load)?;
     let e = estimate::evaluate(
         &ctx.catalog,
         &deploy,
@@ -88,7 +122,7 @@ pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
     };
     let checks = evaluate(&constraints, &measured);
     notes.extend(e.hardware.notes.iter().cloned());
-    Ok(verdict(ctx, Some(report), checks, notes))
+    Ok(verdict(ctx, Some(report), checks, fleet, notes))
 }
 
 /// The gate's answer: exit 0 when every check holds, 1 otherwise (also when nothing was sized).
@@ -96,6 +130,7 @@ fn verdict(
     ctx: &Context,
     deployment: Option<DeploymentReport>,
     checks: Vec<CheckResult>,
+    fleet: Option<CheckedFleet>,
     notes: Vec<String>,
 ) -> Outcome {
     let ok = deployment.is_some() && all_ok(&checks);
@@ -105,8 +140,9 @@ fn verdict(
             ok,
             deployment,
             checks,
+            fleet,
         }),
-        (Format::Table, Some(report)) => render(report, &checks, ok),
+        (Format::Table, Some(report)) => render(report, &checks, fleet, ok),
         (Format::Table, None) => {
             "FAIL: no deployment for this task could be sized on this machine\n".to_string()
         }
@@ -125,12 +161,13 @@ fn best_for_task(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
     let c = &ctx.catalog;
     let task = c.task(args.constraints.task.as_deref().unwrap_or(DEFAULT_TASK))?;
     let mut notes = vec![];
+    let (load, fleet) = shared_load(args);
     let search_args = SearchArgs {
         model: None,
         constraints: &args.constraints,
         deployment: &args.deployment,
         cost: &args.cost,
-        load: &args.load,
+        load: &load,
         prefer: Prefer::Quality,
     };
     let req = search_request(c, task, &search_args, || {
@@ -144,11 +181,17 @@ fn best_for_task(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
         ctx,
         best.map(estimate::candidate_report),
         best.map(|b| b.checks.clone()).unwrap_or_default(),
+        fleet,
         notes,
     ))
 }
 
-fn render(r: &DeploymentReport, checks: &[CheckResult], ok: bool) -> String {
+fn render(
+    r: &DeploymentReport,
+    checks: &[CheckResult],
+    fleet: Option<CheckedFleet>,
+    ok: bool,
+) -> String {
     let failed: Vec<&CheckResult> = checks.iter().filter(|c| !c.ok).collect();
     let verdict = if ok {
         format!("PASS: {0} of {0} checks hold", checks.len())
@@ -167,8 +210,17 @@ fn render(r: &DeploymentReport, checks: &[CheckResult], ok: bool) -> String {
             )
         })
         .unwrap_or_default();
+    let fleet = fleet
+        .map(|f| {
+            format!(
+                ", one of {} replicas sharing {}",
+                f.replicas,
+                crate::decide::load::rate_label(f.rate_per_s)
+            )
+        })
+        .unwrap_or_default();
     let mut out = format!(
-        "{verdict} — {} · {} · {} on {}, context {} × {}{load}\n",
+        "{verdict} — {} · {} · {} on {}, context {} × {}{load}{fleet}\n",
         r.model,
         r.quant,
         r.engine,

@@ -8,6 +8,7 @@ use super::estimate::DeploymentDocument;
 use super::models::{GpusDocument, ModelsDocument};
 use super::recommend::RecommendDocument;
 use crate::report::finetune::FinetuneDocument;
+use crate::report::plan::PlanDocument;
 use crate::report::probe::ProbeDocument;
 
 /// `(kind, schema)` for each document, `kind` as in `"schema": "r1pick.<kind>/v1"`.
@@ -20,6 +21,7 @@ pub fn json_schemas() -> Vec<(&'static str, Schema)> {
         ("check", document::<CheckDocument>("check")),
         ("probe", document::<ProbeDocument>("probe")),
         ("recommend", document::<RecommendDocument>("recommend")),
+        ("plan", document::<PlanDocument>("plan")),
         ("finetune", document::<FinetuneDocument>("finetune")),
     ]
 }

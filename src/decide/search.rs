@@ -207,7 +207,7 @@ pub struct Decision<'a> {
 /// How many near misses and alternatives are kept.
 const KEEP: usize = 5;
 /// GPU counts tried on the cloud: one node of up to 8, or up to 4 nodes.
-const CLOUD_COUNTS: [u32; 6] = [1, 2, 4, 8, 16, 32];
+pub(crate) const CLOUD_COUNTS: [u32; 6] = [1, 2, 4, 8, 16, 32];
 
 /// Run the search. Pure: no I/O; the machine is in the request.
 pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
@@ -650,10 +650,10 @@ pub fn assess<'a>(
 /// How far the idle server may miss a time limit before no load can meet it: the serving model
 /// at concurrency 1 is the idle server within 2% (`concurrency_one_reproduces_the_single_stream_numbers`),
 /// and load only adds waiting and batch, so a miss of more than 10% holds under any load.
-const IDLE_MISS: f64 = 0.10;
+pub(crate) const IDLE_MISS: f64 = 0.10;
 
 /// The first speed or cost limit the idle server already misses for good, if any.
-fn hopeless(checks: &[CheckResult]) -> Option<Constraint> {
+pub(crate) fn hopeless(checks: &[CheckResult]) -> Option<Constraint> {
     checks
         .iter()
         .find(|c| match c.constraint {
@@ -716,7 +716,11 @@ fn keep_closest<'a>(closest: &mut Vec<Candidate<'a>>, cand: Candidate<'a>) {
 }
 
 /// The task's workload with the user's overrides, if the model can hold it.
-fn workload(model: &Model, task: &Task, spec: &WorkloadSpec) -> Result<Workload, String> {
+pub(crate) fn workload(
+    model: &Model,
+    task: &Task,
+    spec: &WorkloadSpec,
+) -> Result<Workload, String> {
     let context = spec.context.unwrap_or(task.context);
     if context > model.max_context {
         return Err(format!(
@@ -739,7 +743,7 @@ fn workload(model: &Model, task: &Task, spec: &WorkloadSpec) -> Result<Workload,
 }
 
 /// GPU counts worth trying on a local machine: 1, 2, 4, … and all of them; none without GPUs.
-fn local_counts(hw: &Hardware) -> Vec<u32> {
+pub(crate) fn local_counts(hw: &Hardware) -> Vec<u32> {
     let n = hw.gpu_count();
     if n == 0 {
         return vec![0];
@@ -753,7 +757,7 @@ fn local_counts(hw: &Hardware) -> Vec<u32> {
 
 /// Skip counts an engine would not use: tensor parallelism needs the heads to divide; layer
 /// split engines stay inside one node.
-fn count_suits(model: &Model, engine: &Engine, gpus: u32, machines: &Machines) -> bool {
+pub(crate) fn count_suits(model: &Model, engine: &Engine, gpus: u32, machines: &Machines) -> bool {
     match engine.multi_gpu {
         MultiGpu::Tensor => {
             gpus <= engine.max_tensor_parallel

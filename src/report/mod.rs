@@ -3,6 +3,7 @@
 
 pub mod deployment;
 pub mod finetune;
+pub mod plan;
 pub mod probe;
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
