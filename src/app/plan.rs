@@ -37,6 +37,11 @@ pub fn plan(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
             "--daily and --concurrency {n} are two load shapes: give --daily (requests a day) or --concurrency (users in flight), not both"
         )));
     }
+    if f.peak_factor.is_some() && f.daily.is_none() {
+        return Err(Error::input(
+            "--peak-factor scales --daily (a day's mean to its busiest hour); with --rate give the busy rate itself",
+        ));
+    }
     let peak = f
         .daily
         .map(|_| f.peak_factor.unwrap_or(DEFAULT_PEAK_FACTOR));

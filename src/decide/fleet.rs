@@ -43,7 +43,7 @@ pub const MAX_REPLICAS: u32 = 512;
 /// cloud rents and the engines' tensor-parallel groups stop at.
 pub const NODE_GPUS: u32 = 8;
 
-/// Runners-up reported beside the choice.
+/// Runners-up reported beside the choice (with several GPU types: the best of every other type).
 pub const RUNNERS_UP: usize = 3;
 
 /// The load the whole fleet carries.
@@ -148,17 +148,6 @@ impl Fleet<'_> {
             gpu_id(&self.replica.hardware),
             p.tensor_parallel
         )
-    }
-
-    /// Same model, engine, GPU type and GPUs per replica.
-    fn same_shape(&self, other: &Fleet) -> bool {
-        let (a, b) = (&self.replica.deployment, &other.replica.deployment);
-        a.model.id == b.model.id
-            && a.engine.id == b.engine.id
-            && a.gpus == b.gpus
-            && gpu_id(&self.replica.hardware) == gpu_id(&other.replica.hardware)
-            && a.quant.format == b.quant.format
-            && a.quant.linear_bits == b.quant.linear_bits
     }
 
     /// Ranking key: dollars per hour when priced, then GPUs.
@@ -298,7 +287,7 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
                         misses.push(Miss {
                             constraint: miss,
                             message: format!(
-                                "{} ({}): {} on an idle replica, so at any replica count",
+                                "{} on {}: {} on an idle replica, so at any replica count",
                                 label(&idle),
                                 gpus_label(&m.hardware, gpus),
                                 k.message
@@ -369,13 +358,39 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
             .then(a.lower_bound.1.cmp(&b.lower_bound.1))
     });
     let considered = shapes.len();
-    let mut fleets: Vec<Fleet> = vec![];
+    // One fleet per group: per GPU type when several types compete (so `--cloud` lists the best
+    // of every type), else per shape that differs in more than the quant's name.
+    let by_type = req
+        .machines
+        .iter()
+        .any(|m| gpu_id(&m.hardware) != gpu_id(&req.machines[0].hardware));
+    let keep = if by_type { usize::MAX } else { RUNNERS_UP + 1 };
+    let group = |s: &Shape| -> (String, Option<(String, String, u32, bool, u64)>) {
+        let gpu = gpu_id(&req.machines[s.machine].hardware);
+        if by_type {
+            (gpu, None)
+        } else {
+            let q = s.subject.quant;
+            let format = q.format == crate::catalog::quant::QuantFormat::Gguf;
+            let shape = (
+                s.subject.model.id.clone(),
+                s.subject.engine.id.clone(),
+                s.gpus,
+                format,
+                q.linear_bits.to_bits(),
+            );
+            (gpu, Some(shape))
+        }
+    };
+    let mut fleets: Vec<(Fleet, (String, Option<(String, String, u32, bool, u64)>))> = vec![];
     for s in &shapes {
-        if fleets.len() > RUNNERS_UP {
-            let worst = fleets[RUNNERS_UP].key();
-            if (s.lower_bound.0, s.lower_bound.1) > worst {
-                break;
-            }
+        if fleets.len() >= keep && s.lower_bound > fleets[keep - 1].0.key() {
+            break;
+        }
+        let g = group(s);
+        let same = fleets.iter().position(|(_, h)| *h == g);
+        if same.is_some_and(|i| fleets[i].0.key() <= s.lower_bound) {
+            continue;
         }
         let m = &req.machines[s.machine];
         let mut try_at = |n: u32| -> Option<Candidate<'a>> {
@@ -441,17 +456,17 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
             });
             continue;
         }
-        // One entry per shape that differs in more than the quant's name (BF16 and FP16 on the
-        // same GPUs cost and run the same): the cheaper, or the first, stays.
-        let same = fleets.iter().position(|f| f.same_shape(&fleet));
         match same {
-            Some(i) if rank(&fleet, &fleets[i], &base.constraints).is_lt() => fleets[i] = fleet,
+            Some(i) if rank(&fleet, &fleets[i].0, &base.constraints).is_lt() => {
+                fleets[i] = (fleet, g);
+            }
             Some(_) => {}
-            None => fleets.push(fleet),
+            None => fleets.push((fleet, g)),
         }
-        fleets.sort_by(|a, b| rank(a, b, &base.constraints));
+        fleets.sort_by(|a, b| rank(&a.0, &b.0, &base.constraints));
+        fleets.truncate(keep);
     }
-    fleets.truncate(RUNNERS_UP + 1);
+    let fleets: Vec<Fleet> = fleets.into_iter().map(|(f, _)| f).collect();
     let mut fleets = fleets.into_iter();
     let choice = fleets.next();
     let runners_up: Vec<Fleet> = match &choice {
@@ -464,9 +479,29 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
         None => vec![],
     };
     let miss = if choice.is_none() {
-        misses
+        let closest = misses
             .into_iter()
-            .min_by(|a, b| a.shortfall.total_cmp(&b.shortfall))
+            .min_by(|a, b| a.shortfall.total_cmp(&b.shortfall));
+        // Nothing got as far as the SLO: below the quality floor, or nothing fits or runs.
+        closest.or_else(|| {
+            Some(if subjects.is_empty() {
+                Miss {
+                    constraint: Constraint::MinQuality,
+                    message: format!(
+                        "quality: no model and quant reaches the floor of {} ({} ≥ {floor:.1})",
+                        task.id,
+                        task.benchmark.label()
+                    ),
+                    shortfall: f64::INFINITY,
+                }
+            } else {
+                Miss {
+                    constraint: Constraint::Fits,
+                    message: "memory: no replica shape fits and runs on these GPUs".into(),
+                    shortfall: f64::INFINITY,
+                }
+            })
+        })
     } else {
         None
     };

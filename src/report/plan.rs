@@ -130,8 +130,9 @@ pub fn render(doc: &PlanDocument) -> String {
                 doc.headroom * 100.0
             ));
             out.push_str(&format!(
-                "  {} replicas{} of {} · {} · {} on {} GPU(s) (tensor parallel {}, pipeline stages {})\n",
+                "  {} replica{}{} of {} · {} · {} on {} GPU(s) (tensor parallel {}, pipeline stages {})\n",
                 f.replicas,
+                if f.replicas == 1 { "" } else { "s" },
                 if f.spares > 0 { format!(" + {} spare", f.spares) } else { String::new() },
                 d.model,
                 d.quant,

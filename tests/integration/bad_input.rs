@@ -170,6 +170,17 @@ const ROWS: &[Row] = &[
     row("r1pick recommend --model 7b --score gpqa_diamond=50 --gpu l40s", 2, "--score applies to a model you bring"),
     row("r1pick recommend --model mistral-config.json --score mmlu=60 --gpu l40s", 2, "unknown benchmark 'mmlu'"),
     row("HF_ENDPOINT=http://127.0.0.1:1 HF_HOME=/nonexistent/hf r1pick size hf:org/model --gpu l40s", 3, "offline? pass a local config.json or .gguf instead"),
+    // fleets
+    row("r1pick plan --gpu h100-sxm --rate 20", 2, "rate '20' needs a period"),
+    row("r1pick plan --gpu h100-sxm --daily 100k --rate 2/s", 2, "'--daily <N>' cannot be used with '--rate <RATE>'"),
+    row("r1pick check 7b --gpu h100-sxm --rate 2/s --replicas 0", 2, "invalid value '0' for '--replicas <N>'"),
+    row("r1pick plan --gpu h100-sxm --rate 2/s --headroom 0", 2, "--headroom '0' must be above 0 and below 1"),
+    row("r1pick plan --gpu h100-sxm --rate 2/s --headroom 1", 2, "--headroom '1' must be above 0 and below 1"),
+    row("r1pick plan --gpu h100-sxm --rate 2/s --headroom 1.5", 2, "--headroom '1.5' must be above 0 and below 1"),
+    row("r1pick plan --gpu h100-sxm", 2, "plan needs a load"),
+    row("r1pick plan --gpu h100-sxm --daily 100k/day", 2, "--daily '100k/day' is requests per day already"),
+    row("r1pick plan --gpu h100-sxm --rate 2/s --peak-factor 3", 2, "--peak-factor scales --daily"),
+    row("r1pick plan --cloud --gpu h100 --rate 2/s", 2, "--cloud chooses the GPU type itself"),
 ];
 
 fn fixtures() -> PathBuf {
