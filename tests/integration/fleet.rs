@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::util::r1pick;
+use crate::util::{assert_within, r1pick};
 
 /// `r1pick ARGS --json`: the exit code and the document.
 fn json(args: &str) -> (i32, Value) {
@@ -199,17 +199,18 @@ fn seed_a_dual_a100_server_handles_100k_calls_a_day_of_the_14b_with_chat_lengths
 /// tokens on vLLM BF16: true on one H100 or A100 80GB, not on an L40S or an RTX 4090.
 #[test]
 fn seed_the_7b_at_batch_32_reaches_2000_tokens_per_s_on_data_center_gpus() {
-    for (gpu, reaches) in [
-        ("h100-sxm", true),
-        ("a100-sxm-80gb", true),
-        ("l40s", false),
-        ("rtx-4090", false),
+    for (gpu, reaches, tokens_per_s) in [
+        ("h100-sxm", true, 3637.0),
+        ("a100-sxm-80gb", true, 2284.0),
+        ("l40s", false, 1058.0),
+        ("rtx-4090", false, 1187.0),
     ] {
         let (_, d) = json(&format!(
             "estimate 7b --gpu {gpu} --quant bf16 --engine vllm --prompt 1k --output 4k --concurrency 32"
         ));
         let tps = num(&d["performance"]["load"], "output_tokens_per_s");
         assert_eq!(tps >= 2000.0, reaches, "{gpu}: {tps:.0} tok/s");
+        assert_within(gpu, tps, tokens_per_s, 0.001);
     }
 }
 
@@ -223,8 +224,20 @@ fn seed_the_671b_on_32_h100s_costs_about_15_cents_a_call_with_long_reasoning() {
     assert_eq!(code, 0);
     assert_eq!(count(&d, "gpus_per_replica"), 16);
     assert_eq!(count(&d, "total_gpus"), 32);
+    assert_eq!(num(&d, "usd_per_hour"), 32.0 * 2.99);
     let per_call = num(&d, "usd_per_request");
     assert!((0.10..=0.20).contains(&per_call), "${per_call}");
+    assert_within("$ per call", per_call, 0.133, 0.005);
+    assert_within(
+        "one replica's highest rate",
+        num(&d, "max_rate_per_replica"),
+        0.159,
+        0.01,
+    );
+    let (code, d) = json("plan --model 671b --quant fp8 --task chat --gpu h100-sxm --rate 2/s");
+    assert_eq!(code, 0);
+    assert_eq!(count(&d, "total_gpus"), 16);
+    assert_within("$ per chat call", num(&d, "usd_per_request"), 0.0066, 0.01);
 }
 
 /// Seed claim: "70B needs 4 cards". At BF16 with an 8K context it fits two 80 GB H100s and
@@ -240,4 +253,28 @@ fn seed_the_70b_needs_4_cards_only_of_40_gb() {
         let (_, d) = json(&format!("size 70b --context 8k {args}"));
         assert_eq!(d["memory"]["fits"], fits, "{args}");
     }
+}
+
+/// 500 users with one request each, shared by the replicas: each replica holds its share
+/// (rounded up), within the SLO.
+#[test]
+fn users_are_shared_by_the_replicas() {
+    let (code, d) = json("plan --task chat --gpu l40s --concurrency 500");
+    assert_eq!(code, 0);
+    assert_eq!(d["load"]["shape"], "users");
+    let replicas = count(&d, "replicas");
+    let each = count(&d["load_per_replica"], "requests");
+    assert_eq!(d["load_per_replica"]["shape"], "concurrency");
+    assert_eq!(each, 500u64.div_ceil(replicas));
+    assert!(num(&d["ttft_ms"], "p90") <= 1000.0);
+}
+
+/// Simulated hardware: the same plan, byte for byte, on every run.
+#[test]
+fn a_plan_is_the_same_on_every_run() {
+    let args = "plan --cloud --task code --rate 20/s --latency 2s".split(' ');
+    let a = r1pick().args(args.clone()).output().unwrap();
+    let b = r1pick().args(args).output().unwrap();
+    assert_eq!(a.status.code(), Some(0));
+    assert_eq!(a.stdout, b.stdout);
 }
