@@ -75,7 +75,7 @@ pub enum Command {
     Estimate(EstimateArgs),
     /// Choose the variant and configuration for a task under constraints
     Recommend(RecommendArgs),
-    /// A fleet for a request rate under an SLO: replica shape × replicas, GPUs, nodes and $/month
+    /// A fleet for a load under an SLO: replicas, GPUs, nodes and $/month
     Plan(plan::PlanArgs),
     /// CI gate: exit 0 when the deployment fits and meets every given constraint, 1 otherwise
     Check(CheckArgs),

@@ -113,8 +113,10 @@ mod tests {
     #[test]
     fn a_fleet_costs_its_gpus_at_the_load_it_serves() {
         let c = fleet_cost(2.99, CostBasis::CloudPrice, 10, 2.0, 2000.0);
-        assert_eq!(c.usd_per_hour, 29.9);
-        assert_eq!(c.usd_per_month, 29.9 * 730.0);
+        // GPUs × price, as the fleet is billed (10 × 2.99 is 29.900000000000002 in binary)
+        assert_eq!(c.usd_per_hour, 10.0 * 2.99);
+        assert!((c.usd_per_hour - 29.9).abs() < 1e-12);
+        assert_eq!(c.usd_per_month, 10.0 * 2.99 * 730.0);
         assert!((c.usd_per_request - 29.9 / 7200.0).abs() < 1e-12);
         assert!((c.usd_per_million_output_tokens - 29.9 / 7.2).abs() < 1e-9);
     }
