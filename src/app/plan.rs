@@ -2,17 +2,18 @@
 //! replicas, its cost at that load and the runners-up out.
 
 use crate::cli::plan::PlanArgs;
-use crate::cli::{Format, HardwareArgs, LoadArgs};
+use crate::cli::{HardwareArgs, LoadArgs};
 use crate::decide::fleet::{
     DEFAULT_HEADROOM, DEFAULT_PEAK_FACTOR, Demand, Fleet, FleetRequest, MAX_REPLICAS, NODE_GPUS,
     ReplicaMachine, plan as plan_fleet,
 };
 use crate::decide::load::Traffic;
-use crate::decide::search::{CLOUD_COUNTS, Machines, Prefer, local_counts};
+use crate::decide::search::candidates::{CLOUD_COUNTS, local_counts};
+use crate::decide::search::{Machines, Prefer};
 use crate::error::{Error, Result, exit};
 use crate::hardware::simulate::{SimulationRequest, simulate};
-use crate::report::plan::{FleetLoad, FleetReport, LimitReport, PlanDocument, render};
-use crate::report::{schema, to_json};
+use crate::report::plan::{FleetLoad, FleetReport, LimitReport, PlanDocument};
+use crate::report::{render, schema};
 use crate::serving::Load;
 
 use super::request::{DEFAULT_TASK, SearchArgs, search_request};
@@ -131,10 +132,7 @@ pub fn plan(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
     } else {
         exit::UNMET
     };
-    let stdout = match ctx.format {
-        Format::Json => to_json(&doc),
-        Format::Table => render(&doc),
-    };
+    let stdout = render(&doc, ctx.format);
     Ok(Outcome {
         stdout,
         exit: code,
@@ -209,10 +207,10 @@ fn replica_machines(
 }
 
 fn fleet_report(f: &Fleet) -> FleetReport {
-    let l = f.replica.load.as_ref();
+    let l = f.replica.evaluated.load.as_ref();
     FleetReport {
         shape: f.shape(),
-        replica: estimate::candidate_report(&f.replica),
+        replica: estimate::evaluated_report(&f.replica.evaluated),
         replicas: f.replicas,
         spares: f.spares,
         gpus_per_replica: f.gpus_per_replica(),

@@ -9,19 +9,16 @@
 //! a tried shape the replica count is the smallest that meets every constraint at the load each
 //! replica then carries, found by bisection: latency only falls as replicas are added.
 
-use crate::catalog::ParamBreakdown;
-use crate::catalog::{Engine, Model, Quant};
 use crate::hardware::Hardware;
 use crate::perf::cost::{FleetCost, cost, fleet_cost};
 use crate::serving::{Load, MAX_RATE_PER_S};
-use crate::sizing::weights::WeightBytes;
 
 use super::constraints::{Constraint, Constraints};
 use super::launch::{self, LaunchPlan};
 use super::load::{Traffic, rate_label, under_load};
-use super::search::{
-    Candidate, Machines, Request, Subject, assess, count_suits, hopeless, shortfall, workload,
-};
+use super::search::assess::hopeless;
+use super::search::candidates::{Proposal, proposals};
+use super::search::{Candidate, Machines, Request, Subject, assess, judging, shortfall};
 
 /// Each replica runs at most this share of its highest sustainable rate unless `--headroom` says
 /// otherwise. Past about 70% an M/G/1-like queue's wait grows steeply (ρ/(1−ρ): 2.3 at 0.7, 9 at
@@ -130,12 +127,12 @@ impl Fleet<'_> {
     }
 
     pub fn gpus_per_replica(&self) -> u32 {
-        self.replica.deployment.gpus
+        self.replica.evaluated.deployment.gpus
     }
 
     /// "8 × 1×h100-sxm (TP1)": replicas and the shape of one.
     pub fn shape(&self) -> String {
-        let p = &self.replica.memory.placement;
+        let p = &self.replica.evaluated.memory.placement;
         let pp = if p.pipeline_stages > 1 {
             format!(", PP{}", p.pipeline_stages)
         } else {
@@ -145,7 +142,7 @@ impl Fleet<'_> {
             "{} × {}×{} (TP{}{pp})",
             self.replicas_total(),
             self.gpus_per_replica(),
-            gpu_id(&self.replica.hardware),
+            gpu_id(&self.replica.evaluated.hardware),
             p.tensor_parallel
         )
     }
@@ -182,8 +179,8 @@ pub struct FleetDecision<'a> {
 }
 
 /// A shape that runs, with its idle assessment and the least replicas the headroom allows.
-struct Shape<'a, 'w> {
-    subject: Subject<'a, 'w>,
+struct Shape<'a> {
+    subject: Subject<'a>,
     machine: usize,
     gpus: u32,
     max_rate: f64,
@@ -195,56 +192,14 @@ struct Shape<'a, 'w> {
 /// Plan the fleet.
 pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
     let base = req.search;
-    let c = base.catalog;
     let task = base.task;
-    let floor = base
-        .constraints
-        .min_quality
-        .as_ref()
-        .map_or(task.min_score, |q| q.min_score);
+    let judging = judging(base);
+    let floor = judging.floor;
     // The budget is the fleet's, not a replica's: checked on the fleet's total below.
     let replica_constraints = Constraints {
         budget: None,
         ..base.constraints.clone()
     };
-    let models: Vec<&Model> = match base.pins.model {
-        Some(m) => vec![m],
-        None => c.models.iter().collect(),
-    };
-    // Weights and parameter counts, computed once per model × quant.
-    let mut subjects: Vec<(&Model, usize, &Engine, &Quant, crate::sizing::Workload, f64)> = vec![];
-    let mut weights: Vec<(WeightBytes, ParamBreakdown)> = vec![];
-    for model in &models {
-        let Ok(w) = workload(model, task, &base.workload) else {
-            continue;
-        };
-        let judged = model.scores.get(task.benchmark);
-        let unjudged = model.source != crate::catalog::model::ModelSource::Catalog
-            && judged.is_none()
-            && !base.pins.min_quality_given;
-        let Some(paper) = judged.or(unjudged.then_some(100.0)) else {
-            continue;
-        };
-        let params = ParamBreakdown::of(model);
-        let engines: Vec<&Engine> = match base.pins.engine {
-            Some(e) => vec![e],
-            None => c.engines.iter().collect(),
-        };
-        for engine in engines {
-            let quants = match base.pins.quant {
-                Some(q) => vec![q],
-                None => c.quants_for(model, engine),
-            };
-            for quant in quants {
-                let q = paper * quant.retention_for(params.total());
-                if q < floor && !unjudged {
-                    continue;
-                }
-                subjects.push((*model, weights.len(), engine, quant, w, q));
-                weights.push((WeightBytes::of(model, quant), params.clone()));
-            }
-        }
-    }
     let idle_req = Request {
         traffic: None,
         machines: Machines::Cloud,
@@ -254,25 +209,29 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
     let mut misses: Vec<Miss> = vec![];
     let mut shapes: Vec<Shape> = vec![];
     let mut evaluated = 0usize;
-    for &(model, wi, engine, quant, w, quality) in &subjects {
-        let (wb, params) = &weights[wi];
-        for (mi, m) in req.machines.iter().enumerate() {
-            for &gpus in &m.gpu_counts {
-                if gpus as usize > m.hardware.gpus.len()
-                    || !count_suits(model, engine, gpus, &Machines::Cloud)
-                {
-                    continue;
-                }
-                let subject = Subject {
-                    model,
-                    quant,
-                    engine,
-                    workload: w,
-                    quality,
-                    weights: wb,
-                    params,
-                };
-                let Ok(idle) = assess(&idle_req, &replica_constraints, &subject, &m.hardware, gpus)
+    let mut subjects = 0usize;
+    let machines: Vec<(Hardware, Vec<u32>)> = req
+        .machines
+        .iter()
+        .map(|m| (m.hardware.clone(), m.gpu_counts.clone()))
+        .collect();
+    for proposal in proposals(&idle_req, judging, &machines) {
+        let Proposal::Deploy {
+            subject,
+            hardware,
+            gpus,
+        } = proposal
+        else {
+            continue;
+        };
+        subjects += 1;
+        let Some(mi) = machines.iter().position(|(h, _)| std::ptr::eq(h, hardware)) else {
+            continue;
+        };
+        let m = &req.machines[mi];
+        {
+            {
+                let Ok(idle) = assess(&idle_req, &replica_constraints, &subject, hardware, gpus)
                 else {
                     continue;
                 };
@@ -304,8 +263,12 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
                     ..req.traffic
                 };
                 evaluated += 1;
-                let Ok(cap) = under_load(&idle.deployment, &m.hardware, &idle.memory, &capacity)
-                else {
+                let Ok(cap) = under_load(
+                    &idle.evaluated.deployment,
+                    &m.hardware,
+                    &idle.evaluated.memory,
+                    &capacity,
+                ) else {
                     continue;
                 };
                 let max_rate = cap.estimate.max_rate_per_s;
@@ -410,6 +373,7 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
         let meets = |cand: &Candidate| {
             cand.qualifies()
                 && cand
+                    .evaluated
                     .load
                     .as_ref()
                     .is_some_and(|l| l.estimate.utilization <= req.headroom)
@@ -484,7 +448,7 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
             .min_by(|a, b| a.shortfall.total_cmp(&b.shortfall));
         // Nothing got as far as the SLO: below the quality floor, or nothing fits or runs.
         closest.or_else(|| {
-            Some(if subjects.is_empty() {
+            Some(if subjects == 0 {
                 Miss {
                     constraint: Constraint::MinQuality,
                     message: format!(
@@ -516,7 +480,7 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
 
 fn fleet<'a>(
     req: &FleetRequest<'a, '_>,
-    s: &Shape<'a, '_>,
+    s: &Shape<'a>,
     m: &ReplicaMachine,
     replicas: u32,
     replica: Candidate<'a>,
@@ -528,13 +492,13 @@ fn fleet<'a>(
     } else {
         total * s.gpus.div_ceil(m.node_gpus.max(1))
     };
-    let (rps, tps) = replica.load.as_ref().map_or((0.0, 0.0), |l| {
+    let (rps, tps) = replica.evaluated.load.as_ref().map_or((0.0, 0.0), |l| {
         (
             l.estimate.requests_per_s * f64::from(replicas),
             l.estimate.output_tokens_per_s * f64::from(replicas),
         )
     });
-    let basis = replica.cost.as_ref().map(|c| c.basis);
+    let basis = replica.evaluated.cost.as_ref().map(|c| c.basis);
     let cost = match (s.usd_per_gpu_hour, basis) {
         (Some(p), Some(basis)) => Some(fleet_cost(p, basis, total_gpus, rps, tps)),
         _ => None,
@@ -559,17 +523,18 @@ fn fleet<'a>(
 /// The launch of one replica: under load the server must admit the batch the serving model ran
 /// (its `max_batch`), not the one sequence the workload names.
 pub fn launch_plan(ch: &Candidate) -> LaunchPlan {
-    let mut d = ch.deployment;
-    if let Some(l) = &ch.load {
+    let mut d = ch.evaluated.deployment;
+    if let Some(l) = &ch.evaluated.load {
         d.workload.concurrency = l.estimate.max_batch;
     }
-    launch::plan(&d, &ch.memory)
+    launch::plan(&d, &ch.evaluated.memory)
 }
 
 /// The first failing check of a shape at the replica cap, as the fleet's limiting constraint.
 fn limiting(c: &Candidate, req: &FleetRequest, n: u32) -> Miss {
     let on = format!("{} on {}", label(c), c.gpus_label());
     let high = c
+        .evaluated
         .load
         .as_ref()
         .is_some_and(|l| l.estimate.utilization > req.headroom);
@@ -609,7 +574,9 @@ fn rank(a: &Fleet, b: &Fleet, c: &Constraints) -> std::cmp::Ordering {
 fn label(c: &Candidate) -> String {
     format!(
         "{} {} with {}",
-        c.deployment.model.id, c.deployment.quant.id, c.deployment.engine.id
+        c.evaluated.deployment.model.id,
+        c.evaluated.deployment.quant.id,
+        c.evaluated.deployment.engine.id
     )
 }
 
@@ -626,7 +593,7 @@ fn gpus_label(hw: &Hardware, gpus: u32) -> String {
 
 /// The latency the SLO reads first, at its percentile: (name, value in ms).
 fn slo_latency(f: &Fleet, c: &Constraints) -> Option<(&'static str, f64)> {
-    let l = f.replica.load.as_ref()?;
+    let l = f.replica.evaluated.load.as_ref()?;
     let e = &l.estimate;
     let pick = if c.tpot_ms.is_some() && c.latency_ms.is_none() {
         ("TPOT", e.tpot_ms)
@@ -653,7 +620,10 @@ fn why_lost(win: &Fleet, lost: &Fleet, t: &Traffic, c: &Constraints) -> String {
         }
         _ => "as cheap".to_string(),
     };
-    let (w, l) = (&win.replica.deployment, &lost.replica.deployment);
+    let (w, l) = (
+        &win.replica.evaluated.deployment,
+        &lost.replica.evaluated.deployment,
+    );
     let differs: Vec<String> = [
         (w.model.id.as_str(), l.model.id.as_str()),
         (w.quant.id.as_str(), l.quant.id.as_str()),

@@ -10,7 +10,7 @@ use crate::quantity::duration_ms;
 use crate::serving::{Load, Percentiles};
 
 use super::deployment::DeploymentReport;
-use super::{align_right, table};
+use super::{Render, align_right, table};
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct PlanDocument {
@@ -105,7 +105,13 @@ pub struct FleetReport {
     pub lost: Option<String>,
 }
 
-pub fn render(doc: &PlanDocument) -> String {
+impl Render for PlanDocument {
+    fn table(&self) -> String {
+        plan_table(self)
+    }
+}
+
+fn plan_table(doc: &PlanDocument) -> String {
     let mut out = String::new();
     let load = match (doc.load.per_second, doc.load.users) {
         (Some(r), _) => match (doc.load.daily, doc.load.peak_factor) {
