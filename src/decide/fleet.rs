@@ -229,54 +229,52 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
             continue;
         };
         let m = &req.machines[mi];
-        {
-            {
-                let Ok(idle) = assess(&idle_req, &replica_constraints, &subject, hardware, gpus)
-                else {
-                    continue;
-                };
-                let hard = idle.checks.iter().find(|k| {
-                    !k.ok && matches!(k.constraint, Constraint::Fits | Constraint::MinQuality)
+        let Ok(idle) = assess(&idle_req, &replica_constraints, &subject, hardware, gpus) else {
+            continue;
+        };
+        let hard = idle
+            .checks
+            .iter()
+            .find(|k| !k.ok && matches!(k.constraint, Constraint::Fits | Constraint::MinQuality));
+        if hard.is_some() {
+            continue;
+        }
+        if let Some(miss) = hopeless(&idle.checks) {
+            if let Some(k) = idle.checks.iter().find(|k| k.constraint == miss) {
+                misses.push(Miss {
+                    constraint: miss,
+                    message: format!(
+                        "{} on {}: {} on an idle replica, so at any replica count",
+                        label(&idle),
+                        gpus_label(&m.hardware, gpus),
+                        k.message
+                    ),
+                    shortfall: shortfall(k),
                 });
-                if hard.is_some() {
-                    continue;
-                }
-                if let Some(miss) = hopeless(&idle.checks) {
-                    if let Some(k) = idle.checks.iter().find(|k| k.constraint == miss) {
-                        misses.push(Miss {
-                            constraint: miss,
-                            message: format!(
-                                "{} on {}: {} on an idle replica, so at any replica count",
-                                label(&idle),
-                                gpus_label(&m.hardware, gpus),
-                                k.message
-                            ),
-                            shortfall: shortfall(k),
-                        });
-                    }
-                    continue;
-                }
-                let capacity = Traffic {
-                    load: Load::Rate {
-                        per_second: MAX_RATE_PER_S,
-                    },
-                    ..req.traffic
-                };
-                evaluated += 1;
-                let Ok(cap) = under_load(
-                    &idle.evaluated.deployment,
-                    &m.hardware,
-                    &idle.evaluated.memory,
-                    &capacity,
-                ) else {
-                    continue;
-                };
-                let max_rate = cap.estimate.max_rate_per_s;
-                let min_replicas = match req.demand {
-                    Demand::Rate { per_second } => {
-                        let n = (per_second / (req.headroom * max_rate)).ceil();
-                        if !(n.is_finite() && n <= f64::from(MAX_REPLICAS)) {
-                            misses.push(Miss {
+            }
+            continue;
+        }
+        let capacity = Traffic {
+            load: Load::Rate {
+                per_second: MAX_RATE_PER_S,
+            },
+            ..req.traffic
+        };
+        evaluated += 1;
+        let Ok(cap) = under_load(
+            &idle.evaluated.deployment,
+            &m.hardware,
+            &idle.evaluated.memory,
+            &capacity,
+        ) else {
+            continue;
+        };
+        let max_rate = cap.estimate.max_rate_per_s;
+        let min_replicas = match req.demand {
+            Demand::Rate { per_second } => {
+                let n = (per_second / (req.headroom * max_rate)).ceil();
+                if !(n.is_finite() && n <= f64::from(MAX_REPLICAS)) {
+                    misses.push(Miss {
                                 constraint: Constraint::Load,
                                 message: format!(
                                     "{} on {}: one replica sustains {}; {} at {:.0}% utilization needs {} replicas, above the search's cap of {MAX_REPLICAS}",
@@ -289,29 +287,27 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
                                 ),
                                 shortfall: n / f64::from(MAX_REPLICAS) - 1.0,
                             });
-                            continue;
-                        }
-                        (n as u32).max(1)
-                    }
-                    Demand::Users { .. } => 1,
-                };
-                let usd_per_gpu_hour =
-                    cost(&m.hardware, 1, 0.0, base.price, base.kwh_price).map(|c| c.usd_per_hour);
-                let total = (min_replicas + req.spares) * gpus;
-                shapes.push(Shape {
-                    subject,
-                    machine: mi,
-                    gpus,
-                    max_rate,
-                    min_replicas,
-                    usd_per_gpu_hour,
-                    lower_bound: (
-                        usd_per_gpu_hour.map_or(0.0, |p| p * f64::from(total)),
-                        total,
-                    ),
-                });
+                    continue;
+                }
+                (n as u32).max(1)
             }
-        }
+            Demand::Users { .. } => 1,
+        };
+        let usd_per_gpu_hour =
+            cost(&m.hardware, 1, 0.0, base.price, base.kwh_price).map(|c| c.usd_per_hour);
+        let total = (min_replicas + req.spares) * gpus;
+        shapes.push(Shape {
+            subject,
+            machine: mi,
+            gpus,
+            max_rate,
+            min_replicas,
+            usd_per_gpu_hour,
+            lower_bound: (
+                usd_per_gpu_hour.map_or(0.0, |p| p * f64::from(total)),
+                total,
+            ),
+        });
     }
     // Cheapest bound first; the sort is stable, so ties keep the catalog's order.
     shapes.sort_by(|a, b| {
@@ -651,4 +647,24 @@ fn why_lost(win: &Fleet, lost: &Fleet, t: &Traffic, c: &Constraints) -> String {
         _ => String::new(),
     };
     format!("{} beats {}{models}: {how}{at}", win.shape(), lost.shape())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Replicas share a rate evenly and users rounded up: 10/s over 4 is 2.5/s each; 500 users
+    /// over 3 replicas is 167 in flight on each.
+    #[test]
+    fn replicas_share_the_demand() {
+        assert_eq!(
+            Demand::Rate { per_second: 10.0 }.per_replica(4),
+            Load::Rate { per_second: 2.5 }
+        );
+        assert_eq!(
+            Demand::Users { concurrent: 500 }.per_replica(3),
+            Load::Concurrency { requests: 167 }
+        );
+        assert_eq!(Demand::Rate { per_second: 20.0 }.label(), "rate 20/s");
+    }
 }
