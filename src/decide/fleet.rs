@@ -178,6 +178,11 @@ pub struct FleetDecision<'a> {
     pub evaluated: usize,
 }
 
+/// What makes two fleets the same entry in the list: the GPU type, and unless GPU types compete,
+/// the model, engine, GPUs per replica and the quant's format and bits (BF16 and FP16 on the same
+/// GPUs cost and run the same).
+type Group = (String, Option<(String, String, u32, bool, u64)>);
+
 /// A shape that runs, with its idle assessment and the least replicas the headroom allows.
 struct Shape<'a> {
     subject: Subject<'a>,
@@ -324,7 +329,7 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
         .iter()
         .any(|m| gpu_id(&m.hardware) != gpu_id(&req.machines[0].hardware));
     let keep = if by_type { usize::MAX } else { RUNNERS_UP + 1 };
-    let group = |s: &Shape| -> (String, Option<(String, String, u32, bool, u64)>) {
+    let group = |s: &Shape| -> Group {
         let gpu = gpu_id(&req.machines[s.machine].hardware);
         if by_type {
             (gpu, None)
@@ -341,7 +346,7 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
             (gpu, Some(shape))
         }
     };
-    let mut fleets: Vec<(Fleet, (String, Option<(String, String, u32, bool, u64)>))> = vec![];
+    let mut fleets: Vec<(Fleet, Group)> = vec![];
     for s in &shapes {
         if fleets.len() >= keep && s.lower_bound > fleets[keep - 1].0.key() {
             break;
