@@ -12,6 +12,7 @@ mod hardware;
 mod input;
 mod models;
 pub mod output;
+mod plan;
 mod recommend;
 mod request;
 mod schema;
@@ -90,6 +91,7 @@ fn dispatch(ctx: &Context, cli: &Cli) -> Result<Outcome> {
         Command::Estimate(a) => estimate::estimate(ctx, a),
         Command::Probe(a) => hardware::probe(ctx, a),
         Command::Recommend(a) => recommend::recommend(ctx, a),
+        Command::Plan(a) => plan::plan(ctx, a),
         Command::Check(a) => check::check(ctx, a),
         Command::Finetune(a) => finetune::finetune(ctx, a),
         Command::Completions { shell } => Ok(completions(*shell)),

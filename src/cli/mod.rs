@@ -2,6 +2,7 @@
 //! generated from these types.
 
 pub mod finetune;
+pub mod plan;
 pub mod units;
 
 use std::path::PathBuf;
@@ -77,6 +78,8 @@ pub enum Command {
     Estimate(EstimateArgs),
     /// Choose the variant and configuration for a task under constraints
     Recommend(RecommendArgs),
+    /// A fleet for a load under an SLO: replicas, GPUs, nodes and $/month
+    Plan(plan::PlanArgs),
     /// CI gate: exit 0 when the deployment fits and meets every given constraint, 1 otherwise
     Check(CheckArgs),
     /// Fine-tuning memory per GPU, time and cost (LoRA, QLoRA, full)
@@ -317,6 +320,9 @@ pub struct RecommendArgs {
 pub struct CheckArgs {
     /// Model to check (omit with --task to check the best recommendation)
     pub model: Option<String>,
+    /// Replicas sharing --rate evenly: the gate holds each at rate / N
+    #[arg(long, value_name = "N", requires = "rate", allow_hyphen_values = true, value_parser = units::parse_count)]
+    pub replicas: Option<u32>,
     #[command(flatten)]
     pub constraints: ConstraintArgs,
     #[command(flatten)]

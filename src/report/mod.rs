@@ -8,6 +8,7 @@ pub mod deployment;
 pub mod estimate;
 pub mod finetune;
 pub mod models;
+pub mod plan;
 pub mod plot;
 pub mod probe;
 pub mod recommend;

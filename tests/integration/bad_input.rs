@@ -182,6 +182,17 @@ const ROWS: &[Row] = &[
     row("r1pick estimate 7b --gpu h100-sxm --sweep concurrency=1..8 --plot .", 2, "--plot . is a directory"),
     row("r1pick estimate 7b --gpu h100-sxm --sweep concurrency=1..8 --plot /nonexistent/sweep.svg", 3, "cannot write --plot /nonexistent/sweep.svg"),
     row("r1pick recommend --task chat --gpu h100-sxm --plot /nonexistent/pareto.svg", 3, "cannot write --plot /nonexistent/pareto.svg"),
+    // fleets
+    row("r1pick plan --gpu h100-sxm --rate 20", 2, "rate '20' needs a period"),
+    row("r1pick plan --gpu h100-sxm --daily 100k --rate 2/s", 2, "'--daily <N>' cannot be used with '--rate <RATE>'"),
+    row("r1pick check 7b --gpu h100-sxm --rate 2/s --replicas 0", 2, "invalid value '0' for '--replicas <N>'"),
+    row("r1pick plan --gpu h100-sxm --rate 2/s --headroom 0", 2, "--headroom '0' must be above 0 and below 1"),
+    row("r1pick plan --gpu h100-sxm --rate 2/s --headroom 1", 2, "--headroom '1' must be above 0 and below 1"),
+    row("r1pick plan --gpu h100-sxm --rate 2/s --headroom 1.5", 2, "--headroom '1.5' must be above 0 and below 1"),
+    row("r1pick plan --gpu h100-sxm", 2, "plan needs a load"),
+    row("r1pick plan --gpu h100-sxm --daily 100k/day", 2, "--daily '100k/day' is requests per day already"),
+    row("r1pick plan --gpu h100-sxm --rate 2/s --peak-factor 3", 2, "--peak-factor scales --daily"),
+    row("r1pick plan --cloud --gpu h100 --rate 2/s", 2, "--cloud chooses the GPU type itself"),
 ];
 
 fn fixtures() -> PathBuf {

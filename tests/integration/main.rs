@@ -11,6 +11,7 @@ mod config;
 mod exit_codes;
 mod extremes;
 mod finetune;
+mod fleet;
 mod gates;
 #[path = "../common/gguf_writer.rs"]
 mod gguf_writer;

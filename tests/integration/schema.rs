@@ -170,6 +170,27 @@ fn printed_documents_conform_to_their_schema() {
             ],
             0,
         ),
+        (
+            "plan",
+            &"plan --task chat --gpu h100-sxm --rate 20/s --spares 1 --json"
+                .split(' ')
+                .collect::<Vec<_>>(),
+            0,
+        ),
+        (
+            "plan",
+            &"plan --model 14b --task chat --gpu h100-sxm --rate 50000/s --json"
+                .split(' ')
+                .collect::<Vec<_>>(),
+            1,
+        ),
+        (
+            "check",
+            &"check 7b --gpu h100-sxm --rate 4/s --replicas 2 --json"
+                .split(' ')
+                .collect::<Vec<_>>(),
+            0,
+        ),
         ("probe", &["probe", "--json"], 0),
         ("probe", &["probe", "--gpu", "h100-sxm:2", "--json"], 0),
         (

@@ -259,7 +259,7 @@ pub fn assess<'a>(
 const IDLE_MISS: f64 = 0.10;
 
 /// The first speed or cost limit the idle server already misses for good, if any.
-fn hopeless(checks: &[CheckResult]) -> Option<Constraint> {
+pub(crate) fn hopeless(checks: &[CheckResult]) -> Option<Constraint> {
     checks
         .iter()
         .find(|c| match c.constraint {

@@ -225,7 +225,7 @@ fn workload(model: &Model, task: &Task, spec: &WorkloadSpec) -> Result<Workload,
 }
 
 /// GPU counts worth trying on a local machine: 1, 2, 4, … and all of them; none without GPUs.
-fn local_counts(hw: &Hardware) -> Vec<u32> {
+pub fn local_counts(hw: &Hardware) -> Vec<u32> {
     let n = hw.gpu_count();
     if n == 0 {
         return vec![0];

@@ -24,7 +24,8 @@ pub use assess::{
 pub use explain::{Rejection, Relaxation};
 pub use rank::Prefer;
 
-use candidates::{Judging, Proposal, machines, proposals};
+pub use candidates::Judging;
+use candidates::{Proposal, machines, proposals};
 use explain::{Tally, keep_closest, note_relaxation, rejection};
 
 /// Where deployments may run.
@@ -90,21 +91,27 @@ pub struct Decision<'a> {
 /// How many near misses and alternatives are kept.
 const KEEP: usize = 5;
 
-/// Run the search. Pure: no I/O; the machine is in the request.
-pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
+/// How the request judges quality: the floor on the task's benchmark (`--min-quality` when
+/// given, else the task's), and whether quality is judged at all — a model the user brought has
+/// no paper score, so without `--score` or `--min-quality` its quants rank by retention alone.
+pub fn judging(req: &Request) -> Judging {
     let task = req.task;
-    // The quality floor is on the task's benchmark: --min-quality when given, else the task's.
     let floor = req
         .constraints
         .min_quality
         .as_ref()
         .map_or(task.min_score, |q| q.min_score);
-    // A model the user brought has no paper score: without --score or --min-quality its quality
-    // is not judged, and its quants rank by their retention alone (×100).
     let unjudged = req.pins.model.is_some_and(|m| {
         m.source != ModelSource::Catalog && m.scores.get(task.benchmark).is_none()
     }) && !req.pins.min_quality_given;
-    let judging = Judging { floor, unjudged };
+    Judging { floor, unjudged }
+}
+
+/// Run the search. Pure: no I/O; the machine is in the request.
+pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
+    let task = req.task;
+    let judging = judging(req);
+    let Judging { floor, unjudged } = judging;
     let constraints = Constraints {
         min_quality: (!unjudged).then(|| QualityFloor {
             benchmark: task.benchmark,
