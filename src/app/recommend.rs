@@ -47,6 +47,8 @@ pub struct Recommendation {
     pub quality: f64,
     /// False when the model has no score on the task's benchmark and no floor was asked for.
     pub quality_judged: bool,
+    /// False when no benchmark of the quant was published: the quality is an extrapolation.
+    pub quality_measured: bool,
     pub command: String,
     pub why: Vec<String>,
     /// Every constraint with its margin (violations marked with --best-effort).
@@ -191,6 +193,12 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation
             d.quant.id
         )
     }];
+    if !d.quant.quality_measured {
+        why.push(format!(
+            "quality unmeasured: no benchmark of {} is published, its retention is an extrapolation; it ranks below any measured quality that meets the floor",
+            d.quant.id
+        ));
+    }
     why.extend(
         ch.checks
             .iter()
@@ -201,6 +209,7 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation
         deployment: estimate::candidate_report(ch),
         quality: (ch.quality * 10.0).round() / 10.0,
         quality_judged: judged,
+        quality_measured: d.quant.quality_measured,
         command: launch::command(&launched(ch), &ch.memory),
         why,
         checks: ch.checks.clone(),
@@ -342,8 +351,9 @@ fn render(doc: &RecommendDocument, explain: bool, best_effort: bool) -> String {
                     )
                 };
                 out.push_str(&format!(
-                    "  quality {:.1} · memory {memory} · TTFT {} · {} per token ({:.1} tok/s) · answer in {}{}\n",
+                    "  quality {:.1}{} · memory {memory} · TTFT {} · {} per token ({:.1} tok/s) · answer in {}{}\n",
                     r.quality,
+                    if r.quality_measured { "" } else { " (unmeasured)" },
                     duration_ms(p.ttft_ms),
                     duration_ms(p.tpot_ms),
                     p.decode_tokens_per_s,

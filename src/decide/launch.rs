@@ -170,6 +170,8 @@ fn template(d: &Deployment, mem: &MemoryPlan, rank: u32) -> String {
     // vLLM/SGLang quantize BF16 weights to FP8 on load; the 671B ships in FP8 already.
     let quant_flag = match (q.id.as_str(), m.is_moe()) {
         ("fp8", false) => " --quantization fp8".to_string(),
+        // ModelOpt NVFP4 checkpoints (SGLang needs it named; vLLM accepts the same value).
+        ("nvfp4", _) => " --quantization modelopt_fp4".to_string(),
         _ => String::new(),
     };
     // FP16 where the engine would pick BF16 from the config (GPUs below compute capability 8.0).

@@ -795,8 +795,8 @@ fn time_band(ms: f64) -> f64 {
     (ms.max(1e-3).ln() / TIME_BAND.ln()).floor()
 }
 
-/// Ranking. Default: the highest quality (in bands), then the fastest answer (in bands), then the
-/// lowest cost and fewest GPUs; engine order of the catalog breaks remaining ties (the sort is
+/// Ranking. Measured qualities before unmeasured ones; then by default the highest quality (in
+/// bands), then the fastest answer (in bands), then the lowest cost and fewest GPUs; engine order of the catalog breaks remaining ties (the sort is
 /// stable). Every key is a plain number, so the order is total.
 fn rank(prefer: Prefer, a: &Candidate, b: &Candidate) -> Ordering {
     let cost = |c: &Candidate| c.usd_per_hour().unwrap_or(0.0);
@@ -810,7 +810,13 @@ fn rank(prefer: Prefer, a: &Candidate, b: &Candidate) -> Ordering {
         time_band(a.performance.ttft_ms),
         time_band(b.performance.ttft_ms),
     );
-    match prefer {
+    // A quality no benchmark measured ranks below every measured one (both met the floor).
+    let measured = b
+        .deployment
+        .quant
+        .quality_measured
+        .cmp(&a.deployment.quant.quality_measured);
+    let key = match prefer {
         Prefer::Quality => quality
             .then(faster)
             .then(cheaper)
@@ -818,7 +824,8 @@ fn rank(prefer: Prefer, a: &Candidate, b: &Candidate) -> Ordering {
             .then(ttft),
         Prefer::Cost => cheaper.then(quality).then(faster).then(exact_quality),
         Prefer::Speed => faster.then(quality).then(cheaper).then(exact_quality),
-    }
+    };
+    measured.then(key)
 }
 
 #[cfg(test)]

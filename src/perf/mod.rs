@@ -172,6 +172,8 @@ pub fn peak_flops(s: &EngineSpeed, gpu: &Gpu, compute: ComputeDtype) -> f64 {
         ComputeDtype::Fp8 => gpu.fp8_tflops.unwrap_or(fp16),
         // W8A8 INT8 runs at the FP8/INT8 rate where the GPU has one.
         ComputeDtype::Int8 => gpu.fp8_tflops.unwrap_or(fp16),
+        // FP4 GEMMs on FP4 tensor cores; activations stay higher-precision elsewhere.
+        ComputeDtype::Fp4 => gpu.fp4_tflops.or(gpu.fp8_tflops).unwrap_or(fp16),
         ComputeDtype::Bf16 | ComputeDtype::Fp16 => fp16,
     };
     tflops * 1e12
