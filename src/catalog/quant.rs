@@ -26,6 +26,10 @@ pub struct Quant {
     pub output_bits: f64,
     /// Data type the matrix multiplies run in, which picks the tensor-core rate.
     pub compute: ComputeDtype,
+    /// Extra fixed time per MoE layer of a decode step, µs: this format's MoE kernels beyond the
+    /// engine's (weight-only W4A16 experts dequantize in a Marlin grouped GEMM).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub moe_layer_us: f64,
     /// Only meaningful for MoE models (dynamic expert quants).
     #[serde(default)]
     pub moe_only: bool,
@@ -39,6 +43,10 @@ pub struct Quant {
 
 fn measured() -> bool {
     true
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 fn is_measured(m: &bool) -> bool {

@@ -15,7 +15,7 @@ use crate::catalog::engine::{EngineSpeed, MultiGpu, PerDevice};
 use crate::catalog::gpu::MemoryType;
 use crate::catalog::params::ParamBreakdown;
 use crate::catalog::quant::ComputeDtype;
-use crate::catalog::{Architecture, Model};
+use crate::catalog::{Architecture, Model, Quant};
 use crate::hardware::{Gpu, Hardware};
 use crate::sizing::weights::WeightBytes;
 use crate::sizing::{Deployment, MemoryPlan, kv};
@@ -105,7 +105,7 @@ pub fn estimate_with(
         Some(g) => for_gpu(&s.layer_us, g),
         None => s.layer_us.cpu,
     };
-    let fixed_ms = fixed_step_ms(d.model, s, layer_us);
+    let fixed_ms = fixed_step_ms(d.model, d.quant, s, layer_us);
     let tpot = weights_ms + kv_ms + compute_extra + fixed_ms + comm_ms;
 
     let prompt = d.workload.prompt;
@@ -145,9 +145,10 @@ pub fn estimate_with(
 }
 
 /// Per-layer and per-step fixed cost of one decode step on a device family, ms.
-fn fixed_step_ms(model: &Model, s: &EngineSpeed, layer_us: f64) -> f64 {
-    let moe = model.moe_layers();
-    (f64::from(model.layers()) * layer_us + f64::from(moe) * s.moe_layer_us + s.step_us) / 1e3
+fn fixed_step_ms(model: &Model, quant: &Quant, s: &EngineSpeed, layer_us: f64) -> f64 {
+    let moe = f64::from(model.moe_layers());
+    (f64::from(model.layers()) * layer_us + moe * (s.moe_layer_us + quant.moe_layer_us) + s.step_us)
+        / 1e3
 }
 
 /// The value of a per-family constant for a GPU.

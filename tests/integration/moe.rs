@@ -124,3 +124,48 @@ fn trtllm_b200_fp4_single_user_without_mtp_within_15_percent() {
     let tps = v["performance"]["decode_tokens_per_s"].as_f64().unwrap();
     assert_within("8×B200 FP4 TRT-LLM c=1 tok/s", tps, 111.0, 0.15);
 }
+
+/// The W4A16 AWQ 671B on vLLM, single user (reference/serving.md B5): the model card's 61.5 tok/s
+/// on 8×H100 (2 in / 2K out) and 58.4 on 4×H200, which fit the Marlin MoE cost per layer, and
+/// Tenstorrent's 8×H100 R1-0528-AWQ TPOT of 16.1 ms (128 in / 128 out), which checks it. Within 10%.
+#[test]
+fn awq_671b_single_user_speeds_match_the_card_and_tenstorrent_within_10_percent() {
+    let tpot = |model: &str, gpu: &str, prompt: &str, output: &str| {
+        json(&[
+            "estimate",
+            model,
+            "--quant",
+            "int4",
+            "--engine",
+            "vllm",
+            "--gpu",
+            gpu,
+            "--context",
+            "4k",
+            "--prompt",
+            prompt,
+            "--output",
+            output,
+        ])["performance"]["tpot_ms"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_within(
+        "8×H100 AWQ",
+        1000.0 / tpot("671b", "h100-sxm:8", "2", "2k"),
+        61.5,
+        0.10,
+    );
+    assert_within(
+        "4×H200 AWQ",
+        1000.0 / tpot("671b", "h200:4", "2", "2k"),
+        58.4,
+        0.10,
+    );
+    assert_within(
+        "8×H100 0528-AWQ TPOT",
+        tpot("0528", "h100-sxm:8", "128", "128"),
+        16.1,
+        0.10,
+    );
+}
