@@ -42,9 +42,10 @@ fn code_on_one_h200_is_a_measured_32b_not_a_1_bit_671b() {
 fn research_on_two_a100_80gb_is_not_a_1_bit_671b() {
     let r = pick(&["--task", "research", "--gpu", "a100-sxm-80gb:2"]);
     assert!(!is_dynamic_low_bit(r["quant"].as_str().unwrap()), "{r}");
-    // GPQA Diamond 65.2: the 70B distill's paper score.
+    // The 70B distill (GPQA Diamond 65.2 in BF16; an 8-bit copy within the 1-point tier may win on
+    // speed), a measured quality.
     assert_eq!(r["model"], "deepseek-r1-distill-llama-70b");
-    assert_eq!(r["quality"], 65.2);
+    assert_eq!(r["quality_measured"], true);
 }
 
 #[test]
