@@ -204,6 +204,12 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation
             d.quant.id
         )
     }];
+    if !d.quant.quality_measured {
+        why.push(format!(
+            "quality unmeasured: no benchmark of {} is published, its retention is an extrapolation; it ranks below any measured quality that meets the floor",
+            d.quant.id
+        ));
+    }
     why.extend(
         ch.checks
             .iter()
@@ -214,6 +220,7 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation
         deployment: estimate::evaluated_report(&ch.evaluated),
         quality: (ch.quality * 10.0).round() / 10.0,
         quality_judged: judged,
+        quality_measured: d.quant.quality_measured,
         command: launch::command(&launched(ch), &ch.evaluated.memory),
         why,
         checks: ch.checks.clone(),

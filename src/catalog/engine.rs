@@ -48,9 +48,12 @@ pub struct Engine {
     pub mla_kv: MlaKvLayout,
     pub memory: EngineMemory,
     pub speed: EngineSpeed,
+    /// Multi-token-prediction speculative decoding with the model's MTP module, where the engine has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtp: Option<EngineMtp>,
     /// Launch command template; placeholders are filled by `decide::launch::command`: {repo} {gguf}
     /// {tp} {pp} {gpus} {pp_flag} {nnodes_flag} {context} {ctx_total} {concurrency} {quant_flag} {ngl}
-    /// {split_flag} {moe_flag} {dtype_flag} {kv_flag} {ollama_tag} {output}.
+    /// {split_flag} {moe_flag} {dtype_flag} {kv_flag} {mtp_flag} {ollama_tag} {output}.
     pub launch: String,
     pub sources: Vec<String>,
 }
@@ -148,6 +151,35 @@ pub enum ActivationRule {
     ComputeBuffer,
     /// Eager attention: scores of one layer, heads × prompt² × 2 B, plus hidden states.
     EagerAttention,
+}
+
+/// How an engine runs DeepSeek's MTP module as a draft model.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EngineMtp {
+    /// Mean tokens accepted per decode step (the verified token included) at each measured number
+    /// of draft steps; `--mtp N` at an unmeasured depth is refused.
+    pub acceptance: Vec<Acceptance>,
+    /// Fixed time of one draft step beyond the MTP layer's own work (sampling, acceptance), µs.
+    pub draft_step_us: f64,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Acceptance {
+    pub steps: u32,
+    pub accepted: f64,
+}
+
+impl EngineMtp {
+    /// Tokens accepted per step with `steps` draft steps, where measured.
+    pub fn accepted(&self, steps: u32) -> Option<f64> {
+        self.acceptance
+            .iter()
+            .find(|a| a.steps == steps)
+            .map(|a| a.accepted)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

@@ -162,6 +162,9 @@ pub struct DeploymentArgs {
     /// MLA cache layout of the 671B (default: the engine's; latent-v and expanded for older llama.cpp / transformers)
     #[arg(long, value_enum, value_name = "LAYOUT")]
     pub mla_kv: Option<MlaKvLayout>,
+    /// MTP speculative decoding: draft steps of the 671B's MTP module (vllm, sglang, trtllm; default 0, off)
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = units::parse_count)]
+    pub mtp: Option<u32>,
 }
 
 /// A token count or spread as the serving model reads it.

@@ -46,6 +46,8 @@ pub struct Recommendation {
     pub quality: f64,
     /// False when the model has no score on the task's benchmark and no floor was asked for.
     pub quality_judged: bool,
+    /// False when no benchmark of the quant was published: the quality is an extrapolation.
+    pub quality_measured: bool,
     pub command: String,
     pub why: Vec<String>,
     /// Every constraint with its margin (violations marked with --best-effort).
@@ -117,8 +119,9 @@ fn recommend_table(doc: &RecommendDocument) -> String {
                     format!("{}{host}", gpu_memory(d))
                 };
                 out.push_str(&format!(
-                    "  quality {:.1} · memory {memory} · TTFT {} · {} per token ({:.1} tok/s) · answer in {}{}\n",
+                    "  quality {:.1}{} · memory {memory} · TTFT {} · {} per token ({:.1} tok/s) · answer in {}{}\n",
                     r.quality,
+                    if r.quality_measured { "" } else { " (unmeasured)" },
                     duration_ms(p.ttft_ms),
                     duration_ms(p.tpot_ms),
                     p.decode_tokens_per_s,

@@ -193,6 +193,10 @@ const ROWS: &[Row] = &[
     row("r1pick plan --gpu h100-sxm --daily 100k/day", 2, "--daily '100k/day' is requests per day already"),
     row("r1pick plan --gpu h100-sxm --rate 2/s --peak-factor 3", 2, "--peak-factor scales --daily"),
     row("r1pick plan --cloud --gpu h100 --rate 2/s", 2, "--cloud chooses the GPU type itself"),
+    row("r1pick estimate 671b --quant q4_k_m --engine llama.cpp --gpu h200:8 --mtp 3", 2, "llama.cpp has no MTP speculative decoding"),
+    row("r1pick estimate 671b --quant fp8 --engine sglang --gpu h200:8 --mtp 5", 2, "--mtp 5: sglang's MTP acceptance is measured only"),
+    row("r1pick estimate 7b --engine vllm --gpu h100-sxm --mtp 1", 2, "has no MTP module"),
+    row("r1pick size 671b --quant nvfp4 --engine trtllm --gpu h200:8", 2, "NVFP4 only on GPUs with FP4 tensor cores"),
 ];
 
 fn fixtures() -> PathBuf {

@@ -23,6 +23,7 @@ mod io_faults;
 mod layers;
 mod load;
 mod memory;
+mod moe;
 mod perf;
 mod props;
 mod recommend;

@@ -42,6 +42,7 @@ fn perf(s: Setup) -> Performance {
         tensor_parallel: None,
         kv_dtype: KvDtype::Bf16,
         mla_kv: None,
+        mtp: 0,
         workload: Workload {
             context: s.context,
             prompt: s.prompt,

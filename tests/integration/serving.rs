@@ -169,6 +169,7 @@ pub fn under_load(
         tensor_parallel: None,
         kv_dtype: kv,
         mla_kv: None,
+        mtp: 0,
         workload: Workload {
             context,
             prompt: lengths.prompt.max,
@@ -248,6 +249,7 @@ fn points() -> Vec<Point> {
                     tensor_parallel: None,
                     kv_dtype: kv_dtype(&s.kv_dtype),
                     mla_kv: None,
+                    mtp: 0,
                     workload: Workload {
                         context: isl + osl,
                         prompt: isl,
@@ -665,6 +667,7 @@ fn concurrency_one_reproduces_the_single_stream_numbers() {
             tensor_parallel: None,
             kv_dtype: KvDtype::Bf16,
             mla_kv: None,
+            mtp: 0,
             workload: Workload {
                 context: isl + osl,
                 prompt: isl,
@@ -817,6 +820,7 @@ fn vllm_kv_capacity_matches_its_log_on_an_rtx_3090() {
             tensor_parallel: None,
             kv_dtype: KvDtype::Bf16,
             mla_kv: None,
+            mtp: 0,
             workload: Workload {
                 context: len,
                 prompt: 1,
@@ -854,6 +858,7 @@ fn vllm_kv_capacity_pool_matches_its_log_on_two_rtx_4090() {
         tensor_parallel: None,
         kv_dtype: KvDtype::Bf16,
         mla_kv: None,
+        mtp: 0,
         workload: Workload {
             context: 131_072,
             prompt: 1,
@@ -912,6 +917,7 @@ fn r1_kv_capacity_on_eight_h200_counts_latent_tokens() {
         tensor_parallel: None,
         kv_dtype: KvDtype::Bf16,
         mla_kv: None,
+        mtp: 0,
         workload: Workload {
             context: 32_768,
             prompt: 1,

@@ -155,6 +155,23 @@ pub struct Subject<'a> {
     pub params: Rc<ParamBreakdown>,
 }
 
+/// The pinned MTP depth where this engine measured it and the artifact carries the module (GGUF
+/// conversions drop it); else off.
+fn mtp_steps(steps: u32, s: &Subject) -> u32 {
+    let measured = s
+        .engine
+        .mtp
+        .as_ref()
+        .and_then(|m| m.accepted(steps))
+        .is_some();
+    let module = s.params.mtp > 0 && s.quant.format != crate::catalog::quant::QuantFormat::Gguf;
+    if steps > 0 && measured && module {
+        steps
+    } else {
+        0
+    }
+}
+
 /// Size, estimate and check one deployment on `gpus` GPUs of `hw`. `Err` says why it cannot even
 /// be estimated: it cannot run there ([`Reason::Support`]) or does not fit, with how far off.
 pub fn assess<'a>(
@@ -180,6 +197,7 @@ pub fn assess<'a>(
         tensor_parallel: None,
         kv_dtype: req.kv_dtype,
         mla_kv: None,
+        mtp: mtp_steps(req.pins.mtp, s),
         workload: s.workload,
     };
     let memory = plan_with(&memory_basis(&d, req.traffic.is_some()), hw, &s.weights)

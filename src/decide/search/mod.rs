@@ -47,6 +47,9 @@ pub struct Pins<'a> {
     pub min_quality_given: bool,
     pub quant: Option<&'a Quant>,
     pub engine: Option<&'a Engine>,
+    /// `--mtp N`: MTP draft steps wherever the engine measured that depth and the artifact has the
+    /// module; 0 is off.
+    pub mtp: u32,
 }
 
 /// Workload overrides; the task fills what is not given.

@@ -108,9 +108,10 @@ pub fn choose<'a>(
     (choice, alternatives, passed)
 }
 
-/// Ranking of (quality tier, candidate). Default: the best quality tier, then the fastest answer
-/// (in bands), then the lowest cost and fewest GPUs; engine order of the catalog breaks remaining
-/// ties (the sort is stable). Every key is a plain number, so the order is total.
+/// Ranking of (quality tier, candidate). Measured qualities before unmeasured ones; then by default
+/// the best quality tier, then the fastest answer (in bands), then the lowest cost and fewest GPUs;
+/// engine order of the catalog breaks remaining ties (the sort is stable). Every key is a plain
+/// number, so the order is total.
 fn rank(prefer: Prefer, (ta, a): &(usize, Candidate), (tb, b): &(usize, Candidate)) -> Ordering {
     let cost = |c: &Candidate| c.usd_per_hour().unwrap_or(0.0);
     let quality = ta.cmp(tb);
@@ -121,7 +122,10 @@ fn rank(prefer: Prefer, (ta, a): &(usize, Candidate), (tb, b): &(usize, Candidat
     let faster = cmp_f64(answer(a), answer(b));
     let ttft = |c: &Candidate| time_band(c.evaluated.performance.ttft_ms);
     let ttft = cmp_f64(ttft(a), ttft(b));
-    match prefer {
+    // A quality no benchmark measured ranks below every measured one (both met the floor).
+    let measured = |c: &Candidate| c.evaluated.deployment.quant.quality_measured;
+    let measured = measured(b).cmp(&measured(a));
+    let key = match prefer {
         Prefer::Quality => quality
             .then(faster)
             .then(cheaper)
@@ -129,7 +133,8 @@ fn rank(prefer: Prefer, (ta, a): &(usize, Candidate), (tb, b): &(usize, Candidat
             .then(ttft),
         Prefer::Cost => cheaper.then(quality).then(faster).then(exact_quality),
         Prefer::Speed => faster.then(quality).then(cheaper).then(exact_quality),
-    }
+    };
+    measured.then(key)
 }
 
 #[cfg(test)]
