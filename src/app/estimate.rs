@@ -21,7 +21,7 @@ use crate::report::{align_right, duration_ms, gib, schema, table, to_json};
 use crate::serving::{Limit, Percentiles, kv_capacity_of};
 use crate::sizing::{Deployment, MemoryPlan, plan};
 
-use super::{Context, Outcome, deploy, hardware, request};
+use super::{Context, Outcome, deploy, emit, hardware, request};
 
 /// Everything known about one deployment.
 pub struct Evaluated<'a> {
@@ -109,6 +109,13 @@ pub fn estimate(ctx: &Context, args: &EstimateArgs) -> Result<Outcome> {
         args.cost.price,
         args.cost.kwh_price,
     )?;
+    if let Some(format) = emit::format(&args.emit, ctx.format)? {
+        let stdout = emit::render(format, &e.deployment, &e.memory, &e.hardware, 1)?;
+        return Ok(Outcome {
+            notes: e.hardware.notes.clone(),
+            ..Outcome::ok(stdout)
+        });
+    }
     let report = evaluated_report(&e);
     let stdout = match ctx.format {
         Format::Table => format!(

@@ -18,7 +18,7 @@ use crate::serving::Load;
 use crate::sizing::{Deployment, Workload};
 
 use super::request::{DEFAULT_TASK, SearchArgs, search_request};
-use super::{Context, Outcome, estimate, hardware};
+use super::{Context, Outcome, emit, estimate, hardware};
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RecommendDocument {
@@ -47,7 +47,10 @@ pub struct Recommendation {
     pub quality: f64,
     /// False when the model has no score on the task's benchmark and no floor was asked for.
     pub quality_judged: bool,
+    /// The head's commands as a shell script (one line per step).
     pub command: String,
+    /// The same launch, structured: program, arguments, environment, files and every node.
+    pub launch: launch::LaunchPlan,
     pub why: Vec<String>,
     /// Every constraint with its margin (violations marked with --best-effort).
     pub checks: Vec<CheckResult>,
@@ -57,6 +60,7 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
     if args.finetune.is_some() {
         return super::finetune::recommend(ctx, args);
     }
+    let emit_format = emit::format(&args.emit, ctx.format)?;
     let c = &ctx.catalog;
     let mut notes = vec![];
     let task = match args.constraints.task.as_deref() {
@@ -138,7 +142,7 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
             Machines::Local(hw) => Some(HardwareSummary::of(hw)),
             Machines::Cloud => None,
         },
-        recommendation: chosen.map(|ch| recommendation(ch, task)),
+        recommendation: chosen.map(|ch| recommendation(ch, task)).transpose()?,
         alternatives: decision
             .alternatives
             .iter()
@@ -149,9 +153,14 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
         trace: decision.trace.clone(),
         evaluated: decision.evaluated,
     };
-    let stdout = match ctx.format {
-        Format::Json => to_json(&doc),
-        Format::Table => render(&doc, args.explain, best_effort),
+    let emitted = match (emit_format, chosen) {
+        (Some(f), Some(ch)) => Some(emit::render(f, &launched(ch), &ch.memory, &ch.hardware, 1)?),
+        _ => None,
+    };
+    let stdout = match (emitted, ctx.format) {
+        (Some(manifest), _) => manifest,
+        (None, Format::Json) => to_json(&doc),
+        (None, Format::Table) => render(&doc, args.explain, best_effort),
     };
     let code = if doc.recommendation.is_some() {
         exit::OK
@@ -165,7 +174,7 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
     })
 }
 
-fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation {
+fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Result<Recommendation> {
     let d = &ch.deployment;
     let judged = d.model.scores.get(task.benchmark).is_some();
     let mut why = vec![if !judged {
@@ -197,14 +206,16 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation
             .filter(|c| c.constraint != Constraint::MinQuality)
             .map(|c| c.message.clone()),
     );
-    Recommendation {
+    let plan = launch::plan(&launched(ch), &ch.memory)?;
+    Ok(Recommendation {
         deployment: estimate::candidate_report(ch),
         quality: (ch.quality * 10.0).round() / 10.0,
         quality_judged: judged,
-        command: launch::command(&launched(ch), &ch.memory),
+        command: plan.script(),
+        launch: plan,
         why,
         checks: ch.checks.clone(),
-    }
+    })
 }
 
 /// The deployment as launched. Under a rate the server must admit the batch the serving model

@@ -3,6 +3,7 @@
 
 pub mod deployment;
 pub mod finetune;
+pub mod manifest;
 pub mod probe;
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};

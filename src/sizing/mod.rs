@@ -4,6 +4,7 @@
 //! (vLLM, SGLang, TRT-LLM) shard every layer across GPUs; layer-split engines (llama.cpp, Ollama,
 //! transformers) give each GPU whole layers and spill what does not fit to host memory.
 
+pub mod artifact;
 pub mod capacity;
 pub mod kv;
 pub mod support;

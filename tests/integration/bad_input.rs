@@ -170,6 +170,11 @@ const ROWS: &[Row] = &[
     row("r1pick recommend --model 7b --score gpqa_diamond=50 --gpu l40s", 2, "--score applies to a model you bring"),
     row("r1pick recommend --model mistral-config.json --score mmlu=60 --gpu l40s", 2, "unknown benchmark 'mmlu'"),
     row("HF_ENDPOINT=http://127.0.0.1:1 HF_HOME=/nonexistent/hf r1pick size hf:org/model --gpu l40s", 3, "offline? pass a local config.json or .gguf instead"),
+    // --emit
+    row("r1pick estimate 7b --gpu l40s --emit helm", 2, "'helm' for '--emit <FORMAT>'"),
+    row("r1pick estimate 7b --quant q4_k_m --engine llama.cpp --gpu m2-ultra --emit kubernetes", 2, "Apple Silicon has none"),
+    row("r1pick estimate 671b --quant fp8 --gpu h100-sxm:16 --emit compose", 2, "--emit compose runs one host"),
+    row("r1pick recommend --task chat --gpu l40s --emit compose --json", 2, "give --emit or --json"),
 ];
 
 fn fixtures() -> PathBuf {
