@@ -1,32 +1,16 @@
 //! `r1pick check`: the CI gate. Exit 0 when the deployment fits and meets every constraint given,
 //! 1 with each failed constraint and its margin, 2 for bad input.
 
-use schemars::JsonSchema;
-use serde::Serialize;
-
-use crate::cli::{CheckArgs, DeployArgs, Format};
+use crate::cli::{CheckArgs, DeployArgs};
 use crate::decide::constraints::{CheckResult, Constraints, Measured, all_ok, evaluate, quality};
-use crate::decide::load::{load_label, percentile_label};
 use crate::decide::search::{Machines, Prefer, search};
 use crate::error::{Error, Result, exit};
+use crate::report::check::CheckDocument;
 use crate::report::deployment::DeploymentReport;
-use crate::report::{schema, table, to_json};
+use crate::report::{render, schema};
 
 use super::request::{DEFAULT_TASK, SearchArgs, limits, search_request, traffic};
 use super::{Context, Outcome, estimate, hardware};
-
-/// `check --json`: the verdict, the deployment checked, and one entry per constraint.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct CheckDocument {
-    pub schema: String,
-    /// Every check holds (the exit code is 0).
-    pub ok: bool,
-    /// The deployment checked. With `--task` and no MODEL: the recommendation, or the closest
-    /// candidate when nothing qualifies; absent when no deployment could even be sized.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deployment: Option<DeploymentReport>,
-    pub checks: Vec<CheckResult>,
-}
 
 pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
     let Some(model) = args.model.clone() else {
@@ -99,18 +83,13 @@ fn verdict(
     notes: Vec<String>,
 ) -> Outcome {
     let ok = deployment.is_some() && all_ok(&checks);
-    let stdout = match (ctx.format, &deployment) {
-        (Format::Json, _) => to_json(&CheckDocument {
-            schema: schema("check"),
-            ok,
-            deployment,
-            checks,
-        }),
-        (Format::Table, Some(report)) => render(report, &checks, ok),
-        (Format::Table, None) => {
-            "FAIL: no deployment for this task could be sized on this machine\n".to_string()
-        }
+    let doc = CheckDocument {
+        schema: schema("check"),
+        ok,
+        deployment,
+        checks,
     };
+    let stdout = render(&doc, ctx.format);
     Outcome {
         stdout,
         exit: if ok { exit::OK } else { exit::UNMET },
@@ -142,58 +121,8 @@ fn best_for_task(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
     let best = d.choice.as_ref().or(d.closest.first());
     Ok(verdict(
         ctx,
-        best.map(estimate::candidate_report),
+        best.map(|b| estimate::evaluated_report(&b.evaluated)),
         best.map(|b| b.checks.clone()).unwrap_or_default(),
         notes,
     ))
-}
-
-fn render(r: &DeploymentReport, checks: &[CheckResult], ok: bool) -> String {
-    let failed: Vec<&CheckResult> = checks.iter().filter(|c| !c.ok).collect();
-    let verdict = if ok {
-        format!("PASS: {0} of {0} checks hold", checks.len())
-    } else {
-        format!("FAIL: {} of {} checks fail", failed.len(), checks.len())
-    };
-    let load = r
-        .performance
-        .as_ref()
-        .and_then(|p| p.load.as_ref())
-        .map(|l| {
-            format!(
-                ", under {} (latencies at {})",
-                load_label(&l.shape),
-                percentile_label(l.percentile)
-            )
-        })
-        .unwrap_or_default();
-    let mut out = format!(
-        "{verdict} — {} · {} · {} on {}, context {} × {}{load}\n",
-        r.model,
-        r.quant,
-        r.engine,
-        estimate::gpu_line(r),
-        r.workload.context,
-        r.workload.concurrency
-    );
-    let mut t = table(&["check", "required", "actual", "margin", "ok"]);
-    for c in checks {
-        let show = |v: Option<f64>| v.map(|v| c.unit.show(v)).unwrap_or_else(|| "–".into());
-        t.add_row(vec![
-            c.constraint.label().to_string(),
-            format!("{} {}", c.bound.symbol(), c.unit.show(c.required)),
-            show(c.actual),
-            c.margin
-                .map(|m| c.unit.show_signed(m))
-                .unwrap_or_else(|| "–".into()),
-            if c.ok { "yes".into() } else { "NO".into() },
-        ]);
-    }
-    crate::report::align_right(&mut t, &[1, 2, 3]);
-    out.push_str(&t.to_string());
-    out.push('\n');
-    for c in &failed {
-        out.push_str(&format!("{}\n", c.message));
-    }
-    out
 }

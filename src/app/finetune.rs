@@ -1,8 +1,8 @@
 //! `r1pick finetune MODEL`: memory per GPU, speed, time and cost of a fine-tuning run.
 
 use crate::catalog::{Model, Vendor};
+use crate::cli::RecommendArgs;
 use crate::cli::finetune::FinetuneArgs;
-use crate::cli::{Format, RecommendArgs};
 use crate::error::{Error, Result, exit};
 use crate::hardware::Hardware;
 use crate::hardware::simulate::{SimulationRequest, simulate};
@@ -10,9 +10,8 @@ use crate::perf::cost::cost;
 use crate::report::deployment::HardwareSummary;
 use crate::report::finetune::{
     CloudOption, CloudSearch, FinetuneDocument, MaxSeqReport, SetupReport, TimeReport, TrainCost,
-    finetune_table,
 };
-use crate::report::{schema, to_json};
+use crate::report::{render, schema};
 use crate::training::lora::targeted;
 use crate::training::settings::settings;
 use crate::training::{
@@ -55,10 +54,7 @@ pub fn finetune(ctx: &Context, a: &FinetuneArgs) -> Result<Outcome> {
         let doc = plan(&c, a, model, base, &hw, a.sharding)?;
         (doc, hw.notes.clone())
     };
-    let stdout = match ctx.format {
-        Format::Table => finetune_table(&doc),
-        Format::Json => to_json(&doc),
-    };
+    let stdout = render(&doc, ctx.format);
     Ok(Outcome {
         notes,
         ..Outcome::ok(stdout)

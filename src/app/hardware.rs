@@ -2,15 +2,15 @@
 
 use std::path::PathBuf;
 
-use crate::cli::{Format, HardwareArgs, ProbeArgs};
+use crate::cli::{HardwareArgs, ProbeArgs};
 use crate::error::{Error, Result};
 use crate::hardware::Hardware;
 use crate::hardware::probe::{
     NvmlSnapshot, NvmlSource, ProbeOptions, ProbeReport, probe as probe_machine,
 };
 use crate::hardware::simulate::{SimulationRequest, simulate};
-use crate::report::probe::{ProbeDocument, probe_table};
-use crate::report::to_json;
+use crate::report::probe::ProbeDocument;
+use crate::report::render;
 
 use super::{Context, Outcome, read_file};
 
@@ -109,8 +109,5 @@ pub fn probe(ctx: &Context, args: &ProbeArgs) -> Result<Outcome> {
             "--require-gpu: no GPU could be probed: {reason}"
         )));
     }
-    Ok(Outcome::ok(match ctx.format {
-        Format::Json => to_json(&ProbeDocument::of(&report)),
-        Format::Table => probe_table(&report),
-    }))
+    Ok(Outcome::ok(render(&ProbeDocument::of(&report), ctx.format)))
 }

@@ -1,60 +1,21 @@
 //! `r1pick recommend`: the task, the constraints and the machine in; the best deployment, its
 //! launch command, the runners-up, the rejections and the decision path out.
 
-use schemars::JsonSchema;
-use serde::Serialize;
-
-use crate::cli::{Format, Prefer as CliPrefer, RecommendArgs};
-use crate::decide::constraints::{CheckResult, Constraint, Constraints, Unit};
+use crate::cli::{Prefer as CliPrefer, RecommendArgs};
+use crate::decide::constraints::{Constraint, Unit};
 use crate::decide::launch;
-use crate::decide::load::{load_label, percentile_label};
 use crate::decide::search::{
     Candidate, Decision, Machines, Prefer, Reason, Rejection, Request, search,
 };
 use crate::error::{Error, Result, exit};
-use crate::report::deployment::{DeploymentReport, HardwareSummary};
-use crate::report::{align_right, duration_ms, gib, schema, table, to_json};
+use crate::report::deployment::HardwareSummary;
+use crate::report::recommend::{RecommendDocument, Recommendation};
+use crate::report::{render, schema};
 use crate::serving::Load;
 use crate::sizing::{Deployment, Workload};
 
 use super::request::{DEFAULT_TASK, SearchArgs, search_request};
 use super::{Context, Outcome, emit, estimate, hardware};
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct RecommendDocument {
-    pub schema: String,
-    pub task: String,
-    pub constraints: Constraints,
-    /// "local" (this or the simulated machine) or "cloud".
-    pub search: String,
-    pub hardware: Option<HardwareSummary>,
-    pub recommendation: Option<Recommendation>,
-    pub alternatives: Vec<DeploymentReport>,
-    pub rejected: Vec<Rejection>,
-    /// What would make something qualify, when nothing does.
-    pub suggestions: Vec<String>,
-    pub trace: Vec<String>,
-    /// Deployments sized and estimated.
-    pub evaluated: usize,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct Recommendation {
-    #[serde(flatten)]
-    pub deployment: DeploymentReport,
-    /// Quantization-adjusted score on the task's benchmark; for a brought model without a score,
-    /// 100 × the quant's retention (`quality_judged` false).
-    pub quality: f64,
-    /// False when the model has no score on the task's benchmark and no floor was asked for.
-    pub quality_judged: bool,
-    /// The head's commands as a shell script (one line per step).
-    pub command: String,
-    /// The same launch, structured: program, arguments, environment, files and every node.
-    pub launch: launch::LaunchPlan,
-    pub why: Vec<String>,
-    /// Every constraint with its margin (violations marked with --best-effort).
-    pub checks: Vec<CheckResult>,
-}
 
 pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
     if args.finetune.is_some() {
@@ -146,22 +107,26 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
         alternatives: decision
             .alternatives
             .iter()
-            .map(estimate::candidate_report)
+            .map(|c| estimate::evaluated_report(&c.evaluated))
             .collect(),
         rejected: rejected(&decision, args.explain),
         suggestions,
         trace: decision.trace.clone(),
         evaluated: decision.evaluated,
+        explain: args.explain,
+        best_effort,
     };
     let emitted = match (emit_format, chosen) {
-        (Some(f), Some(ch)) => Some(emit::render(f, &launched(ch), &ch.memory, &ch.hardware, 1)?),
+        (Some(f), Some(ch)) => Some(emit::render(
+            f,
+            &launched(ch),
+            &ch.evaluated.memory,
+            &ch.evaluated.hardware,
+            1,
+        )?),
         _ => None,
     };
-    let stdout = match (emitted, ctx.format) {
-        (Some(manifest), _) => manifest,
-        (None, Format::Json) => to_json(&doc),
-        (None, Format::Table) => render(&doc, args.explain, best_effort),
-    };
+    let stdout = emitted.unwrap_or_else(|| render(&doc, ctx.format));
     let code = if doc.recommendation.is_some() {
         exit::OK
     } else {
@@ -175,7 +140,7 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
 }
 
 fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Result<Recommendation> {
-    let d = &ch.deployment;
+    let d = &ch.evaluated.deployment;
     let judged = d.model.scores.get(task.benchmark).is_some();
     let mut why = vec![if !judged {
         format!(
@@ -206,9 +171,9 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Result<Recomme
             .filter(|c| c.constraint != Constraint::MinQuality)
             .map(|c| c.message.clone()),
     );
-    let plan = launch::plan(&launched(ch), &ch.memory)?;
+    let plan = launch::plan(&launched(ch), &ch.evaluated.memory)?;
     Ok(Recommendation {
-        deployment: estimate::candidate_report(ch),
+        deployment: estimate::evaluated_report(&ch.evaluated),
         quality: (ch.quality * 10.0).round() / 10.0,
         quality_judged: judged,
         command: plan.script(),
@@ -221,8 +186,8 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Result<Recomme
 /// The deployment as launched. Under a rate the server must admit the batch the serving model
 /// ran (its `max_batch`), not the one sequence the workload names.
 fn launched<'a>(ch: &Candidate<'a>) -> Deployment<'a> {
-    let d = ch.deployment;
-    match &ch.load {
+    let d = ch.evaluated.deployment;
+    match &ch.evaluated.load {
         Some(l) if matches!(l.estimate.load, Load::Rate { .. }) => Deployment {
             workload: Workload {
                 concurrency: l.estimate.max_batch,
@@ -273,11 +238,8 @@ fn suggest(req: &Request, d: &Decision) -> Vec<String> {
             .map(|k| k.message.clone())
             .collect();
         out.push(format!(
-            "closest: {} {} with {} on {} misses {}",
-            c.deployment.model.id,
-            c.deployment.quant.id,
-            c.deployment.engine.id,
-            c.gpus_label(),
+            "closest: {} misses {}",
+            c.label(),
             misses.join("; ")
         ));
     }
@@ -295,184 +257,14 @@ fn suggest(req: &Request, d: &Decision) -> Vec<String> {
                 ch.usd_per_hour()
                     .map(|c| format!("${c:.2}/h"))
                     .unwrap_or_else(|| "unpriced".into()),
-                ch.deployment.model.id,
-                ch.deployment.quant.id,
-                ch.deployment.engine.id
+                ch.evaluated.deployment.model.id,
+                ch.evaluated.deployment.quant.id,
+                ch.evaluated.deployment.engine.id
             )),
             None => out.push(
                 "no priced cloud hardware in the catalog meets every constraint either".into(),
             ),
         }
-    }
-    out
-}
-
-fn render(doc: &RecommendDocument, explain: bool, best_effort: bool) -> String {
-    let mut out = String::new();
-    let target = doc
-        .hardware
-        .as_ref()
-        .map(|h| match h.gpus.first() {
-            Some(g) => format!("{} × {}", h.gpu_count, g.name),
-            None => "this machine (no GPU)".to_string(),
-        })
-        .unwrap_or_else(|| "cloud GPUs".into());
-    match &doc.recommendation {
-        Some(r) => {
-            let d = &r.deployment;
-            let p = d.performance.as_ref();
-            out.push_str(&format!(
-                "{} for {} on {target}:\n\n  {} · {} · {} · {} GPU(s), tensor parallel {}, context {} × {}\n",
-                if best_effort { "Closest option (does NOT meet every constraint)" } else { "Recommended" },
-                doc.task,
-                d.model,
-                d.quant,
-                d.engine,
-                d.placement.gpus,
-                d.placement.tensor_parallel,
-                d.workload.context,
-                d.workload.concurrency
-            ));
-            if let Some(p) = p {
-                let memory = if d.placement.gpus == 0 {
-                    format!(
-                        "{} of {} RAM",
-                        gib(d.memory.host_bytes),
-                        gib(d.hardware.ram_bytes)
-                    )
-                } else {
-                    let host = if d.memory.host_bytes > 0 {
-                        format!(" + {} in RAM", gib(d.memory.host_bytes))
-                    } else {
-                        String::new()
-                    };
-                    format!(
-                        "{} of {} per GPU{host}",
-                        gib(d.memory.per_gpu_bytes),
-                        gib(d.memory.per_gpu_capacity_bytes)
-                    )
-                };
-                out.push_str(&format!(
-                    "  quality {:.1} · memory {memory} · TTFT {} · {} per token ({:.1} tok/s) · answer in {}{}\n",
-                    r.quality,
-                    duration_ms(p.ttft_ms),
-                    duration_ms(p.tpot_ms),
-                    p.decode_tokens_per_s,
-                    duration_ms(p.time_to_answer_ms),
-                    d.cost
-                        .as_ref()
-                        .map(|c| format!(" · ${:.2}/h (${:.2} per 1M output tokens)", c.usd_per_hour, c.usd_per_million_output_tokens))
-                        .unwrap_or_default()
-                ));
-            }
-            if let Some(l) = p.and_then(|p| p.load.as_ref()) {
-                out.push_str(&format!(
-                    "  under {}: TTFT, TPOT and answer are means; constraints hold at {} · {:.2} requests/s · batch {:.1} of at most {} · limited by {}\n",
-                    load_label(&l.shape),
-                    percentile_label(l.percentile),
-                    l.requests_per_s,
-                    l.batch,
-                    l.max_batch,
-                    estimate::limit_label(l.limit)
-                ));
-            }
-            out.push_str(&format!("\n  launch: {}\n\nwhy:\n", r.command));
-            for w in &r.why {
-                out.push_str(&format!("  - {w}\n"));
-            }
-            if best_effort {
-                out.push_str("violations:\n");
-                for c in r.checks.iter().filter(|c| !c.ok) {
-                    out.push_str(&format!("  ✗ {}\n", c.message));
-                }
-            }
-        }
-        None => {
-            out.push_str(&format!(
-                "Nothing qualifies for {} on {target}.\n",
-                doc.task
-            ));
-        }
-    }
-    if !doc.alternatives.is_empty() {
-        let mut t = table(&[
-            "alternative",
-            "quant",
-            "engine",
-            "GPUs",
-            "TTFT",
-            "tok/s",
-            "answer",
-            "$/h",
-        ]);
-        for a in &doc.alternatives {
-            let p = a.performance.as_ref();
-            t.add_row(vec![
-                a.model.clone(),
-                a.quant.clone(),
-                a.engine.clone(),
-                format!(
-                    "{} × {}",
-                    a.placement.gpus,
-                    a.hardware
-                        .gpus
-                        .first()
-                        .and_then(|g| g.id.clone())
-                        .unwrap_or_else(|| "cpu".into())
-                ),
-                p.map(|p| duration_ms(p.ttft_ms)).unwrap_or_default(),
-                p.map(|p| format!("{:.1}", p.decode_tokens_per_s))
-                    .unwrap_or_default(),
-                p.map(|p| duration_ms(p.time_to_answer_ms))
-                    .unwrap_or_default(),
-                a.cost
-                    .as_ref()
-                    .map(|c| format!("{:.2}", c.usd_per_hour))
-                    .unwrap_or_else(|| "–".into()),
-            ]);
-        }
-        align_right(&mut t, &[4, 5, 6, 7]);
-        out.push_str(&format!("\n{t}\n"));
-    }
-    if !doc.suggestions.is_empty() {
-        out.push_str("\nwhat would qualify:\n");
-        for s in &doc.suggestions {
-            out.push_str(&format!("  - {s}\n"));
-        }
-    }
-    if doc.recommendation.is_none() && !doc.rejected.is_empty() && !explain {
-        out.push_str("\nclosest candidates:\n");
-        for r in doc.rejected.iter().take(5) {
-            out.push_str(&format!(
-                "  - {} {} {} on {}: {}\n",
-                r.model, r.quant, r.engine, r.gpus, r.reason
-            ));
-        }
-    }
-    if explain {
-        out.push_str("\ndecision path:\n");
-        for t in &doc.trace {
-            out.push_str(&format!("  - {t}\n"));
-        }
-        let mut t = table(&[
-            "rejected",
-            "quant",
-            "engine",
-            "GPUs",
-            "constraint",
-            "reason",
-        ]);
-        for r in &doc.rejected {
-            t.add_row(vec![
-                r.model.clone(),
-                r.quant.clone(),
-                r.engine.clone(),
-                r.gpus.clone(),
-                r.constraint.id().to_string(),
-                r.reason.clone(),
-            ]);
-        }
-        out.push_str(&format!("\n{t}\n"));
     }
     out
 }

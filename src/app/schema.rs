@@ -3,12 +3,12 @@
 
 use schemars::{JsonSchema, Schema, schema_for};
 
-use super::check::CheckDocument;
-use super::estimate::DeploymentDocument;
-use super::models::{GpusDocument, ModelsDocument};
-use super::recommend::RecommendDocument;
+use crate::report::check::CheckDocument;
+use crate::report::estimate::DeploymentDocument;
 use crate::report::finetune::FinetuneDocument;
+use crate::report::models::{GpusDocument, ModelsDocument};
 use crate::report::probe::ProbeDocument;
+use crate::report::recommend::RecommendDocument;
 
 /// `(kind, schema)` for each document, `kind` as in `"schema": "r1pick.<kind>/v1"`.
 pub fn json_schemas() -> Vec<(&'static str, Schema)> {

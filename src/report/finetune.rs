@@ -131,7 +131,13 @@ fn method_label(m: Method) -> &'static str {
 }
 
 /// The table for people: memory per GPU, then speed, time and the frameworks' settings.
-pub fn finetune_table(d: &FinetuneDocument) -> String {
+impl super::Render for FinetuneDocument {
+    fn table(&self) -> String {
+        finetune_table(self)
+    }
+}
+
+fn finetune_table(d: &FinetuneDocument) -> String {
     let m = &d.memory;
     let s = &d.setup;
     let gpu = d

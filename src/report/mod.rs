@@ -1,16 +1,38 @@
-//! Renderers: tables for people, JSON for scripts. The JSON types in [`deployment`] and beside it are
-//! the public contract of design.md §5 — rename nothing without bumping the schema version.
+//! Renderers: tables for people, JSON for scripts. The commands in `app/` return one of the
+//! documents here; [`render`] turns it into the chosen format, so a new format is one function
+//! here, not an arm in every command. The JSON types are the public contract of design.md §5 —
+//! rename nothing without bumping the schema version.
 
+pub mod check;
 pub mod deployment;
+pub mod estimate;
 pub mod finetune;
 pub mod manifest;
+pub mod models;
 pub mod probe;
+pub mod recommend;
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 use serde::Serialize;
 
+use crate::cli::Format;
+
 /// The display of quantities renderers use; defined once in [`crate::quantity`].
 pub use crate::quantity::{bytes as gib, duration_ms, params};
+
+/// A document a command returns: JSON from its serialized fields, a table from [`Render::table`].
+pub trait Render: Serialize {
+    /// The document for people.
+    fn table(&self) -> String;
+}
+
+/// The document in the format asked for.
+pub fn render<D: Render>(doc: &D, format: Format) -> String {
+    match format {
+        Format::Json => to_json(doc),
+        Format::Table => doc.table(),
+    }
+}
 
 /// Every JSON document names its kind and version: `r1pick.<kind>/v1`.
 pub fn schema(kind: &str) -> String {

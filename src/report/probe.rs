@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::{align_right, gib, schema, table};
+use super::{Render, align_right, gib, schema, table};
 use crate::hardware::probe::{GpuDetail, HostDetail, NvidiaStatus, ProbeReport};
 use crate::hardware::{Gpu, HardwareSource, Host};
 
@@ -63,22 +63,27 @@ impl ProbeDocument {
     }
 }
 
+impl Render for ProbeDocument {
+    fn table(&self) -> String {
+        probe_table(self)
+    }
+}
+
 /// The machine for people: a GPU table, the driver, the host, then the notes.
-pub fn probe_table(r: &ProbeReport) -> String {
-    let hw = &r.hardware;
-    let source = match hw.source {
+fn probe_table(r: &ProbeDocument) -> String {
+    let source = match r.source {
         HardwareSource::Probed => "probed",
         HardwareSource::Simulated => "simulated",
     };
     let mut out = String::new();
-    if hw.gpus.is_empty() {
+    if r.gpus.is_empty() {
         out.push_str(&format!("GPUs ({source}): none\n"));
     } else {
         let mut t = table(&[
             "#", "GPU", "catalog", "memory", "free", "GB/s", "FP16 TF", "CC", "PCIe", "NVLink",
             "MIG",
         ]);
-        for (g, d) in hw.gpus.iter().zip(&r.gpus) {
+        for ProbeGpu { gpu: g, detail: d } in &r.gpus {
             let dash = || "–".to_string();
             t.add_row(vec![
                 d.index.to_string(),
@@ -110,7 +115,7 @@ pub fn probe_table(r: &ProbeReport) -> String {
             cuda.as_deref().unwrap_or("unknown")
         ));
     }
-    let h = &hw.host;
+    let h = &r.host.host;
     let cores = match (h.physical_cores, h.logical_cores) {
         (Some(p), Some(l)) => format!("{p} physical, {l} logical"),
         (None, Some(l)) => format!("{l} logical"),
@@ -123,7 +128,7 @@ pub fn probe_table(r: &ProbeReport) -> String {
         h.cpu.clone().unwrap_or_else(|| "unknown".into()),
     ]);
     t.add_row(vec!["cores".into(), cores]);
-    let cgroup = if r.host.ram_limited_by_cgroup {
+    let cgroup = if r.host.detail.ram_limited_by_cgroup {
         " (cgroup limit)"
     } else {
         ""
@@ -140,7 +145,7 @@ pub fn probe_table(r: &ProbeReport) -> String {
         "memory bandwidth".into(),
         format!(
             "{:.1} GB/s, {}",
-            h.cpu_bandwidth_gb_s, r.host.cpu_bandwidth_basis
+            h.cpu_bandwidth_gb_s, r.host.detail.cpu_bandwidth_basis
         ),
     ]);
     t.add_row(vec![
@@ -148,7 +153,7 @@ pub fn probe_table(r: &ProbeReport) -> String {
         format!("{:.2} TFLOPS", h.cpu_tflops),
     ]);
     out.push_str(&format!("{t}\n"));
-    for note in &hw.notes {
+    for note in &r.notes {
         out.push_str(&format!("note: {note}\n"));
     }
     out

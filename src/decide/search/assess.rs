@@ -1,0 +1,342 @@
+//! One deployment → evaluated and checked, or a typed rejection: what the search does to each
+//! candidate, public so a single deployment can be judged the same way.
+
+use std::rc::Rc;
+
+use crate::catalog::ParamBreakdown;
+use crate::catalog::{Engine, Model, Quant};
+use crate::hardware::Hardware;
+use crate::perf::cost::{Cost, cost};
+use crate::perf::{Performance, estimate_with};
+use crate::sizing::support::unsupported;
+use crate::sizing::weights::WeightBytes;
+use crate::sizing::{Deployment, MemoryPlan, Workload, plan_with};
+
+use super::super::constraints::{CheckResult, Constraint, Constraints, Measured, evaluate};
+use super::super::load::{Loaded, apply, under_load};
+use super::Request;
+
+/// Everything known about one deployment once it is sized and estimated: what `estimate` shows,
+/// and what a search [`Candidate`] is judged on.
+#[derive(Debug, Clone)]
+pub struct Evaluated<'a> {
+    pub deployment: Deployment<'a>,
+    pub hardware: Hardware,
+    pub memory: MemoryPlan,
+    /// Means under the load, when there is one (see [`apply`]).
+    pub performance: Performance,
+    pub load: Option<Loaded>,
+    pub cost: Option<Cost>,
+}
+
+/// A deployment the search sized and estimated, with its quality on the task and its checks.
+#[derive(Debug, Clone)]
+pub struct Candidate<'a> {
+    pub evaluated: Evaluated<'a>,
+    pub quality: f64,
+    pub checks: Vec<CheckResult>,
+}
+
+impl Candidate<'_> {
+    pub fn qualifies(&self) -> bool {
+        self.checks.iter().all(|c| c.ok)
+    }
+
+    /// Sum of relative violations: how far from qualifying.
+    pub fn violation(&self) -> f64 {
+        self.checks.iter().map(shortfall).sum()
+    }
+
+    pub fn usd_per_hour(&self) -> Option<f64> {
+        self.evaluated.cost.as_ref().map(|c| c.usd_per_hour)
+    }
+
+    /// "2 × NVIDIA H100 SXM5 80GB" or "CPU".
+    pub fn gpus_label(&self) -> String {
+        gpus_label(&self.evaluated.hardware, self.evaluated.deployment.gpus)
+    }
+
+    /// "MODEL QUANT with ENGINE on GPUS", as relaxations and suggestions name a candidate.
+    pub fn label(&self) -> String {
+        let d = &self.evaluated.deployment;
+        format!(
+            "{} {} with {} on {}",
+            d.model.id,
+            d.quant.id,
+            d.engine.id,
+            self.gpus_label()
+        )
+    }
+}
+
+/// How far a check misses, relative to its limit (0 when it holds; large when unknown).
+pub fn shortfall(c: &CheckResult) -> f64 {
+    if c.ok {
+        return 0.0;
+    }
+    match c.margin {
+        Some(m) => (m.abs() / c.required.abs().max(1e-9)).min(1e6),
+        None => 1e6,
+    }
+}
+
+pub fn gpus_label(hw: &Hardware, gpus: u32) -> String {
+    match hw.gpus.first() {
+        Some(g) if gpus > 0 => format!("{gpus} × {}", g.name),
+        _ => "CPU".to_string(),
+    }
+}
+
+/// Why a candidate was dropped, as scripts read it in `rejected[].constraint`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// The engine cannot run this model, quant or GPU count there.
+    Support,
+    /// The workload's context is above the model's maximum.
+    Context,
+    /// A constraint does not hold (`fits` when it does not fit).
+    Unmet(Constraint),
+}
+
+impl Reason {
+    /// The id scripts see: `support`, `context`, or the constraint's id.
+    pub fn id(self) -> &'static str {
+        match self {
+            Reason::Support => "support",
+            Reason::Context => "context",
+            Reason::Unmet(c) => c.id(),
+        }
+    }
+}
+
+impl serde::Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
+}
+
+/// A deployment [`assess`] turned down before it could be checked: why, in words, and how far off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Turned {
+    pub reason: Reason,
+    pub message: String,
+    /// Relative violation; infinite when no relaxation fixes it.
+    pub shortfall: f64,
+}
+
+/// One model × quant × engine, with the work that is the same on every machine (shared, not
+/// recomputed, by every GPU count it is tried on).
+#[derive(Debug, Clone)]
+pub struct Subject<'a> {
+    pub model: &'a Model,
+    pub quant: &'a Quant,
+    pub engine: &'a Engine,
+    pub workload: Workload,
+    /// Quantization-adjusted score on the task's benchmark.
+    pub quality: f64,
+    pub weights: Rc<WeightBytes>,
+    pub params: Rc<ParamBreakdown>,
+}
+
+/// Size, estimate and check one deployment on `gpus` GPUs of `hw`. `Err` says why it cannot even
+/// be estimated: it cannot run there ([`Reason::Support`]) or does not fit, with how far off.
+pub fn assess<'a>(
+    req: &Request<'a>,
+    constraints: &Constraints,
+    s: &Subject<'a>,
+    hw: &Hardware,
+    gpus: u32,
+) -> Result<Candidate<'a>, Turned> {
+    let unrunnable = |message| Turned {
+        reason: Reason::Support,
+        message,
+        shortfall: f64::INFINITY,
+    };
+    if let Some(why) = unsupported(s.model, s.quant, s.engine, hw, gpus) {
+        return Err(unrunnable(why));
+    }
+    let d = Deployment {
+        model: s.model,
+        quant: s.quant,
+        engine: s.engine,
+        gpus,
+        tensor_parallel: None,
+        kv_dtype: req.kv_dtype,
+        mla_kv: None,
+        workload: s.workload,
+    };
+    let memory = plan_with(&d, hw, &s.weights).map_err(|e| unrunnable(e.to_string()))?;
+    if !memory.fits {
+        let over = memory
+            .gpus
+            .iter()
+            .chain(std::iter::once(&memory.host))
+            .filter(|d| d.total > d.capacity)
+            .map(|d| (d.total - d.capacity) as f64 / d.capacity.max(1) as f64)
+            .fold(0.0, f64::max);
+        return Err(Turned {
+            reason: Reason::Unmet(Constraint::Fits),
+            message: memory.shortfall.clone().unwrap_or_default(),
+            shortfall: over,
+        });
+    }
+    let mut performance = estimate_with(&d, hw, &memory, &s.weights, &s.params);
+    let judge = |performance: &Performance, load: Option<&Loaded>| {
+        let cost = cost(
+            hw,
+            gpus,
+            performance.aggregate_tokens_per_s,
+            req.price,
+            req.kwh_price,
+        );
+        let checks = evaluate(
+            constraints,
+            &Measured {
+                memory: &memory,
+                performance,
+                cost: cost.as_ref(),
+                quality: Some(s.quality),
+                load,
+            },
+        );
+        (cost, checks)
+    };
+    let (mut cost, mut checks) = judge(&performance, None);
+    let mut load = None;
+    if let Some(t) = &req.traffic {
+        if let Some(miss) = hopeless(&checks) {
+            // Load only adds waiting and batch: the idle server's miss stands (and the search
+            // skips the serving model, most of its cost under --rate).
+            for c in checks.iter_mut().filter(|c| c.constraint == miss) {
+                c.message = format!("{} on an idle server, slower under load", c.message);
+            }
+        } else {
+            let l = under_load(&d, hw, &memory, t).map_err(|e| Turned {
+                reason: Reason::Unmet(Constraint::Fits),
+                message: e.to_string(),
+                shortfall: f64::INFINITY,
+            })?;
+            apply(&mut performance, &l);
+            (cost, checks) = judge(&performance, Some(&l));
+            load = Some(l);
+        }
+    }
+    Ok(Candidate {
+        evaluated: Evaluated {
+            deployment: d,
+            hardware: hw.clone(),
+            memory,
+            performance,
+            load,
+            cost,
+        },
+        quality: s.quality,
+        checks,
+    })
+}
+
+/// How far the idle server may miss a time limit before no load can meet it: the serving model
+/// at concurrency 1 is the idle server within 2% (`concurrency_one_reproduces_the_single_stream_numbers`),
+/// and load only adds waiting and batch, so a miss of more than 10% holds under any load.
+const IDLE_MISS: f64 = 0.10;
+
+/// The first speed or cost limit the idle server already misses for good, if any.
+fn hopeless(checks: &[CheckResult]) -> Option<Constraint> {
+    checks
+        .iter()
+        .find(|c| match c.constraint {
+            Constraint::Latency
+            | Constraint::Tpot
+            | Constraint::MinSpeed
+            | Constraint::AnswerWithin => shortfall(c) > IDLE_MISS,
+            // the price per hour does not depend on the load
+            Constraint::Budget => !c.ok,
+            _ => false,
+        })
+        .map(|c| c.constraint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Machines, Pins, Prefer, WorkloadSpec};
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::hardware::simulate::{SimulationRequest, simulate};
+    use crate::sizing::KvDtype;
+
+    #[test]
+    fn reasons_serialize_to_the_ids_scripts_read() {
+        let ids = [
+            (Reason::Support, "\"support\""),
+            (Reason::Context, "\"context\""),
+            (Reason::Unmet(Constraint::Fits), "\"fits\""),
+            (Reason::Unmet(Constraint::MinQuality), "\"min_quality\""),
+            (Reason::Unmet(Constraint::AnswerWithin), "\"answer_within\""),
+        ];
+        for (reason, json) in ids {
+            assert_eq!(serde_json::to_string(&reason).ok().as_deref(), Some(json));
+        }
+    }
+
+    /// The 671B in BF16 (1.34 TB of weights) on one 48 GB L40S: sized, then turned down as not
+    /// fitting; the 7B on the same card is assessed with its checks.
+    #[test]
+    fn assess_turns_down_what_does_not_fit_and_checks_the_rest() -> crate::error::Result<()> {
+        let c = Catalog::embedded()?;
+        let hw = simulate(
+            &c,
+            &SimulationRequest {
+                gpu_specs: vec!["l40s".into()],
+                ..Default::default()
+            },
+        )?;
+        let task = c.task("chat")?;
+        let req = Request {
+            catalog: &c,
+            task,
+            constraints: Constraints::default(),
+            prefer: Prefer::Quality,
+            pins: Pins::default(),
+            workload: WorkloadSpec::default(),
+            traffic: None,
+            kv_dtype: KvDtype::Bf16,
+            machines: Machines::Local(hw.clone()),
+            price: None,
+            kwh_price: None,
+        };
+        let subject = |model, quant| -> crate::error::Result<(&Model, &Quant, &Engine)> {
+            Ok((c.model(model)?, c.quant(quant)?, c.engine("vllm")?))
+        };
+        let w = Workload {
+            context: 8192,
+            prompt: 2048,
+            output: 4096,
+            concurrency: 1,
+        };
+        for (model, quant, fits) in [("671b", "bf16", false), ("7b", "bf16", true)] {
+            let (model, quant, engine) = subject(model, quant)?;
+            let s = Subject {
+                model,
+                quant,
+                engine,
+                workload: w,
+                quality: 50.0,
+                weights: Rc::new(WeightBytes::of(model, quant)),
+                params: Rc::new(ParamBreakdown::of(model)),
+            };
+            match assess(&req, &req.constraints, &s, &hw, 1) {
+                Ok(cand) => {
+                    assert!(fits, "{} was assessed", model.id);
+                    assert_eq!(cand.checks[0].constraint, Constraint::Fits);
+                    assert!(cand.qualifies());
+                }
+                Err(turned) => {
+                    assert!(!fits, "{} was turned down: {}", model.id, turned.message);
+                    assert_eq!(turned.reason, Reason::Unmet(Constraint::Fits));
+                    assert!(turned.shortfall > 10.0, "{}", turned.shortfall);
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,196 @@
+//! Candidate search and ranking: every deployment r1pick could recommend for a task on the given
+//! machine (or, with `--cloud`, on any priced GPU type and count), each sized and estimated with
+//! the same models as `estimate`, dropped at the first constraint it fails, the rest ranked.
+//!
+//! In parts: [`candidates`] proposes deployments, [`assess`] sizes, estimates and checks one,
+//! [`rank`] orders those that qualify, [`explain`] keeps the rejections and the decision path.
+
+pub mod assess;
+pub mod candidates;
+pub mod explain;
+pub mod rank;
+
+use crate::catalog::model::ModelSource;
+use crate::catalog::{Catalog, Engine, Model, Quant, Task};
+use crate::hardware::Hardware;
+use crate::sizing::KvDtype;
+
+use super::constraints::{Constraint, Constraints, QualityFloor};
+use super::load::Traffic;
+
+pub use assess::{Candidate, Evaluated, Reason, Subject, Turned, assess, gpus_label, shortfall};
+pub use explain::{Rejection, Relaxation};
+pub use rank::{Prefer, QUALITY_BAND};
+
+use candidates::{Judging, Proposal, machines, proposals};
+use explain::{Tally, keep_closest, note_relaxation, rejection};
+
+/// Where deployments may run.
+#[derive(Debug, Clone)]
+pub enum Machines {
+    /// This (probed or simulated) machine, using 1…all of its GPUs.
+    Local(Hardware),
+    /// Any priced GPU type from the catalog, 1–32 of them.
+    Cloud,
+}
+
+/// Things the user fixed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pins<'a> {
+    /// One model only (`recommend --model`).
+    pub model: Option<&'a Model>,
+    /// `--min-quality` was given. A brought model without a score on the task's benchmark is then
+    /// held to it (and fails); otherwise its quality is not judged.
+    pub min_quality_given: bool,
+    pub quant: Option<&'a Quant>,
+    pub engine: Option<&'a Engine>,
+}
+
+/// Workload overrides; the task fills what is not given.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WorkloadSpec {
+    pub context: Option<u32>,
+    pub prompt: Option<u32>,
+    pub output: Option<u32>,
+    pub concurrency: u32,
+}
+
+pub struct Request<'a> {
+    pub catalog: &'a Catalog,
+    pub task: &'a Task,
+    pub constraints: Constraints,
+    pub prefer: Prefer,
+    pub pins: Pins<'a>,
+    pub workload: WorkloadSpec,
+    /// The load candidates are judged under; `None`: one request on an idle server.
+    pub traffic: Option<Traffic>,
+    pub kv_dtype: KvDtype,
+    pub machines: Machines,
+    pub price: Option<f64>,
+    pub kwh_price: Option<f64>,
+}
+
+pub struct Decision<'a> {
+    pub choice: Option<Candidate<'a>>,
+    /// One relaxation per failing constraint, the smallest that would make something qualify.
+    pub relaxations: Vec<Relaxation>,
+    pub alternatives: Vec<Candidate<'a>>,
+    pub rejected: Vec<Rejection>,
+    /// The candidates that came closest, when nothing qualifies (best first).
+    pub closest: Vec<Candidate<'a>>,
+    pub trace: Vec<String>,
+    pub evaluated: usize,
+}
+
+/// How many near misses and alternatives are kept.
+const KEEP: usize = 5;
+
+/// Run the search. Pure: no I/O; the machine is in the request.
+pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
+    let task = req.task;
+    // The quality floor is on the task's benchmark: --min-quality when given, else the task's.
+    let floor = req
+        .constraints
+        .min_quality
+        .as_ref()
+        .map_or(task.min_score, |q| q.min_score);
+    // A model the user brought has no paper score: without --score or --min-quality its quality
+    // is not judged, and its quants rank by their retention alone (×100).
+    let unjudged = req.pins.model.is_some_and(|m| {
+        m.source != ModelSource::Catalog && m.scores.get(task.benchmark).is_none()
+    }) && !req.pins.min_quality_given;
+    let judging = Judging { floor, unjudged };
+    let constraints = Constraints {
+        min_quality: (!unjudged).then(|| QualityFloor {
+            benchmark: task.benchmark,
+            min_score: floor,
+            task: Some(task.id.clone()),
+        }),
+        ..req.constraints.clone()
+    };
+    let mut trace = explain::opening(req, judging);
+    let mut rejected = Vec::new();
+    let mut passing: Vec<Candidate<'a>> = Vec::new();
+    let mut closest: Vec<Candidate<'a>> = Vec::new();
+    let mut evaluated = 0usize;
+    let mut counts = Tally::default();
+    let mut relaxations: Vec<Relaxation> = Vec::new();
+
+    let machines = machines(req);
+    for proposal in proposals(req, judging, &machines) {
+        let (subject, hw, gpus) = match proposal {
+            Proposal::Model(r) => {
+                rejected.push(r);
+                continue;
+            }
+            Proposal::BelowFloor(r) => {
+                counts.count(r.constraint);
+                rejected.push(r);
+                continue;
+            }
+            Proposal::Deploy {
+                subject,
+                hardware,
+                gpus,
+            } => (subject, hardware, gpus),
+        };
+        match assess(req, &constraints, &subject, hw, gpus) {
+            Err(turned) => {
+                counts.count(turned.reason);
+                // a deployment that does not fit was sized all the same
+                evaluated += usize::from(turned.reason == Reason::Unmet(Constraint::Fits));
+                rejected.push(rejection(
+                    subject.model,
+                    Some(subject.quant),
+                    Some(subject.engine),
+                    &gpus_label(hw, gpus),
+                    turned.reason,
+                    turned.message,
+                    turned.shortfall,
+                ));
+            }
+            Ok(cand) if cand.qualifies() => {
+                evaluated += 1;
+                counts.qualified();
+                passing.push(cand);
+            }
+            Ok(cand) => {
+                evaluated += 1;
+                let Some(first) = cand.checks.iter().find(|c| !c.ok) else {
+                    continue; // unreachable: a candidate that does not qualify fails a check
+                };
+                counts.count(Reason::Unmet(first.constraint));
+                rejected.push(rejection(
+                    subject.model,
+                    Some(subject.quant),
+                    Some(subject.engine),
+                    &cand.gpus_label(),
+                    Reason::Unmet(first.constraint),
+                    first.message.clone(),
+                    cand.violation(),
+                ));
+                // an idle-server miss says nothing of what relaxing it would do under load
+                if req.traffic.is_none() || cand.evaluated.load.is_some() {
+                    note_relaxation(&mut relaxations, &cand);
+                }
+                keep_closest(&mut closest, cand);
+            }
+        }
+    }
+    trace.extend(explain::below_floor(req, judging));
+    trace.push(counts.line(evaluated));
+
+    let (choice, alternatives) = rank::choose(req.prefer, passing);
+    trace.push(explain::verdict(req.prefer, choice.as_ref()));
+    explain::sort_rejected(&mut rejected);
+    relaxations.sort_by_key(|r| r.constraint.id());
+    Decision {
+        choice,
+        relaxations,
+        alternatives,
+        rejected,
+        closest,
+        trace,
+        evaluated,
+    }
+}

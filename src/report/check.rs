@@ -1,0 +1,84 @@
+//! `check`: the CI gate's verdict, the deployment checked and each constraint with its margin.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::deployment::DeploymentReport;
+use super::estimate::gpu_line;
+use super::{Render, align_right, table};
+use crate::decide::constraints::CheckResult;
+use crate::decide::load::{load_label, percentile_label};
+
+/// `check --json`: the verdict, the deployment checked, and one entry per constraint.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CheckDocument {
+    pub schema: String,
+    /// Every check holds (the exit code is 0).
+    pub ok: bool,
+    /// The deployment checked. With `--task` and no MODEL: the recommendation, or the closest
+    /// candidate when nothing qualifies; absent when no deployment could even be sized.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<DeploymentReport>,
+    pub checks: Vec<CheckResult>,
+}
+
+impl Render for CheckDocument {
+    fn table(&self) -> String {
+        match &self.deployment {
+            Some(r) => verdict_table(r, &self.checks, self.ok),
+            None => {
+                "FAIL: no deployment for this task could be sized on this machine\n".to_string()
+            }
+        }
+    }
+}
+
+fn verdict_table(r: &DeploymentReport, checks: &[CheckResult], ok: bool) -> String {
+    let failed: Vec<&CheckResult> = checks.iter().filter(|c| !c.ok).collect();
+    let verdict = if ok {
+        format!("PASS: {0} of {0} checks hold", checks.len())
+    } else {
+        format!("FAIL: {} of {} checks fail", failed.len(), checks.len())
+    };
+    let load = r
+        .performance
+        .as_ref()
+        .and_then(|p| p.load.as_ref())
+        .map(|l| {
+            format!(
+                ", under {} (latencies at {})",
+                load_label(&l.shape),
+                percentile_label(l.percentile)
+            )
+        })
+        .unwrap_or_default();
+    let mut out = format!(
+        "{verdict} — {} · {} · {} on {}, context {} × {}{load}\n",
+        r.model,
+        r.quant,
+        r.engine,
+        gpu_line(r),
+        r.workload.context,
+        r.workload.concurrency
+    );
+    let mut t = table(&["check", "required", "actual", "margin", "ok"]);
+    for c in checks {
+        let show = |v: Option<f64>| v.map(|v| c.unit.show(v)).unwrap_or_else(|| "–".into());
+        t.add_row(vec![
+            c.constraint.label().to_string(),
+            format!("{} {}", c.bound.symbol(), c.unit.show(c.required)),
+            show(c.actual),
+            c.margin
+                .map(|m| c.unit.show_signed(m))
+                .unwrap_or_else(|| "–".into()),
+            if c.ok { "yes".into() } else { "NO".into() },
+        ]);
+    }
+    align_right(&mut t, &[1, 2, 3]);
+    out.push_str(&t.to_string());
+    out.push('\n');
+    for c in &failed {
+        out.push_str(&format!("{}\n", c.message));
+    }
+    out
+}
