@@ -2,7 +2,7 @@
 
 use crate::catalog::Catalog;
 use crate::cli::{DeployArgs, EstimateArgs};
-use crate::decide::load::{Loaded, Traffic, apply, under_load};
+use crate::decide::load::{Loaded, Traffic, apply, memory_basis, under_load};
 use crate::decide::search::Evaluated;
 use crate::error::Result;
 use crate::hardware::Hardware;
@@ -29,11 +29,11 @@ pub fn evaluate<'a>(
     kwh_price: Option<f64>,
 ) -> Result<Evaluated<'a>> {
     let d = deploy::resolve(catalog, &args.model, &args.deployment, &hw, task)?;
-    let memory = plan(&d, &hw)?;
+    let memory = plan(&memory_basis(&d, traffic.is_some()), &hw)?;
     let mut performance = perf_estimate(&d, &hw, &memory);
-    // Under load wherever the engine's KV pool holds a request. The memory plan reserves the
-    // full context for every concurrent sequence; the server itself queues what its pool cannot
-    // hold, so a plan short of KV still has a load estimate. Without even that, there is none.
+    // Under load wherever the engine's KV pool holds a request: memory is checked for one
+    // full-length request and the server queues what its pool cannot hold. Without even that,
+    // there is no load estimate.
     let load = match traffic.map(|t| under_load(&d, &hw, &memory, t)) {
         Some(Ok(l)) => Some(l),
         Some(Err(e)) if memory.fits => return Err(e),
@@ -145,6 +145,14 @@ pub fn report(
         if d.model.is_moe() { m.cuda_graphs_moe_mib } else { m.cuda_graphs_mib },
         if d.gpus > 1 { m.nccl_mib } else { 0.0 }
     ));
+    if let Some(l) = load
+        && memory_basis(d, true).workload.concurrency != d.workload.concurrency
+    {
+        basis.assumptions.push(format!(
+            "under load, memory is planned for one request of the full context: the KV pool admits at most {} at once and the rest queue",
+            l.estimate.max_batch
+        ));
+    }
     if d.model.is_moe() {
         basis.assumptions.push(format!(
             "MLA cache layout {:?}; experts touched per step assume uniform routing",

@@ -54,6 +54,7 @@ struct CatalogFile {
     task: Vec<Task>,
     #[serde(default)]
     tier: Vec<Tier>,
+    ranking: Option<task::Ranking>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +65,8 @@ pub struct Catalog {
     pub gpus: Vec<GpuSpec>,
     pub tasks: Vec<Task>,
     pub tiers: Vec<Tier>,
+    /// How qualities are compared when ranking (data/tasks.toml `[ranking]`).
+    pub ranking: task::Ranking,
     /// The price rows in force: data/prices.toml, with a `--prices` file's rows in place of the
     /// table's for each GPU it names.
     pub prices: Vec<price::PriceRow>,
@@ -120,6 +123,10 @@ impl Catalog {
             gpus: vec![],
             tasks: vec![],
             tiers: vec![],
+            // replaced by data/tasks.toml's [ranking] on load; 0 ranks by exact quality
+            ranking: task::Ranking {
+                quality_tolerance: 0.0,
+            },
             prices: vec![],
         }
     }
@@ -131,6 +138,9 @@ impl Catalog {
         upsert(&mut self.gpus, file.gpu, |g| &g.id);
         upsert(&mut self.tasks, file.task, |t| &t.id);
         upsert(&mut self.tiers, file.tier, |t| &t.id);
+        if let Some(r) = file.ranking {
+            self.ranking = r;
+        }
     }
 
     fn validate(&self, origin: &str) -> Result<()> {
@@ -234,6 +244,12 @@ impl Catalog {
                     t.context
                 )));
             }
+        }
+        let tolerance = self.ranking.quality_tolerance;
+        if !(0.0..=100.0).contains(&tolerance) {
+            return Err(Error::input(format!(
+                "{origin}: ranking.quality_tolerance {tolerance} must be between 0 and 100 points"
+            )));
         }
         for t in &self.tiers {
             if !(t.usd_per_hour > 0.0 && t.usd_per_hour.is_finite()) {

@@ -38,3 +38,11 @@ pub struct Tier {
     pub usd_per_hour: f64,
     pub why: String,
 }
+
+/// How candidates are ranked (data/tasks.toml `[ranking]`).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ranking {
+    /// Qualities within this many points of a tier's best count as equal.
+    pub quality_tolerance: f64,
+}

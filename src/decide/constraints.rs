@@ -239,6 +239,16 @@ pub fn evaluate(c: &Constraints, m: &Measured) -> Vec<CheckResult> {
     let p = m.performance;
     let mut checks = vec![fits(m.memory)];
     if let Some(l) = &m.load
+        && checks[0].ok
+    {
+        // Memory under load is one full-length request (load::memory_basis); the KV pool and the
+        // sequence limit set how many run at once.
+        checks[0].message.push_str(&format!(
+            "; under load at most {} request(s) run at once, more wait in the queue",
+            l.estimate.max_batch
+        ));
+    }
+    if let Some(l) = &m.load
         && let Load::Rate { per_second } = l.estimate.load
     {
         checks.push(sustainable(per_second, &l.estimate));

@@ -114,6 +114,31 @@ pub struct Loaded {
     pub percentile: f64,
 }
 
+/// The deployment whose memory is checked under load. A paged KV pool (vLLM, SGLang, TRT-LLM)
+/// admits the sequences it holds and queues the rest, so under load the memory fits when one
+/// request of the full context does, and the pool then bounds the batch (the serving model's
+/// `max_batch`, reported with the fit). llama.cpp and Ollama allocate context × slots at start,
+/// and a single-request engine runs one: their plan keeps the workload as stated.
+pub fn memory_basis<'a>(d: &Deployment<'a>, under_load: bool) -> Deployment<'a> {
+    let pooled = serving::config::engine(&d.engine.id).is_ok_and(|p| {
+        !matches!(
+            p.kv_rule,
+            crate::sizing::capacity::KvRule::Slots | crate::sizing::capacity::KvRule::Single
+        )
+    });
+    if under_load && pooled {
+        Deployment {
+            workload: Workload {
+                concurrency: 1,
+                ..d.workload
+            },
+            ..*d
+        }
+    } else {
+        *d
+    }
+}
+
 /// `d` under `t`: the serving model's estimate.
 pub fn under_load(d: &Deployment, hw: &Hardware, mem: &MemoryPlan, t: &Traffic) -> Result<Loaded> {
     Ok(Loaded {

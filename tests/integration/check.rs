@@ -263,3 +263,39 @@ fn check_task_gates_on_the_best_recommendation() {
     assert_eq!(failed[0]["constraint"], "latency");
     assert!(failed[0]["margin"].as_f64().unwrap() > 0.0);
 }
+
+/// Issue 11: under load a paged KV pool queues what it cannot hold, so 64 requests in flight on
+/// the 32B in BF16 on one H100 fit as one request does (the plan of `size` at concurrency 1),
+/// and the batch is capped by the KV pool instead of failing memory.
+#[test]
+fn under_load_memory_fits_as_one_request_and_the_kv_pool_caps_the_batch() {
+    let args = ["check", "32b", "--gpu", "h100-sxm", "--concurrency", "64"];
+    let doc = json(&args, 0);
+    let fits = &doc["checks"][0];
+    assert_eq!(fits["constraint"], "fits");
+    assert_eq!(fits["ok"], true);
+    let d = &doc["deployment"];
+    let one: Value = {
+        let out = r1pick()
+            .args(["size", "32b", "--gpu", "h100-sxm", "--json"])
+            .output()
+            .expect("r1pick runs");
+        serde_json::from_slice(&out.stdout).expect("size --json prints JSON")
+    };
+    assert_eq!(d["memory"]["total_bytes"], one["memory"]["total_bytes"]);
+    let load = &d["performance"]["load"];
+    assert_eq!(load["limit"], "kv-capacity");
+    let (pool, batch) = (
+        d["memory"]["kv_capacity_tokens"].as_u64().unwrap_or(0),
+        load["max_batch"].as_u64().unwrap_or(0),
+    );
+    // 36 096 tokens of pool by vLLM's memory rule; a request holds at most
+    // 1024 + 4096 tokens, so at least 7 run at once, and far fewer than the 64 asked for.
+    assert_eq!(pool, 36_096);
+    assert!((7..64).contains(&batch), "max_batch {batch}");
+    let message = fits["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&format!("at most {batch} request(s) run at once")),
+        "{message}"
+    );
+}

@@ -13,7 +13,7 @@ use crate::sizing::weights::WeightBytes;
 use crate::sizing::{Deployment, MemoryPlan, Workload, plan_with};
 
 use super::super::constraints::{CheckResult, Constraint, Constraints, Measured, evaluate};
-use super::super::load::{Loaded, apply, under_load};
+use super::super::load::{Loaded, apply, memory_basis, under_load};
 use super::Request;
 
 /// Everything known about one deployment once it is sized and estimated: what `estimate` shows,
@@ -165,7 +165,8 @@ pub fn assess<'a>(
         mla_kv: None,
         workload: s.workload,
     };
-    let memory = plan_with(&d, hw, &s.weights).map_err(|e| unrunnable(e.to_string()))?;
+    let memory = plan_with(&memory_basis(&d, req.traffic.is_some()), hw, &s.weights)
+        .map_err(|e| unrunnable(e.to_string()))?;
     if !memory.fits {
         let over = memory
             .gpus

@@ -203,14 +203,14 @@ pub fn below_floor(req: &Request, judging: Judging) -> Option<String> {
 }
 
 /// The trace's last line: how the winner was ranked, or that nothing qualifies.
-pub fn verdict(prefer: Prefer, choice: Option<&Candidate>) -> String {
+pub fn verdict(prefer: Prefer, tolerance: f64, choice: Option<&Candidate>) -> String {
     let Some(ch) = choice else {
         return "nothing meets every constraint".to_string();
     };
     let d = &ch.evaluated.deployment;
     format!(
         "ranked by {}: {} {} on {} with {} (quality {:.1}{})",
-        prefer.order(),
+        prefer.order(tolerance),
         d.model.id,
         d.quant.id,
         ch.gpus_label(),

@@ -20,7 +20,7 @@ use super::load::Traffic;
 
 pub use assess::{Candidate, Evaluated, Reason, Subject, Turned, assess, gpus_label, shortfall};
 pub use explain::{Rejection, Relaxation};
-pub use rank::{Prefer, QUALITY_BAND};
+pub use rank::Prefer;
 
 use candidates::{Judging, Proposal, machines, proposals};
 use explain::{Tally, keep_closest, note_relaxation, rejection};
@@ -180,8 +180,9 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
     trace.extend(explain::below_floor(req, judging));
     trace.push(counts.line(evaluated));
 
-    let (choice, alternatives) = rank::choose(req.prefer, passing);
-    trace.push(explain::verdict(req.prefer, choice.as_ref()));
+    let tolerance = req.catalog.ranking.quality_tolerance;
+    let (choice, alternatives) = rank::choose(req.prefer, tolerance, passing);
+    trace.push(explain::verdict(req.prefer, tolerance, choice.as_ref()));
     explain::sort_rejected(&mut rejected);
     relaxations.sort_by_key(|r| r.constraint.id());
     Decision {
