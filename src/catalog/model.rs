@@ -11,6 +11,9 @@ pub struct Model {
     #[serde(default)]
     pub aliases: Vec<String>,
     pub hf_repo: String,
+    /// The quant `hf_repo` holds (`bf16` for the distills, `fp8` for the 671B).
+    #[serde(default = "bf16", skip_serializing_if = "is_bf16")]
+    pub hf_repo_quant: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ollama_tag: Option<String>,
     pub license: String,
@@ -40,6 +43,14 @@ pub struct Model {
     /// Exact tensor bytes read from a GGUF file, used instead of parameters × bits for that quant.
     #[serde(skip)]
     pub measured: Option<std::sync::Arc<MeasuredWeights>>,
+}
+
+fn bf16() -> String {
+    "bf16".to_string()
+}
+
+fn is_bf16(q: &str) -> bool {
+    q == "bf16"
 }
 
 /// Where a model's architecture was read from (JSON `model_source`).
