@@ -99,7 +99,23 @@ pub fn plan(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
         headroom: f.headroom.unwrap_or(DEFAULT_HEADROOM),
         spares: f.spares.unwrap_or(0),
     };
+    let emit_format = super::emit::format(&args.emit, ctx.format)?;
     let decision = plan_fleet(&fleet_req);
+    if let (Some(format), Some(f)) = (emit_format, decision.choice.as_ref()) {
+        let e = &f.replica.evaluated;
+        let stdout = super::emit::render(
+            format,
+            &crate::decide::fleet::launched(&f.replica),
+            &e.memory,
+            &e.hardware,
+            f.replicas + f.spares,
+        )?;
+        return Ok(Outcome {
+            stdout,
+            exit: exit::OK,
+            notes,
+        });
+    }
     let doc = PlanDocument {
         schema: schema("plan"),
         task: task.id.clone(),

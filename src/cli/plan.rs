@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::units;
-use super::{ConstraintArgs, CostArgs, DeploymentArgs, HardwareArgs, LoadArgs};
+use super::{ConstraintArgs, CostArgs, DeploymentArgs, EmitArgs, HardwareArgs, LoadArgs};
 
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
@@ -22,6 +22,8 @@ pub struct PlanArgs {
     pub cost: CostArgs,
     #[command(flatten)]
     pub fleet: FleetArgs,
+    #[command(flatten)]
+    pub emit: EmitArgs,
     /// Choose the GPU type among those with a price (and the GPUs per replica)
     #[arg(long)]
     pub cloud: bool,

@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::hardware::Hardware;
 use crate::perf::cost::{FleetCost, cost, fleet_cost};
 use crate::serving::{Load, MAX_RATE_PER_S};
+use crate::sizing::Deployment;
 
 use super::constraints::{Constraint, Constraints};
 use super::launch::{self, LaunchPlan};
@@ -526,11 +527,16 @@ fn fleet<'a>(
 /// The launch of one replica: under load the server must admit the batch the serving model ran
 /// (its `max_batch`), not the one sequence the workload names.
 pub fn launch_plan(ch: &Candidate) -> Result<LaunchPlan, Error> {
+    launch::plan(&launched(ch), &ch.evaluated.memory)
+}
+
+/// One replica's deployment as launched: it admits the batch the serving model ran.
+pub fn launched<'a>(ch: &Candidate<'a>) -> Deployment<'a> {
     let mut d = ch.evaluated.deployment;
     if let Some(l) = &ch.evaluated.load {
         d.workload.concurrency = l.estimate.max_batch;
     }
-    launch::plan(&d, &ch.evaluated.memory)
+    d
 }
 
 /// The first failing check of a shape at the replica cap, as the fleet's limiting constraint.

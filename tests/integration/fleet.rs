@@ -278,3 +278,34 @@ fn a_plan_is_the_same_on_every_run() {
     assert_eq!(a.status.code(), Some(0));
     assert_eq!(a.stdout, b.stdout);
 }
+
+/// `plan --emit kubernetes` deploys the fleet the plan sized: its replicas plus spares, each
+/// replica launched with the plan's own arguments.
+#[test]
+fn plan_emits_the_fleet_it_sized_as_a_kubernetes_deployment() {
+    let args = "plan --task chat --gpu h100-sxm --rate 20/s --spares 1";
+    let (code, d) = json(args);
+    assert_eq!(code, 0);
+    let total = count(&d, "replicas") + count(&d, "spares");
+    let out = r1pick()
+        .args(args.split_whitespace())
+        .args(["--emit", "kubernetes"])
+        .output()
+        .expect("r1pick runs");
+    assert_eq!(out.status.code(), Some(0));
+    let yaml = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(yaml.contains("kind: Deployment"), "{yaml}");
+    assert!(
+        yaml.contains(&format!("  replicas: {total}\n")),
+        "{total} replicas: {yaml}"
+    );
+    let launch_args: Vec<&str> = d["launch"]["args"]
+        .as_array()
+        .expect("launch args")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for a in launch_args {
+        assert!(yaml.contains(a), "{a} missing from the manifest");
+    }
+}
