@@ -8,13 +8,14 @@ use crate::decide::search::{
     Candidate, Decision, Machines, Prefer, Reason, Rejection, Request, search,
 };
 use crate::error::{Error, Result, exit};
+use crate::quantity::{QUALITY_DECIMALS, round};
 use crate::report::deployment::HardwareSummary;
 use crate::report::recommend::{RecommendDocument, Recommendation};
 use crate::report::{render, schema};
 use crate::serving::Load;
 use crate::sizing::{Deployment, Workload};
 
-use super::request::{DEFAULT_TASK, SearchArgs, search_request};
+use super::request::{SearchArgs, search_request};
 use super::{Context, Outcome, estimate, hardware};
 
 pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
@@ -26,8 +27,12 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
     let task = match args.constraints.task.as_deref() {
         Some(t) => c.task(t)?,
         None => {
-            notes.push(format!("no --task given: assuming '{DEFAULT_TASK}' (see `r1pick recommend --help` for tasks)"));
-            c.task(DEFAULT_TASK)?
+            let t = c.default_task()?;
+            notes.push(format!(
+                "no --task given: assuming '{}' (see `r1pick recommend --help` for tasks)",
+                t.id
+            ));
+            t
         }
     };
     let search_args = SearchArgs {
@@ -162,7 +167,7 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation
     );
     Recommendation {
         deployment: estimate::evaluated_report(&ch.evaluated),
-        quality: (ch.quality * 10.0).round() / 10.0,
+        quality: round(ch.quality, QUALITY_DECIMALS),
         quality_judged: judged,
         command: launch::command(&launched(ch), &ch.evaluated.memory),
         why,

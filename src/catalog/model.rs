@@ -42,6 +42,14 @@ pub struct Model {
     pub measured: Option<std::sync::Arc<MeasuredWeights>>,
 }
 
+impl Model {
+    /// The precision the weights were released in: the first of `quants` (data/models.toml lists
+    /// it first; a model read from a file runs at the file's own precision, its first quant).
+    pub fn native_quant(&self) -> Option<&str> {
+        self.quants.first().map(String::as_str)
+    }
+}
+
 /// Where a model's architecture was read from (JSON `model_source`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
 pub enum ModelSource {

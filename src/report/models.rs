@@ -79,11 +79,8 @@ impl Render for ModelsDocument {
                     .map(|q| format!("{:.1} GB", q.file_bytes as f64 / 1e9))
                     .unwrap_or_else(|| "–".into())
             };
-            let native = if e.architecture == "moe" {
-                "fp8"
-            } else {
-                "bf16"
-            };
+            // The released precision: the model's first quant (Model::native_quant).
+            let native = e.quants.first().map_or("–", |q| q.quant.as_str());
             let score = |s: Option<f64>| s.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
             t.add_row(vec![
                 e.id.clone(),
