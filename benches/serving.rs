@@ -38,6 +38,7 @@ fn bench(c: &mut Criterion) {
             tensor_parallel: None,
             kv_dtype: KvDtype::Bf16,
             mla_kv: None,
+            mtp: 0,
             workload: Workload {
                 context: 16_384,
                 prompt: 4096,

@@ -244,6 +244,10 @@ fn model_arg(command: &Command) -> Option<(&str, &[String])> {
             .model
             .as_deref()
             .map(|m| (m, a.constraints.score.as_slice())),
+        Command::Plan(a) => a
+            .model
+            .as_deref()
+            .map(|m| (m, a.constraints.score.as_slice())),
         Command::Recommend(a) => a
             .model
             .as_deref()

@@ -1,18 +1,42 @@
 //! `r1pick check`: the CI gate. Exit 0 when the deployment fits and meets every constraint given,
 //! 1 with each failed constraint and its margin, 2 for bad input.
 
-use crate::cli::{CheckArgs, DeployArgs};
+use crate::cli::{CheckArgs, DeployArgs, LoadArgs};
 use crate::decide::constraints::{CheckResult, Constraints, Measured, all_ok, evaluate, quality};
 use crate::decide::search::{Machines, Prefer, search};
 use crate::error::{Error, Result, exit};
-use crate::report::check::CheckDocument;
+use crate::report::check::{CheckDocument, CheckedFleet};
 use crate::report::deployment::DeploymentReport;
 use crate::report::{render, schema};
 
 use super::request::{SearchArgs, limits, search_request, traffic};
 use super::{Context, Outcome, estimate, hardware};
 
+/// The load flags with `--rate` shared by `--replicas` (the fleet, when there is one).
+fn shared_load(args: &CheckArgs) -> (LoadArgs, Option<CheckedFleet>) {
+    match (args.replicas, args.load.rate) {
+        (Some(n), Some(rate)) => {
+            let each = rate / f64::from(n);
+            let load = LoadArgs {
+                rate: Some(each),
+                ..args.load.clone()
+            };
+            let fleet = CheckedFleet {
+                replicas: n,
+                rate_per_s: rate,
+                rate_per_replica_per_s: each,
+            };
+            (load, Some(fleet))
+        }
+        _ => (args.load.clone(), None),
+    }
+}
+
 pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
+    if let Some(sweep) = &args.sweep.sweep {
+        return super::sweep::check(ctx, args, sweep);
+    }
+    super::sweep::no_plot_without_sweep(&args.sweep)?;
     let Some(model) = args.model.clone() else {
         return match args.constraints.task {
             Some(_) => best_for_task(ctx, args),
@@ -22,6 +46,27 @@ pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
         };
     };
     let hw = hardware::resolve(ctx, &args.hardware)?;
+    let c = check_on(ctx, args, model, hw)?;
+    let report = estimate::evaluated_report(&c.evaluated);
+    Ok(verdict(ctx, Some(report), c.checks, c.fleet, c.notes))
+}
+
+/// A deployment and how it measures up.
+pub struct Checked<'a> {
+    pub evaluated: crate::decide::search::Evaluated<'a>,
+    pub checks: Vec<CheckResult>,
+    /// The fleet `--replicas` shares the rate over, when given.
+    pub fleet: Option<CheckedFleet>,
+    pub notes: Vec<String>,
+}
+
+/// `check MODEL` on a resolved machine: one gate, and each point of a sweep.
+pub fn check_on<'a>(
+    ctx: &'a Context,
+    args: &CheckArgs,
+    model: String,
+    hw: crate::hardware::Hardware,
+) -> Result<Checked<'a>> {
     let task = args
         .constraints
         .task
@@ -49,7 +94,8 @@ pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
         deployment: args.deployment.clone(),
         hardware: args.hardware.clone(),
     };
-    let traffic = traffic(&args.deployment, &args.load)?;
+    let (load, fleet) = shared_load(args);
+    let traffic = traffic(&args.deployment, &load)?;
     let e = estimate::evaluate(
         &ctx.catalog,
         &deploy,
@@ -59,7 +105,6 @@ pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
         args.cost.price,
         args.cost.kwh_price,
     )?;
-    let report = estimate::evaluated_report(&e);
     let measured = Measured {
         memory: &e.memory,
         performance: &e.performance,
@@ -72,7 +117,12 @@ pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
     };
     let checks = evaluate(&constraints, &measured);
     notes.extend(e.hardware.notes.iter().cloned());
-    Ok(verdict(ctx, Some(report), checks, notes))
+    Ok(Checked {
+        evaluated: e,
+        checks,
+        fleet,
+        notes,
+    })
 }
 
 /// The gate's answer: exit 0 when every check holds, 1 otherwise (also when nothing was sized).
@@ -80,6 +130,7 @@ fn verdict(
     ctx: &Context,
     deployment: Option<DeploymentReport>,
     checks: Vec<CheckResult>,
+    fleet: Option<CheckedFleet>,
     notes: Vec<String>,
 ) -> Outcome {
     let ok = deployment.is_some() && all_ok(&checks);
@@ -88,6 +139,7 @@ fn verdict(
         ok,
         deployment,
         checks,
+        fleet,
     };
     let stdout = render(&doc, ctx.format);
     Outcome {
@@ -107,12 +159,13 @@ fn best_for_task(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
         None => c.default_task()?,
     };
     let mut notes = vec![];
+    let (load, fleet) = shared_load(args);
     let search_args = SearchArgs {
         model: None,
         constraints: &args.constraints,
         deployment: &args.deployment,
         cost: &args.cost,
-        load: &args.load,
+        load: &load,
         prefer: Prefer::Quality,
     };
     let req = search_request(c, task, &search_args, || {
@@ -126,6 +179,7 @@ fn best_for_task(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
         ctx,
         best.map(|b| estimate::evaluated_report(&b.evaluated)),
         best.map(|b| b.checks.clone()).unwrap_or_default(),
+        fleet,
         notes,
     ))
 }

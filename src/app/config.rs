@@ -244,6 +244,13 @@ pub fn apply(cli: &Cli, env: &Layer, file: &Layer) -> Result<Cli> {
             cost(&layer, &mut a.cost)?;
             load(&layer, &mut a.load)?;
         }
+        Command::Plan(a) => {
+            constraints(&layer, &mut a.constraints)?;
+            deployment(&layer, &mut a.deployment)?;
+            hardware(&layer, &mut a.hardware)?;
+            cost(&layer, &mut a.cost)?;
+            load(&layer, &mut a.load)?;
+        }
         Command::Finetune(a) => {
             hardware(&layer, &mut a.hardware)?;
             cost(&layer, &mut a.cost)?;
@@ -251,6 +258,7 @@ pub fn apply(cli: &Cli, env: &Layer, file: &Layer) -> Result<Cli> {
         Command::Probe(_)
         | Command::Models(_)
         | Command::Gpus
+        | Command::Tasks
         | Command::Completions { .. }
         | Command::Man => {}
     }

@@ -166,6 +166,42 @@ pub fn resolve<'a>(
         tensor_parallel: args.tp.filter(|_| engine.multi_gpu == MultiGpu::Tensor),
         kv_dtype: args.kv_dtype.unwrap_or(KvDtype::Bf16),
         mla_kv: args.mla_kv,
+        mtp: mtp_steps(args.mtp, model, quant, engine)?,
         workload,
     })
+}
+
+/// `--mtp N`: draft steps of the model's MTP module, where the engine, the model and the artifact
+/// have one and the engine's acceptance was measured at that depth.
+fn mtp_steps(steps: Option<u32>, model: &Model, quant: &Quant, engine: &Engine) -> Result<u32> {
+    let Some(n) = steps.filter(|&n| n > 0) else {
+        return Ok(0);
+    };
+    let Some(mtp) = &engine.mtp else {
+        return Err(Error::input(format!(
+            "--mtp {n}: {} has no MTP speculative decoding (valid engines: vllm, sglang, trtllm)",
+            engine.id
+        )));
+    };
+    if crate::catalog::ParamBreakdown::of(model).mtp == 0 {
+        return Err(Error::input(format!(
+            "--mtp {n}: {} has no MTP module (only the 671B models have one)",
+            model.id
+        )));
+    }
+    if quant.format == QuantFormat::Gguf {
+        return Err(Error::input(format!(
+            "--mtp {n}: the {} GGUF conversion drops the MTP module (valid: fp8, bf16, int4, nvfp4)",
+            quant.id
+        )));
+    }
+    if mtp.accepted(n).is_none() {
+        let valid: Vec<String> = mtp.acceptance.iter().map(|a| a.steps.to_string()).collect();
+        return Err(Error::input(format!(
+            "--mtp {n}: {}'s MTP acceptance is measured only at some draft step counts (valid: {})",
+            engine.id,
+            valid.join(", ")
+        )));
+    }
+    Ok(n)
 }

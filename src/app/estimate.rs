@@ -75,22 +75,12 @@ pub fn size(ctx: &Context, args: &DeployArgs) -> Result<Outcome> {
 }
 
 pub fn estimate(ctx: &Context, args: &EstimateArgs) -> Result<Outcome> {
+    if let Some(sweep) = &args.sweep.sweep {
+        return super::sweep::estimate(ctx, args, sweep);
+    }
+    super::sweep::no_plot_without_sweep(&args.sweep)?;
     let hw = hardware::resolve(ctx, &args.deploy.hardware)?;
-    let task = args
-        .task
-        .as_deref()
-        .map(|t| ctx.catalog.task(t))
-        .transpose()?;
-    let traffic = request::traffic(&args.deploy.deployment, &args.load)?;
-    let e = evaluate(
-        &ctx.catalog,
-        &args.deploy,
-        hw,
-        task,
-        traffic.as_ref(),
-        args.cost.price,
-        args.cost.kwh_price,
-    )?;
+    let e = estimate_on(ctx, args, hw)?;
     let doc = DeploymentDocument {
         schema: schema("estimate"),
         deployment: evaluated_report(&e),
@@ -100,6 +90,29 @@ pub fn estimate(ctx: &Context, args: &EstimateArgs) -> Result<Outcome> {
         notes: e.hardware.notes.clone(),
         ..Outcome::ok(stdout)
     })
+}
+
+/// `estimate` on a resolved machine: one estimate, and each point of a sweep.
+pub fn estimate_on<'a>(
+    ctx: &'a Context,
+    args: &EstimateArgs,
+    hw: Hardware,
+) -> Result<Evaluated<'a>> {
+    let task = args
+        .task
+        .as_deref()
+        .map(|t| ctx.catalog.task(t))
+        .transpose()?;
+    let traffic = request::traffic(&args.deploy.deployment, &args.load)?;
+    evaluate(
+        &ctx.catalog,
+        &args.deploy,
+        hw,
+        task,
+        traffic.as_ref(),
+        args.cost.price,
+        args.cost.kwh_price,
+    )
 }
 
 /// The deployment object of an evaluated deployment.
@@ -129,15 +142,41 @@ pub fn report(
         ..Basis::default()
     };
     let m = &d.engine.memory;
-    basis.assumptions.push(format!(
-        "{} may use {:.0}% of each GPU's memory, keeping {:.0} MiB free; runtime {:.0} MiB, CUDA graphs {:.0} MiB, NCCL {:.0} MiB per GPU",
-        d.engine.name,
-        m.gpu_fraction * 100.0,
-        m.margin_mib,
-        m.runtime_mib,
-        if d.model.is_moe() { m.cuda_graphs_moe_mib } else { m.cuda_graphs_mib },
-        if d.gpus > 1 { m.nccl_mib } else { 0.0 }
-    ));
+    // Only the fixed costs this engine has here: no CUDA graphs on Metal or CPU engines, no NCCL
+    // on one GPU, no GPU line at all on a CPU-only deployment.
+    let graphs = if d.model.is_moe() {
+        m.cuda_graphs_moe_mib
+    } else {
+        m.cuda_graphs_mib
+    };
+    let nccl = if d.gpus > 1 { m.nccl_mib } else { 0.0 };
+    let fixed: Vec<String> = [
+        ("runtime", m.runtime_mib),
+        ("CUDA graphs", graphs),
+        ("NCCL", nccl),
+    ]
+    .iter()
+    .filter(|(_, mib)| *mib > 0.0)
+    .map(|(what, mib)| format!("{what} {mib:.0} MiB"))
+    .collect();
+    if d.gpus == 0 {
+        basis.assumptions.push(format!(
+            "{} on the CPU: weights, KV cache and activations in host RAM",
+            d.engine.name
+        ));
+    } else {
+        basis.assumptions.push(format!(
+            "{} may use {:.0}% of each GPU's memory, keeping {:.0} MiB free{}",
+            d.engine.name,
+            m.gpu_fraction * 100.0,
+            m.margin_mib,
+            if fixed.is_empty() {
+                String::new()
+            } else {
+                format!("; {} per GPU", fixed.join(", "))
+            }
+        ));
+    }
     if let Some(l) = load
         && memory_basis(d, true).workload.concurrency != d.workload.concurrency
     {

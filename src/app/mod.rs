@@ -12,9 +12,11 @@ mod hardware;
 mod input;
 mod models;
 pub mod output;
+mod plan;
 mod recommend;
 mod request;
 mod schema;
+mod sweep;
 
 pub use schema::json_schemas;
 
@@ -51,21 +53,12 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
     let cli = &config::resolve(cli)?;
     let mut ctx = context(cli)?;
     byo::register(&mut ctx.catalog, &cli.command)?;
-    let mut outcome = match &cli.command {
-        Command::Models(a) => match &a.from {
-            Some(from) => models::from_file(&ctx, from),
-            None => models::models(&ctx),
-        },
-        Command::Gpus => models::gpus(&ctx),
-        Command::Size(a) => estimate::size(&ctx, a),
-        Command::Estimate(a) => estimate::estimate(&ctx, a),
-        Command::Probe(a) => hardware::probe(&ctx, a),
-        Command::Recommend(a) => recommend::recommend(&ctx, a),
-        Command::Check(a) => check::check(&ctx, a),
-        Command::Finetune(a) => finetune::finetune(&ctx, a),
-        Command::Completions { shell } => Ok(completions(*shell)),
-        Command::Man => man(),
-    }?;
+    // Tables fit a terminal; a width the library's caller set (a test) wins over the probe.
+    let width = match ctx.format {
+        Format::Table => crate::report::width().or_else(terminal_width),
+        Format::Json => None,
+    };
+    let mut outcome = crate::report::with_width(width, || dispatch(&ctx, cli))?;
     // Completion scripts and the man page are generated, not data, and need no notes.
     let generated = matches!(cli.command, Command::Completions { .. } | Command::Man);
     if !generated {
@@ -84,6 +77,40 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         outcome.stdout = safe;
     }
     Ok(outcome)
+}
+
+fn dispatch(ctx: &Context, cli: &Cli) -> Result<Outcome> {
+    match &cli.command {
+        Command::Models(a) => match &a.from {
+            Some(from) => models::from_file(ctx, from),
+            None => models::models(ctx),
+        },
+        Command::Gpus => models::gpus(ctx),
+        Command::Tasks => Ok(models::tasks(ctx)),
+        Command::Size(a) => estimate::size(ctx, a),
+        Command::Estimate(a) => estimate::estimate(ctx, a),
+        Command::Probe(a) => hardware::probe(ctx, a),
+        Command::Recommend(a) => recommend::recommend(ctx, a),
+        Command::Plan(a) => plan::plan(ctx, a),
+        Command::Check(a) => check::check(ctx, a),
+        Command::Finetune(a) => finetune::finetune(ctx, a),
+        Command::Completions { shell } => Ok(completions(*shell)),
+        Command::Man => man(),
+    }
+}
+
+/// The width of the terminal stdout is, if it is one: `COLUMNS` when set to a number, else the
+/// terminal's own size. A pipe or a file gets `None`, so what scripts read never changes.
+fn terminal_width() -> Option<u16> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok())
+        .filter(|&w| w > 0)
+        .or_else(|| terminal_size::terminal_size().map(|(w, _)| w.0))
 }
 
 fn context(cli: &Cli) -> Result<Context> {

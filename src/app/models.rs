@@ -1,4 +1,4 @@
-//! `r1pick models` and `r1pick gpus`: the catalog.
+//! `r1pick models`, `r1pick gpus` and `r1pick tasks`: the catalog.
 
 use crate::catalog::model::Architecture;
 use crate::catalog::{GpuSpec, ParamBreakdown};
@@ -6,6 +6,7 @@ use crate::error::Result;
 use crate::report::models::{
     GpuEntry, GpusDocument, ModelEntry, ModelsDocument, QuantSize, ReadDocument, ReadFromFile,
 };
+use crate::report::tasks::TasksDocument;
 use crate::report::{render, schema};
 use crate::sizing::kv::{KvDtype, per_token};
 use crate::sizing::weights::checkpoint_bytes;
@@ -118,4 +119,13 @@ fn price_from(c: &crate::catalog::Catalog, g: &GpuSpec) -> String {
             format!("median: {}", names.join(", "))
         }
     }
+}
+
+/// `r1pick tasks`: the task policies, in the catalog's order.
+pub fn tasks(ctx: &Context) -> Outcome {
+    let doc = TasksDocument {
+        schema: schema("tasks"),
+        tasks: ctx.catalog.tasks.clone(),
+    };
+    Outcome::ok(render(&doc, ctx.format))
 }

@@ -10,7 +10,8 @@ use crate::decide::search::{
 use crate::error::{Error, Result, exit};
 use crate::quantity::{QUALITY_DECIMALS, round};
 use crate::report::deployment::HardwareSummary;
-use crate::report::recommend::{RecommendDocument, Recommendation};
+use crate::report::plot::{ParetoPoint, pareto_svg};
+use crate::report::recommend::{NearMiss, RecommendDocument, Recommendation};
 use crate::report::{render, schema};
 use crate::serving::Load;
 use crate::sizing::{Deployment, Workload};
@@ -22,6 +23,7 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
     if args.finetune.is_some() {
         return super::finetune::recommend(ctx, args);
     }
+    super::sweep::plot_path_ok(args.plot.plot.as_deref())?;
     let c = &ctx.catalog;
     let mut notes = vec![];
     let task = match args.constraints.task.as_deref() {
@@ -114,12 +116,26 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
             .map(|c| estimate::evaluated_report(&c.evaluated))
             .collect(),
         rejected: rejected(&decision, args.explain),
+        closest: if decision.choice.is_none() {
+            decision.closest.iter().map(near_miss).collect()
+        } else {
+            vec![]
+        },
         suggestions,
         trace: decision.trace.clone(),
         evaluated: decision.evaluated,
         explain: args.explain,
         best_effort,
     };
+    if let Some(path) = &args.plot.plot {
+        match pareto_chart(&doc, &decision) {
+            Some(svg) => super::sweep::write_atomically(path, &svg?)?,
+            None => notes.push(format!(
+                "--plot {}: no candidate passed, so there is nothing to draw",
+                path.display()
+            )),
+        }
+    }
     let stdout = render(&doc, ctx.format);
     let code = if doc.recommendation.is_some() {
         exit::OK
@@ -131,6 +147,40 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
         exit: code,
         notes,
     })
+}
+
+/// The passing candidates as `--plot` draws them, titled with the task, the machine and the
+/// workload; `None` when nothing passed.
+fn pareto_chart(doc: &RecommendDocument, d: &Decision) -> Option<Result<String>> {
+    let pick = doc.recommendation.as_ref().filter(|_| d.choice.is_some())?;
+    let r = &pick.deployment;
+    let machine = match doc.search.as_str() {
+        "cloud" => "priced cloud GPUs".to_string(),
+        _ => crate::report::estimate::gpu_line(r),
+    };
+    let load = r
+        .performance
+        .as_ref()
+        .and_then(|p| p.load.as_ref())
+        .map(|l| format!(", {}", crate::decide::load::load_label(&l.shape)))
+        .unwrap_or_default();
+    let title = format!(
+        "{}: the candidates that pass on {machine} — prompt {}, output {} tokens{load}",
+        doc.task, r.workload.prompt, r.workload.output,
+    );
+    let pick_label = format!(
+        "{} {} {}, {} GPU(s)",
+        pick.deployment.model, r.quant, r.engine, r.placement.gpus
+    );
+    let points: Vec<ParetoPoint> = d
+        .passed
+        .iter()
+        .map(|&(per_gpu, per_user)| ParetoPoint {
+            tokens_per_s_per_gpu: per_gpu,
+            tokens_per_s_per_user: per_user,
+        })
+        .collect();
+    Some(pareto_svg(&title, &points, 0, &pick_label).map_err(Error::Environment))
 }
 
 fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation {
@@ -159,6 +209,12 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation
             d.quant.id
         )
     }];
+    if !d.quant.quality_measured {
+        why.push(format!(
+            "quality unmeasured: no benchmark of {} is published, its retention is an extrapolation; it ranks below any measured quality that meets the floor",
+            d.quant.id
+        ));
+    }
     why.extend(
         ch.checks
             .iter()
@@ -169,6 +225,7 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation
         deployment: estimate::evaluated_report(&ch.evaluated),
         quality: round(ch.quality, QUALITY_DECIMALS),
         quality_judged: judged,
+        quality_measured: d.quant.quality_measured,
         command: launch::command(&launched(ch), &ch.evaluated.memory),
         why,
         checks: ch.checks.clone(),
@@ -188,6 +245,18 @@ fn launched<'a>(ch: &Candidate<'a>) -> Deployment<'a> {
             ..d
         },
         _ => d,
+    }
+}
+
+/// A sized candidate that runs here, with the constraints it misses and by how much.
+fn near_miss(c: &Candidate) -> NearMiss {
+    let d = &c.evaluated.deployment;
+    NearMiss {
+        model: d.model.id.clone(),
+        quant: d.quant.id.clone(),
+        engine: d.engine.id.clone(),
+        gpus: c.gpus_label(),
+        misses: c.checks.iter().filter(|k| !k.ok).cloned().collect(),
     }
 }
 
@@ -218,21 +287,6 @@ fn suggest(req: &Request, d: &Decision) -> Vec<String> {
         out.push(format!(
             "relax {flag} to {value}: {} would then qualify",
             r.candidate
-        ));
-    }
-    if d.relaxations.is_empty()
-        && let Some(c) = d.closest.first()
-    {
-        let misses: Vec<String> = c
-            .checks
-            .iter()
-            .filter(|k| !k.ok)
-            .map(|k| k.message.clone())
-            .collect();
-        out.push(format!(
-            "closest: {} misses {}",
-            c.label(),
-            misses.join("; ")
         ));
     }
     if matches!(req.machines, Machines::Local(_)) {

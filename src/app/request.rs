@@ -102,5 +102,6 @@ fn pins<'a>(
         min_quality_given,
         quant,
         engine,
+        mtp: args.mtp.unwrap_or(0),
     })
 }

@@ -7,8 +7,11 @@ use crate::report::check::CheckDocument;
 use crate::report::estimate::DeploymentDocument;
 use crate::report::finetune::FinetuneDocument;
 use crate::report::models::{GpusDocument, ModelsDocument};
+use crate::report::plan::PlanDocument;
 use crate::report::probe::ProbeDocument;
 use crate::report::recommend::RecommendDocument;
+use crate::report::sweep::SweepDocument;
+use crate::report::tasks::TasksDocument;
 
 /// `(kind, schema)` for each document, `kind` as in `"schema": "r1pick.<kind>/v1"`.
 pub fn json_schemas() -> Vec<(&'static str, Schema)> {
@@ -20,7 +23,10 @@ pub fn json_schemas() -> Vec<(&'static str, Schema)> {
         ("check", document::<CheckDocument>("check")),
         ("probe", document::<ProbeDocument>("probe")),
         ("recommend", document::<RecommendDocument>("recommend")),
+        ("plan", document::<PlanDocument>("plan")),
         ("finetune", document::<FinetuneDocument>("finetune")),
+        ("sweep", document::<SweepDocument>("sweep")),
+        ("tasks", document::<TasksDocument>("tasks")),
     ]
 }
 

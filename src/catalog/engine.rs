@@ -48,15 +48,18 @@ pub struct Engine {
     pub mla_kv: MlaKvLayout,
     pub memory: EngineMemory,
     pub speed: EngineSpeed,
+    /// Multi-token-prediction speculative decoding with the model's MTP module, where the engine has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtp: Option<EngineMtp>,
     /// Launch command template; placeholders are filled by `decide::launch::command`: {repo} {gguf}
     /// {tp} {pp} {gpus} {pp_flag} {nnodes_flag} {context} {ctx_total} {concurrency} {quant_flag} {ngl}
-    /// {split_flag} {moe_flag} {dtype_flag} {kv_flag} {ollama_tag} {output}.
+    /// {split_flag} {moe_flag} {dtype_flag} {kv_flag} {mtp_flag} {ollama_tag} {output}.
     pub launch: String,
     pub sources: Vec<String>,
 }
 
-/// A refusal of the engine: `quants` on GPUs below `min_compute_capability` (NVIDIA) or of one of
-/// `vendors`. The reason is the engine's own, said in one line.
+/// A refusal of the engine: `quants` on GPUs below `min_compute_capability` (NVIDIA), of one of
+/// `vendors`, or on an AMD GPU outside `amd_targets`. The reason is the engine's own, in one line.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Gate {
@@ -65,6 +68,9 @@ pub struct Gate {
     pub min_compute_capability: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vendors: Vec<Vendor>,
+    /// On AMD the quants run only on these gfx targets (e.g. FP8 needs the MI300's gfx942).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amd_targets: Vec<String>,
     pub reason: String,
     pub source: String,
 }
@@ -147,6 +153,35 @@ pub enum ActivationRule {
     EagerAttention,
 }
 
+/// How an engine runs DeepSeek's MTP module as a draft model.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EngineMtp {
+    /// Mean tokens accepted per decode step (the verified token included) at each measured number
+    /// of draft steps; `--mtp N` at an unmeasured depth is refused.
+    pub acceptance: Vec<Acceptance>,
+    /// Fixed time of one draft step beyond the MTP layer's own work (sampling, acceptance), µs.
+    pub draft_step_us: f64,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Acceptance {
+    pub steps: u32,
+    pub accepted: f64,
+}
+
+impl EngineMtp {
+    /// Tokens accepted per step with `steps` draft steps, where measured.
+    pub fn accepted(&self, steps: u32) -> Option<f64> {
+        self.acceptance
+            .iter()
+            .find(|a| a.steps == steps)
+            .map(|a| a.accepted)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EngineSpeed {
@@ -164,6 +199,10 @@ pub struct EngineSpeed {
     /// Its matmuls accumulate in FP16, so GeForce cards run at their FP16-accumulate rate.
     #[serde(default)]
     pub fp16_accumulate: bool,
+    /// It has W8A8 INT8 GEMM kernels on INT8 tensor cores, so INT8 checkpoints run at the GPU's
+    /// `int8_tops`; without them INT8 weights are widened and multiplied at the 16-bit rate.
+    #[serde(default)]
+    pub int8_gemm: bool,
     /// Latency of one small all-reduce over a GPU fabric (NVLink/xGMI), µs.
     pub allreduce_fabric_us: f64,
     /// Latency of one small all-reduce over PCIe, µs.

@@ -16,6 +16,9 @@ pub struct Quant {
     /// Override of `linear_bits` for MoE models (DeepSeek's block-FP8 scales).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moe_linear_bits: Option<f64>,
+    /// Bits per weight of attention projections; `linear_bits` when absent (NVFP4 keeps them BF16).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attention_bits: Option<f64>,
     /// Bits per weight of routed experts; `linear_bits` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expert_bits: Option<f64>,
@@ -23,15 +26,35 @@ pub struct Quant {
     pub output_bits: f64,
     /// Data type the matrix multiplies run in, which picks the tensor-core rate.
     pub compute: ComputeDtype,
+    /// Extra fixed time per MoE layer of a decode step, µs: this format's MoE kernels beyond the
+    /// engine's (weight-only W4A16 experts dequantize in a Marlin grouped GEMM).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub moe_layer_us: f64,
     /// Only meaningful for MoE models (dynamic expert quants).
     #[serde(default)]
     pub moe_only: bool,
     pub retention: Retention,
+    /// False when no benchmark of the quantized model is published: the retention is an
+    /// extrapolation, shown as unmeasured and ranked below measured qualities.
+    #[serde(default = "measured", skip_serializing_if = "is_measured")]
+    pub quality_measured: bool,
     pub source: String,
     /// The size tiers `retention` is given for: the catalog's one table, set on load.
     #[serde(skip)]
     #[schemars(skip)]
     pub tiers: RetentionTiers,
+}
+
+fn measured() -> bool {
+    true
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+fn is_measured(m: &bool) -> bool {
+    *m
 }
 
 impl Quant {
@@ -40,6 +63,10 @@ impl Quant {
             (true, Some(b)) => b,
             _ => self.linear_bits,
         }
+    }
+
+    pub fn attention_bits_for(&self, moe: bool) -> f64 {
+        self.attention_bits.unwrap_or(self.linear_bits_for(moe))
     }
 
     pub fn expert_bits_for(&self, moe: bool) -> f64 {
@@ -74,6 +101,8 @@ pub enum ComputeDtype {
     Fp16,
     Fp8,
     Int8,
+    /// FP4 tensor cores (NVFP4; Blackwell).
+    Fp4,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema)]

@@ -2,6 +2,7 @@
 //! generated from these types.
 
 pub mod finetune;
+pub mod plan;
 pub mod units;
 
 use std::path::PathBuf;
@@ -9,6 +10,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::catalog::MlaKvLayout;
+use crate::decide::sweep::Sweep;
 use crate::serving::Span;
 use crate::sizing::KvDtype;
 
@@ -68,12 +70,16 @@ pub enum Command {
     Models(ModelsArgs),
     /// Known accelerators (ids usable with --gpu) with specs and prices
     Gpus,
+    /// The tasks (--task): benchmark and quality floor, default workload and service level
+    Tasks,
     /// Memory breakdown of one deployment, per device
     Size(DeployArgs),
     /// Memory, TTFT, time per token, throughput and cost of one deployment
     Estimate(EstimateArgs),
     /// Choose the variant and configuration for a task under constraints
     Recommend(RecommendArgs),
+    /// A fleet for a load under an SLO: replicas, GPUs, nodes and $/month
+    Plan(plan::PlanArgs),
     /// CI gate: exit 0 when the deployment fits and meets every given constraint, 1 otherwise
     Check(CheckArgs),
     /// Fine-tuning memory per GPU, time and cost (LoRA, QLoRA, full)
@@ -156,6 +162,9 @@ pub struct DeploymentArgs {
     /// MLA cache layout of the 671B (default: the engine's; latent-v and expanded for older llama.cpp / transformers)
     #[arg(long, value_enum, value_name = "LAYOUT")]
     pub mla_kv: Option<MlaKvLayout>,
+    /// MTP speculative decoding: draft steps of the 671B's MTP module (vllm, sglang, trtllm; default 0, off)
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = units::parse_count)]
+    pub mtp: Option<u32>,
 }
 
 /// A token count or spread as the serving model reads it.
@@ -173,6 +182,25 @@ pub struct LoadArgs {
     /// Percentile the latency constraints hold at under load: p50, p90, p99 or e.g. 95 (default p90) [env: R1PICK_PERCENTILE]
     #[arg(long, value_name = "P", value_parser = units::parse_percentile, allow_hyphen_values = true)]
     pub percentile: Option<f64>,
+}
+
+/// One axis evaluated point by point, and its picture.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Sweep")]
+pub struct SweepArgs {
+    /// Evaluate at each point of one axis: concurrency=1,2,4..256 (a list; A..B doubles from A to B), rate=1/s..40/s:10 (N even steps), context=4k..128k, gpus=1,2,4,8; at most 256 points
+    #[arg(long, value_name = "AXIS=VALUES", value_parser = crate::decide::sweep::parse, value_hint = clap::ValueHint::Other)]
+    pub sweep: Option<Sweep>,
+    #[command(flatten)]
+    pub plot: PlotArgs,
+}
+
+/// A chart of the result.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PlotArgs {
+    /// Draw the result as an SVG chart into FILE.svg (a sweep; recommend's passing candidates); written whole or not at all
+    #[arg(long, value_name = "FILE.svg", value_hint = clap::ValueHint::FilePath)]
+    pub plot: Option<PathBuf>,
 }
 
 /// Pricing of the hardware.
@@ -245,6 +273,8 @@ pub struct EstimateArgs {
     /// Task whose prompt/reasoning/answer lengths set the workload
     #[arg(long, value_name = "TASK")]
     pub task: Option<String>,
+    #[command(flatten)]
+    pub sweep: SweepArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
@@ -285,12 +315,17 @@ pub struct RecommendArgs {
     /// Plan fine-tuning of --model instead of a deployment, as `finetune MODEL --method METHOD` (with --cloud: the cheapest GPUs that fit)
     #[arg(long, value_enum, value_name = "METHOD", requires = "model")]
     pub finetune: Option<crate::training::Method>,
+    #[command(flatten)]
+    pub plot: PlotArgs,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
     /// Model to check (omit with --task to check the best recommendation)
     pub model: Option<String>,
+    /// Replicas sharing --rate evenly: the gate holds each at rate / N
+    #[arg(long, value_name = "N", requires = "rate", allow_hyphen_values = true, value_parser = units::parse_count)]
+    pub replicas: Option<u32>,
     #[command(flatten)]
     pub constraints: ConstraintArgs,
     #[command(flatten)]
@@ -301,6 +336,8 @@ pub struct CheckArgs {
     pub load: LoadArgs,
     #[command(flatten)]
     pub cost: CostArgs,
+    #[command(flatten)]
+    pub sweep: SweepArgs,
 }
 
 #[cfg(test)]

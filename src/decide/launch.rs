@@ -170,11 +170,14 @@ fn template(d: &Deployment, mem: &MemoryPlan, rank: u32) -> String {
     // vLLM/SGLang quantize BF16 weights to FP8 on load; the 671B ships in FP8 already.
     let quant_flag = match (q.id.as_str(), m.is_moe()) {
         ("fp8", false) => " --quantization fp8".to_string(),
+        // ModelOpt NVFP4 checkpoints (SGLang needs it named; vLLM accepts the same value).
+        ("nvfp4", _) => " --quantization modelopt_fp4".to_string(),
         _ => String::new(),
     };
     // FP16 where the engine would pick BF16 from the config (GPUs below compute capability 8.0).
     let dtype_flag = if q.id == "fp16" { " --dtype half" } else { "" };
     let kv_flag = kv_cache_flag(d.engine.id.as_str(), d.kv_dtype);
+    let mtp_flag = mtp_flag(d.engine.id.as_str(), d.mtp);
     let nodes = node_count(d, p);
     let pp_flag = if nodes > 1 {
         format!(" --pipeline-parallel-size {nodes}")
@@ -236,11 +239,29 @@ fn template(d: &Deployment, mem: &MemoryPlan, rank: u32) -> String {
         .replace("{quant_flag}", &quant_flag)
         .replace("{dtype_flag}", dtype_flag)
         .replace("{kv_flag}", &kv_flag)
+        .replace("{mtp_flag}", &mtp_flag)
         .replace("{ngl}", &ngl.to_string())
         .replace("{split_flag}", &split_flag)
         .replace("{moe_flag}", &moe_flag)
         .replace("{ollama_tag}", &ollama_tag)
         .replace("{output}", &w.output.to_string())
+}
+
+/// The engine's MTP speculative-decoding flags: vLLM's `--speculative-config` with the
+/// `deepseek_mtp` method (docs.vllm.ai features/spec_decode), SGLang's EAGLE over the MTP head
+/// with top-1 chains (docs.sglang.ai DeepSeek usage).
+fn mtp_flag(engine: &str, steps: u32) -> String {
+    match (engine, steps) {
+        (_, 0) => String::new(),
+        ("vllm", n) => format!(
+            " --speculative-config '{{\"method\":\"deepseek_mtp\",\"num_speculative_tokens\":{n}}}'"
+        ),
+        ("sglang", n) => format!(
+            " --speculative-algorithm EAGLE --speculative-num-steps {n} --speculative-eagle-topk 1 --speculative-num-draft-tokens {}",
+            n + 1
+        ),
+        _ => String::new(),
+    }
 }
 
 /// Machines the deployment spans: its pipeline stages, or for one TP group across nodes (SGLang)

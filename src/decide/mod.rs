@@ -2,6 +2,9 @@
 //! its ranking, launch commands. Pure functions over the catalog, the hardware and the speed model.
 
 pub mod constraints;
+pub mod fleet;
 pub mod launch;
 pub mod load;
+pub mod pareto;
 pub mod search;
+pub mod sweep;

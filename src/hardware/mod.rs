@@ -62,6 +62,13 @@ pub struct Gpu {
     pub fp16_acc16_tflops: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fp8_tflops: Option<f64>,
+    /// Dense INT8 tensor rate, TOPS, from the catalog (W8A8 INT8 GEMMs run at it). Kept out of
+    /// the JSON documents: `r1pick gpus` already lists it.
+    #[serde(skip)]
+    pub int8_tops: Option<f64>,
+    /// Dense FP4 tensor rate (Blackwell); absent where the GPU has no FP4 tensor cores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fp4_tflops: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compute_capability: Option<String>,
     pub interconnect: Interconnect,
@@ -94,6 +101,8 @@ impl Gpu {
             fp16_tflops: spec.fp16_tflops,
             fp16_acc16_tflops: spec.fp16_acc16_tflops,
             fp8_tflops: spec.fp8_tflops,
+            int8_tops: spec.int8_tops,
+            fp4_tflops: spec.fp4_tflops,
             compute_capability: spec.compute_capability.clone(),
             interconnect: spec.interconnect,
             interconnect_gb_s: spec.interconnect_gb_s,
@@ -129,6 +138,8 @@ impl Gpu {
             fp16_tflops,
             fp16_acc16_tflops: None,
             fp8_tflops: None,
+            int8_tops: None,
+            fp4_tflops: None,
             compute_capability: None,
             interconnect: Interconnect::Pcie4,
             interconnect_gb_s: pcie,

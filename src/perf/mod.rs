@@ -15,7 +15,7 @@ use crate::catalog::engine::{EngineSpeed, MultiGpu, PerDevice};
 use crate::catalog::gpu::MemoryType;
 use crate::catalog::params::ParamBreakdown;
 use crate::catalog::quant::ComputeDtype;
-use crate::catalog::{Architecture, Model};
+use crate::catalog::{Architecture, Model, Quant};
 use crate::hardware::{Gpu, Hardware};
 use crate::sizing::weights::WeightBytes;
 use crate::sizing::{Deployment, MemoryPlan, kv};
@@ -105,8 +105,18 @@ pub fn estimate_with(
         Some(g) => for_gpu(&s.layer_us, g),
         None => s.layer_us.cpu,
     };
-    let fixed_ms = fixed_step_ms(d.model, s, layer_us);
-    let tpot = weights_ms + kv_ms + compute_extra + fixed_ms + comm_ms;
+    let fixed_ms = fixed_step_ms(d.model, d.quant, s, layer_us);
+    let step = weights_ms + kv_ms + compute_extra + fixed_ms + comm_ms;
+    // MTP: the draft steps run before the verifying step, and the step yields `accepted` tokens.
+    let (draft_ms, accepted) = match d.engine.mtp.as_ref().filter(|_| d.mtp > 0) {
+        Some(mtp) => (
+            f64::from(d.mtp) * draft_step_ms(d, hw, mem, w, batch, layer_us, mtp.draft_step_us),
+            mtp.accepted(d.mtp).unwrap_or(1.0),
+        ),
+        None => (0.0, 1.0),
+    };
+    let tpot = (step + draft_ms) / accepted;
+    let kv_ms = kv_ms / accepted;
 
     let prompt = d.workload.prompt;
     let (prefill_ms, prefill_tflops) = prefill_ms(d, hw, mem, w, p);
@@ -144,10 +154,42 @@ pub fn estimate_with(
     }
 }
 
+/// One MTP draft step, ms: the MTP module's decoder layer (an MoE layer like the model's last) and
+/// the shared lm_head read by every tensor-parallel rank, the layer's fixed costs and two
+/// all-reduces, and the engine's per-draft overhead.
+fn draft_step_ms(
+    d: &Deployment,
+    hw: &Hardware,
+    mem: &MemoryPlan,
+    w: &WeightBytes,
+    batch: f64,
+    layer_us: f64,
+    overhead_us: f64,
+) -> f64 {
+    let s = &d.engine.speed;
+    let tp = mem.placement.tensor_parallel.max(1);
+    let gpu = slowest(hw, mem.placement.gpus);
+    let layer = w.layers.last().map_or(0.0, |l| {
+        let replicated = l.attention_replicated + l.router;
+        (w.layer_read(l, batch) - replicated) / f64::from(tp) + replicated
+    });
+    let bytes = layer + w.output / f64::from(tp);
+    let read_ms = bytes / (for_gpu(&s.bw_efficiency, gpu) * gpu.bandwidth_gb_s * 1e9) * 1e3;
+    let message = batch * f64::from(d.model.hidden()) * ACTIVATION_BYTES;
+    let comm_ms = if tp > 1 {
+        2.0 * allreduce_ms(s, gpu, tp, message)
+    } else {
+        0.0
+    };
+    let fixed_us = layer_us + s.moe_layer_us + d.quant.moe_layer_us + overhead_us;
+    read_ms + comm_ms + fixed_us / 1e3
+}
+
 /// Per-layer and per-step fixed cost of one decode step on a device family, ms.
-fn fixed_step_ms(model: &Model, s: &EngineSpeed, layer_us: f64) -> f64 {
-    let moe = model.moe_layers();
-    (f64::from(model.layers()) * layer_us + f64::from(moe) * s.moe_layer_us + s.step_us) / 1e3
+fn fixed_step_ms(model: &Model, quant: &Quant, s: &EngineSpeed, layer_us: f64) -> f64 {
+    let moe = f64::from(model.moe_layers());
+    (f64::from(model.layers()) * layer_us + moe * (s.moe_layer_us + quant.moe_layer_us) + s.step_us)
+        / 1e3
 }
 
 /// The value of a per-family constant for a GPU.
@@ -170,8 +212,12 @@ pub fn peak_flops(s: &EngineSpeed, gpu: &Gpu, compute: ComputeDtype) -> f64 {
     };
     let tflops = match compute {
         ComputeDtype::Fp8 => gpu.fp8_tflops.unwrap_or(fp16),
-        // W8A8 INT8 runs at the FP8/INT8 rate where the GPU has one.
-        ComputeDtype::Int8 => gpu.fp8_tflops.unwrap_or(fp16),
+        // W8A8 INT8 runs on the INT8 tensor cores where the engine has the kernels (data/engines.toml
+        // `int8_gemm`) and the GPU the units; otherwise at the 16-bit rate (V100, B300: no INT8 rate).
+        ComputeDtype::Int8 if s.int8_gemm => gpu.int8_tops.unwrap_or(fp16),
+        ComputeDtype::Int8 => fp16,
+        // FP4 GEMMs on FP4 tensor cores; activations stay higher-precision elsewhere.
+        ComputeDtype::Fp4 => gpu.fp4_tflops.or(gpu.fp8_tflops).unwrap_or(fp16),
         ComputeDtype::Bf16 | ComputeDtype::Fp16 => fp16,
     };
     tflops * 1e12
@@ -189,8 +235,10 @@ fn decode_shares(
 ) -> (Vec<DeviceShare>, f64) {
     let s = &d.engine.speed;
     let layers = d.model.layers();
-    let read_all = w.read_per_step(batch);
-    let flops_all = 2.0 * (p.non_embedding_active() as f64) * batch;
+    // With MTP each sequence verifies its drafts in the same step: 1 + steps tokens per sequence.
+    let verified = batch * f64::from(d.mtp + 1);
+    let read_all = w.read_per_step(verified);
+    let flops_all = 2.0 * (p.non_embedding_active() as f64) * verified;
     let placement = &mem.placement;
     let host_share = |weight_bytes: f64, kv_bytes: f64, flops: f64| DeviceShare {
         weight_bytes,
@@ -233,7 +281,7 @@ fn decode_shares(
             };
             let mut comm = 0.0;
             if placement.tensor_parallel > 1 {
-                let message = batch * f64::from(d.model.hidden()) * ACTIVATION_BYTES;
+                let message = verified * f64::from(d.model.hidden()) * ACTIVATION_BYTES;
                 comm += 2.0
                     * f64::from(layers)
                     * allreduce_ms(s, gpu, placement.tensor_parallel, message);

@@ -295,6 +295,84 @@ pub fn parse_percentile(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+/// Requests per day for `--daily`: a count with `k` (10^3) or `m` (10^6), as rates count them:
+/// `100k`, `2.5m`, `40000`.
+pub fn parse_daily(s: &str) -> Result<f64, String> {
+    let t = s.trim().to_ascii_lowercase();
+    if t.contains('/') {
+        return Err(format!(
+            "--daily '{s}' is requests per day already: write a count such as 100k (or use --rate {s})"
+        ));
+    }
+    let (num, mult) = match (t.strip_suffix('k'), t.strip_suffix('m')) {
+        (Some(n), _) => (n, 1e3),
+        (_, Some(n)) => (n, 1e6),
+        _ => (t.as_str(), 1.0),
+    };
+    let n: f64 = num.trim().parse().map_err(|_| {
+        format!("'{s}' is not a count of requests per day; write e.g. 100k or 2.5m")
+    })?;
+    let per_day = n * mult;
+    if !per_day.is_finite() || per_day <= 0.0 {
+        return Err(format!("--daily '{s}' must be more than zero requests"));
+    }
+    if per_day / 86_400.0 > MAX_FLEET_RATE_PER_S {
+        return Err(format!(
+            "--daily '{s}' is absurdly large (at most {} requests a day)",
+            MAX_FLEET_RATE_PER_S * 86_400.0
+        ));
+    }
+    Ok(per_day)
+}
+
+/// The highest fleet-wide rate `--daily` accepts, per second: the serving model's own bound.
+const MAX_FLEET_RATE_PER_S: f64 = 1e6;
+
+/// A utilization target strictly between 0 and 1: `0.7` or `70%`.
+pub fn parse_headroom(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let (num, scale) = match t.strip_suffix('%') {
+        Some(n) => (n, 100.0),
+        None => (t, 1.0),
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map(|v: f64| v / scale)
+        .map_err(|_| format!("--headroom '{s}' is not a utilization; write e.g. 0.7 or 70%"))?;
+    if !(v > 0.0 && v < 1.0) {
+        return Err(format!(
+            "--headroom '{s}' must be above 0 and below 1 (the share of each replica's highest sustainable rate it may run at, e.g. 0.7)"
+        ));
+    }
+    Ok(v)
+}
+
+/// The busiest hour's rate over the day's mean, at least 1 and at most 24 (all of a day's requests
+/// in one hour).
+pub fn parse_peak_factor(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .trim_end_matches(['x', '×'])
+        .parse()
+        .map_err(|_| format!("--peak-factor '{s}' is not a number; write e.g. 2 or 3.5"))?;
+    if !(1.0..=24.0).contains(&v) {
+        return Err(format!(
+            "--peak-factor '{s}' must be from 1 (flat traffic) to 24 (the whole day in one hour)"
+        ));
+    }
+    Ok(v)
+}
+
+/// A whole number that may be zero (`--spares 0`), at most 1000.
+pub fn parse_count_or_zero(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if (0..=1000).contains(&n) => Ok(n as u32),
+        Ok(_) => Err(format!("'{s}' must be from 0 to 1000")),
+        Err(_) => Err(format!("'{s}' is not a whole number")),
+    }
+}
+
 /// A dataset's token count in decimal units (K = 10^3, M = 10^6, B = 10^9, T = 10^12), as datasets
 /// are quoted.
 pub fn parse_dataset_tokens(s: &str) -> Result<f64, String> {

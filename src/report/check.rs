@@ -20,12 +20,25 @@ pub struct CheckDocument {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deployment: Option<DeploymentReport>,
     pub checks: Vec<CheckResult>,
+    /// With `--replicas N`: the fleet the deployment is one replica of; the checks hold at its share.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<CheckedFleet>,
+}
+
+/// `check --rate R --replicas N`: N replicas share R evenly.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub struct CheckedFleet {
+    pub replicas: u32,
+    /// The whole fleet's rate.
+    pub rate_per_s: f64,
+    /// The rate each replica carries, which the checks hold at.
+    pub rate_per_replica_per_s: f64,
 }
 
 impl Render for CheckDocument {
     fn table(&self) -> String {
         match &self.deployment {
-            Some(r) => verdict_table(r, &self.checks, self.ok),
+            Some(r) => verdict_table(r, &self.checks, self.fleet, self.ok),
             None => {
                 "FAIL: no deployment for this task could be sized on this machine\n".to_string()
             }
@@ -33,12 +46,18 @@ impl Render for CheckDocument {
     }
 }
 
-fn verdict_table(r: &DeploymentReport, checks: &[CheckResult], ok: bool) -> String {
+fn verdict_table(
+    r: &DeploymentReport,
+    checks: &[CheckResult],
+    fleet: Option<CheckedFleet>,
+    ok: bool,
+) -> String {
     let failed: Vec<&CheckResult> = checks.iter().filter(|c| !c.ok).collect();
-    let verdict = if ok {
-        format!("PASS: {0} of {0} checks hold", checks.len())
-    } else {
-        format!("FAIL: {} of {} checks fail", failed.len(), checks.len())
+    let verdict = match (ok, checks.len(), failed.len()) {
+        (true, 1, _) => "PASS: the one check holds".to_string(),
+        (true, n, _) => format!("PASS: all {n} checks hold"),
+        (false, 1, 1) => "FAIL: the one check fails".to_string(),
+        (false, n, k) => format!("FAIL: {k} of {n} checks fail"),
     };
     let load = r
         .performance
@@ -52,8 +71,17 @@ fn verdict_table(r: &DeploymentReport, checks: &[CheckResult], ok: bool) -> Stri
             )
         })
         .unwrap_or_default();
+    let fleet = fleet
+        .map(|f| {
+            format!(
+                ", one of {} replicas sharing {}",
+                f.replicas,
+                crate::decide::load::rate_label(f.rate_per_s)
+            )
+        })
+        .unwrap_or_default();
     let mut out = format!(
-        "{verdict} — {} · {} · {} on {}, context {} × {}{load}\n",
+        "{verdict} — {} · {} · {} on {}, context {} × {}{load}{fleet}\n",
         r.model,
         r.quant,
         r.engine,

@@ -51,6 +51,26 @@ impl HardwareSummary {
     }
 }
 
+impl HardwareSummary {
+    /// The first `n` GPUs by type, in order: "2 × NVIDIA L40S + 1 × Acme X1"; "CPU only" for none.
+    /// A GPU is named by its catalog name, or the name its file or driver gave it.
+    pub fn gpus_label(&self, n: usize) -> String {
+        crate::decide::search::group_label(self.gpus.iter().take(n).map(|g| g.name.as_str()))
+    }
+
+    /// The first `n` GPUs as runs of one type: each run's first GPU and its length.
+    pub fn groups(&self, n: usize) -> Vec<(&GpuSummary, usize)> {
+        let mut groups: Vec<(&GpuSummary, usize)> = vec![];
+        for g in self.gpus.iter().take(n) {
+            match groups.last_mut() {
+                Some((first, k)) if first.name == g.name => *k += 1,
+                _ => groups.push((g, 1)),
+            }
+        }
+        groups
+    }
+}
+
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PlacementReport {
     pub gpus: u32,

@@ -28,21 +28,35 @@ impl Render for DeploymentDocument {
 
 /// "2 × NVIDIA H100 SXM5 80GB", or "1 × RTX 4090 + 1 × RTX 3090" for a mixed machine.
 pub fn gpu_line(r: &DeploymentReport) -> String {
-    let mut groups: Vec<(&str, u32)> = vec![];
-    for g in &r.hardware.gpus {
-        match groups.last_mut() {
-            Some((name, n)) if *name == g.name => *n += 1,
-            _ => groups.push((&g.name, 1)),
-        }
+    r.hardware.gpus_label(r.hardware.gpus.len())
+}
+
+/// What runs off the GPUs: ", 40 layers on GPU, 40 on CPU", ", experts of 12 layers in RAM".
+fn offload(p: &super::deployment::PlacementReport) -> String {
+    let mut out = String::new();
+    match (p.gpu_layers, p.cpu_layers) {
+        (_, 0) => {}
+        (0, cpu) => out.push_str(&format!(", all {cpu} layers on CPU")),
+        (gpu, cpu) => out.push_str(&format!(", {gpu} layers on GPU, {cpu} on CPU")),
     }
-    if groups.is_empty() {
-        return "CPU only".to_string();
+    if p.cpu_expert_layers > 0 {
+        out.push_str(&format!(
+            ", experts of {} {} in RAM",
+            p.cpu_expert_layers,
+            plural(p.cpu_expert_layers, "layer", "layers")
+        ));
     }
-    groups
-        .iter()
-        .map(|(name, n)| format!("{n} × {name}"))
-        .collect::<Vec<_>>()
-        .join(" + ")
+    out
+}
+
+/// "1 sequence", "8 sequences".
+pub fn sequences(n: u32) -> String {
+    format!("{n} {}", plural(n, "sequence", "sequences"))
+}
+
+/// The word for `n` things.
+pub fn plural(n: u32, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
 }
 
 fn memory_table(r: &DeploymentReport) -> String {
@@ -57,24 +71,19 @@ fn memory_table(r: &DeploymentReport) -> String {
         verdict
     );
     let p = &r.placement;
+    // Tensor parallelism and pipeline stages are said only where there are several.
+    let mut split = String::new();
+    if p.tensor_parallel > 1 {
+        split.push_str(&format!("; tensor parallel {}", p.tensor_parallel));
+    }
+    if p.pipeline_stages > 1 {
+        split.push_str(&format!(", {} pipeline stages", p.pipeline_stages));
+    }
     out.push_str(&format!(
-        "context {} tokens × {} sequence(s); tensor parallel {}{}{}\n",
+        "context {} tokens × {}{split}{}\n",
         r.workload.context,
-        r.workload.concurrency,
-        p.tensor_parallel,
-        if p.pipeline_stages > 1 {
-            format!(", {} pipeline stages", p.pipeline_stages)
-        } else {
-            String::new()
-        },
-        if p.cpu_layers > 0 || p.cpu_expert_layers > 0 {
-            format!(
-                ", {} layers on GPU, {} on CPU, experts of {} layers in RAM",
-                p.gpu_layers, p.cpu_layers, p.cpu_expert_layers
-            )
-        } else {
-            String::new()
-        }
+        sequences(r.workload.concurrency),
+        offload(p)
     ));
     let mut t = table(&[
         "device",
@@ -120,8 +129,11 @@ fn memory_table(r: &DeploymentReport) -> String {
         (m.kv_capacity_tokens, m.max_concurrency, m.max_context)
     {
         out.push_str(&format!(
-            "KV capacity by {}'s memory rule: {tokens} tokens, {seqs} sequence(s) of {} tokens at once, or {longest} tokens each for {}\n",
-            r.engine, r.workload.context, r.workload.concurrency
+            "KV capacity by {}'s memory rule: {tokens} tokens, {} of {} tokens at once, or {longest} tokens each for {}\n",
+            r.engine,
+            sequences(seqs),
+            r.workload.context,
+            r.workload.concurrency
         ));
     }
     if let Some(s) = &m.shortfall {
@@ -152,8 +164,9 @@ fn speed_table(r: &DeploymentReport) -> String {
         "time per output token".into(),
         duration_ms(p.tpot_ms),
         at(format!(
-            "{} sequence(s) at {} tokens of context",
-            w.concurrency, w.context
+            "{} at {} tokens of context",
+            sequences(w.concurrency),
+            w.context
         )),
     ]);
     t.add_row(vec![

@@ -21,6 +21,9 @@ pub struct RecommendDocument {
     pub recommendation: Option<Recommendation>,
     pub alternatives: Vec<DeploymentReport>,
     pub rejected: Vec<Rejection>,
+    /// When nothing qualifies: the candidates that run on this machine and miss by the least,
+    /// closest first, each with the constraints it misses.
+    pub closest: Vec<NearMiss>,
     /// What would make something qualify, when nothing does.
     pub suggestions: Vec<String>,
     pub trace: Vec<String>,
@@ -43,10 +46,23 @@ pub struct Recommendation {
     pub quality: f64,
     /// False when the model has no score on the task's benchmark and no floor was asked for.
     pub quality_judged: bool,
+    /// False when no benchmark of the quant was published: the quality is an extrapolation.
+    pub quality_measured: bool,
     pub command: String,
     pub why: Vec<String>,
     /// Every constraint with its margin (violations marked with --best-effort).
     pub checks: Vec<CheckResult>,
+}
+
+/// A deployment that runs here but misses some constraints.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NearMiss {
+    pub model: String,
+    pub quant: String,
+    pub engine: String,
+    pub gpus: String,
+    /// Each constraint it fails, with its margin.
+    pub misses: Vec<CheckResult>,
 }
 
 impl Render for RecommendDocument {
@@ -61,24 +77,29 @@ fn recommend_table(doc: &RecommendDocument) -> String {
     let target = doc
         .hardware
         .as_ref()
-        .map(|h| match h.gpus.first() {
-            Some(g) => format!("{} × {}", h.gpu_count, g.name),
-            None => "this machine (no GPU)".to_string(),
-        })
+        .map(machine_label)
         .unwrap_or_else(|| "cloud GPUs".into());
     match &doc.recommendation {
         Some(r) => {
             let d = &r.deployment;
             let p = d.performance.as_ref();
             out.push_str(&format!(
-                "{} for {} on {target}:\n\n  {} · {} · {} · {} GPU(s), tensor parallel {}, context {} × {}\n",
-                if best_effort { "Closest option (does NOT meet every constraint)" } else { "Recommended" },
+                "{} for {} on {target}:\n\n  {} · {} · {} · {}{}, context {} × {}\n",
+                if best_effort {
+                    "Closest option (does NOT meet every constraint)"
+                } else {
+                    "Recommended"
+                },
                 doc.task,
                 d.model,
                 d.quant,
                 d.engine,
-                d.placement.gpus,
-                d.placement.tensor_parallel,
+                d.hardware.gpus_label(d.placement.gpus as usize),
+                if d.placement.tensor_parallel > 1 {
+                    format!(", tensor parallel {}", d.placement.tensor_parallel)
+                } else {
+                    String::new()
+                },
                 d.workload.context,
                 d.workload.concurrency
             ));
@@ -95,15 +116,12 @@ fn recommend_table(doc: &RecommendDocument) -> String {
                     } else {
                         String::new()
                     };
-                    format!(
-                        "{} of {} per GPU{host}",
-                        gib(d.memory.per_gpu_bytes),
-                        gib(d.memory.per_gpu_capacity_bytes)
-                    )
+                    format!("{}{host}", gpu_memory(d))
                 };
                 out.push_str(&format!(
-                    "  quality {:.1} · memory {memory} · TTFT {} · {} per token ({:.1} tok/s) · answer in {}{}\n",
+                    "  quality {:.1}{} · memory {memory} · TTFT {} · {} per token ({:.1} tok/s) · answer in {}{}\n",
                     r.quality,
+                    if r.quality_measured { "" } else { " (unmeasured)" },
                     duration_ms(p.ttft_ms),
                     duration_ms(p.tpot_ms),
                     p.decode_tokens_per_s,
@@ -160,15 +178,7 @@ fn recommend_table(doc: &RecommendDocument) -> String {
                 a.model.clone(),
                 a.quant.clone(),
                 a.engine.clone(),
-                format!(
-                    "{} × {}",
-                    a.placement.gpus,
-                    a.hardware
-                        .gpus
-                        .first()
-                        .and_then(|g| g.id.clone())
-                        .unwrap_or_else(|| "cpu".into())
-                ),
+                a.hardware.gpus_label(a.placement.gpus as usize),
                 p.map(|p| duration_ms(p.ttft_ms)).unwrap_or_default(),
                 p.map(|p| format!("{:.1}", p.decode_tokens_per_s))
                     .unwrap_or_default(),
@@ -189,12 +199,17 @@ fn recommend_table(doc: &RecommendDocument) -> String {
             out.push_str(&format!("  - {s}\n"));
         }
     }
-    if doc.recommendation.is_none() && !doc.rejected.is_empty() && !explain {
-        out.push_str("\nclosest candidates:\n");
-        for r in doc.rejected.iter().take(5) {
+    if !best_effort && !doc.closest.is_empty() {
+        out.push_str("\nclosest candidates (run here, miss by the least):\n");
+        for c in &doc.closest {
+            let misses: Vec<&str> = c.misses.iter().map(|k| k.message.as_str()).collect();
             out.push_str(&format!(
                 "  - {} {} {} on {}: {}\n",
-                r.model, r.quant, r.engine, r.gpus, r.reason
+                c.model,
+                c.quant,
+                c.engine,
+                c.gpus,
+                misses.join("; ")
             ));
         }
     }
@@ -216,7 +231,8 @@ fn recommend_table(doc: &RecommendDocument) -> String {
                 r.model.clone(),
                 r.quant.clone(),
                 r.engine.clone(),
-                r.gpus.clone(),
+                // Turned down before it reached a machine.
+                r.gpus.clone().unwrap_or_else(|| "not sized".into()),
                 r.constraint.id().to_string(),
                 r.reason.clone(),
             ]);
@@ -224,4 +240,40 @@ fn recommend_table(doc: &RecommendDocument) -> String {
         out.push_str(&format!("\n{t}\n"));
     }
     out
+}
+
+/// The machine searched: its GPUs by type, or what kind of machine has none.
+fn machine_label(h: &HardwareSummary) -> String {
+    match (h.gpus.is_empty(), h.source.as_str()) {
+        (false, _) => h.gpus_label(h.gpus.len()),
+        (true, "probed") => "this machine (no GPU found)".to_string(),
+        (true, _) => "a simulated CPU-only machine".to_string(),
+    }
+}
+
+/// The fullest GPU of each type the deployment uses against what the engine may use there:
+/// "47.1 GiB of 48.0 GiB per GPU", or per type on a mixed machine.
+fn gpu_memory(d: &DeploymentReport) -> String {
+    let groups = d.hardware.groups(d.placement.gpus as usize);
+    if groups.len() <= 1 {
+        return format!(
+            "{} of {} per GPU",
+            gib(d.memory.per_gpu_bytes),
+            gib(d.memory.per_gpu_capacity_bytes)
+        );
+    }
+    // `devices` lists gpu0, gpu1, … in the order of `hardware.gpus`.
+    let mut start = 0;
+    groups
+        .iter()
+        .map(|(g, n)| {
+            let devices = d.memory.devices.get(start..start + n).unwrap_or(&[]);
+            start += n;
+            let used = devices.iter().map(|x| x.total_bytes).max().unwrap_or(0);
+            let usable = devices.iter().map(|x| x.capacity_bytes).min().unwrap_or(0);
+            let each = if *n > 1 { "each " } else { "the " };
+            format!("{} of {} on {each}{}", gib(used), gib(usable), g.name)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

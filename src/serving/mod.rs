@@ -163,6 +163,16 @@ pub struct LoadEstimate {
     pub limit: Limit,
     pub scheduler: Scheduler,
     pub kv: KvCapacity,
+    /// KV tokens one running sequence holds on average (its prompt plus half its answer, the
+    /// whole answer where admission reserves it, a whole slot on llama.cpp).
+    pub tokens_per_seq: f64,
+}
+
+impl LoadEstimate {
+    /// The share of the KV pool the running batch holds.
+    pub fn kv_use(&self) -> f64 {
+        (self.batch * self.tokens_per_seq / (self.kv.tokens.max(1) as f64)).min(1.0)
+    }
 }
 
 const Z90: f64 = 1.281_551_6;
@@ -334,6 +344,10 @@ pub fn estimate(
         limit: bound(saturated.memory_bound),
         scheduler,
         kv,
+        tokens_per_seq: match profile.kv_rule {
+            KvRule::Slots => f64::from(d.workload.context),
+            _ => occupancy,
+        },
     };
     let set_rate = |est: &mut LoadEstimate, per_ms: f64| {
         est.requests_per_s = per_ms * 1e3;

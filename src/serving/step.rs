@@ -4,7 +4,8 @@
 //! today's decode step: the weights read once per step (more experts as more tokens route), the KV of
 //! every decoding sequence, the FLOPs of every token in the step, the engine's fixed cost per layer
 //! and step, the all-reduces (their size grows with the step's tokens), and the scheduler's cost per
-//! running sequence. Memory and compute overlap as a soft roofline (data/serving.toml).
+//! running sequence. Within the linear layers the weight reads and FLOPs overlap as a soft roofline
+//! (data/serving.toml); attention is its own kernels and adds.
 
 use crate::catalog::params::ParamBreakdown;
 use crate::catalog::{Architecture, Model};
@@ -105,16 +106,22 @@ impl StepModel {
     /// tokens whose attention spans `pairs` (query, key) token pairs ([`pairs`]).
     pub fn step_ms(&self, decode: f64, context: f64, prefill: f64, pairs: f64) -> f64 {
         let tokens = (decode + prefill).max(1.0);
-        let memory = self.weights_at(tokens) + self.kv_ms_per_token * decode * context;
-        let compute = tokens * self.flop_ms_per_token + self.attention_ms_per_token2 * pairs;
+        // The linear layers (GEMMs: weight reads and the FLOPs of every token) and attention (the
+        // decoding sequences' KV reads, the prompt tokens' S² FLOPs) are separate kernels, one
+        // after the other: each is bound by its own resource, and they add.
+        let weights = self.weights_at(tokens);
+        let linear = tokens * self.flop_ms_per_token;
+        let attention =
+            self.kv_ms_per_token * decode * context + self.attention_ms_per_token2 * pairs;
         let k = self.sharpness;
         // A prefill-only step overlaps its weight reads with long GEMMs: the plain roofline, as the
         // single-stream prefill model has it.
-        let bound = if decode > 0.0 {
-            (memory.powf(k) + compute.powf(k)).powf(1.0 / k)
-        } else {
-            memory.max(compute)
-        };
+        let bound = attention
+            + if decode > 0.0 {
+                (weights.powf(k) + linear.powf(k)).powf(1.0 / k)
+            } else {
+                weights.max(linear)
+            };
         // A prefill-only step's kernels are long enough to hide the per-layer launch costs that a
         // decode step exposes (the single-stream prefill model counts none either).
         let fixed = if decode > 0.0 { self.fixed_ms } else { 0.0 };

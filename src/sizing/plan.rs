@@ -37,6 +37,8 @@ pub struct Deployment<'a> {
     pub kv_dtype: KvDtype,
     /// MLA cache layout; `None` takes the engine's.
     pub mla_kv: Option<MlaKvLayout>,
+    /// MTP speculative draft steps per decode step; 0 is off.
+    pub mtp: u32,
     pub workload: Workload,
 }
 
@@ -58,6 +60,7 @@ impl<'a> Deployment<'a> {
             tensor_parallel: None,
             kv_dtype: KvDtype::Bf16,
             mla_kv: None,
+            mtp: 0,
             workload,
         }
     }

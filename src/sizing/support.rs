@@ -70,9 +70,18 @@ pub fn unsupported(
                 ));
             }
         }
+        let off_target = |g: &crate::catalog::engine::Gate| {
+            gpu.vendor == Vendor::Amd
+                && !g.amd_targets.is_empty()
+                && !gpu
+                    .compute_capability
+                    .as_deref()
+                    .is_some_and(|gfx| g.amd_targets.iter().any(|t| t == gfx))
+        };
         if let Some(gate) = engine.gates.iter().find(|g| {
             g.quants.contains(&quant.id)
                 && (g.vendors.contains(&gpu.vendor)
+                    || off_target(g)
                     || g.min_compute_capability
                         .as_deref()
                         .and_then(parse_cc)

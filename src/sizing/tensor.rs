@@ -63,12 +63,28 @@ pub(super) fn tensor_parallel(
     let act = activation(d, tp);
     let over = overhead(d, d.gpus > 1);
     let caps = capacities(d, hw, d.gpus);
+    // With MTP on, the last stage also holds the MTP module: one more decoder layer (sharded like
+    // the others) with its own KV, and its eh_proj (2h × h); embedding and head are shared.
+    let mtp_layer = w.layers.last().filter(|_| d.mtp > 0);
+    let (mtp_weights, mtp_kv) = mtp_layer.map_or((0.0, 0.0), |l| {
+        let h = f64::from(d.model.hidden());
+        let eh_proj = 2.0 * h * h * d.quant.linear_bits_for(true) / 8.0;
+        let replicated = l.attention_replicated + l.router;
+        let sharded = (l.total() - replicated + eh_proj) / f64::from(tp.max(1)) + replicated;
+        (sharded, kv_layer_token * tokens)
+    });
     let stage_memory: Vec<(f64, f64)> = stages
         .iter()
         .enumerate()
         .map(|(s, range)| {
-            let weights = stage_weights(w, range.clone(), tp, s == 0, s + 1 == stages.len());
-            (weights, kv_layer_token * range.len() as f64 * tokens)
+            let last = s + 1 == stages.len();
+            let mut weights = stage_weights(w, range.clone(), tp, s == 0, last);
+            let mut kv = kv_layer_token * range.len() as f64 * tokens;
+            if last {
+                weights += mtp_weights;
+                kv += mtp_kv;
+            }
+            (weights, kv)
         })
         .collect();
     // GPU g belongs to pipeline stage g / tp (vLLM/SGLang rank order: TP inner, PP outer).

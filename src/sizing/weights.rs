@@ -58,6 +58,7 @@ impl WeightBytes {
         let moe = model.is_moe();
         let linear = quant.linear_bits_for(moe);
         let expert = quant.expert_bits_for(moe);
+        let attention = quant.attention_bits_for(moe);
         let bytes = |params: u64, bits: f64| params as f64 * bits / 8.0;
         WeightBytes {
             embedding: bytes(p.embedding, quant.embedding_bits),
@@ -66,8 +67,8 @@ impl WeightBytes {
                 .layers
                 .iter()
                 .map(|l: &LayerParams| LayerBytes {
-                    attention: bytes(l.attention, linear),
-                    attention_replicated: bytes(l.attention_replicated, linear),
+                    attention: bytes(l.attention, attention),
+                    attention_replicated: bytes(l.attention_replicated, attention),
                     ffn: bytes(l.ffn, linear),
                     router: bytes(l.router, HIGH_PRECISION_BITS),
                     expert: bytes(l.expert, expert),

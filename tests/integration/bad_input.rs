@@ -170,6 +170,33 @@ const ROWS: &[Row] = &[
     row("r1pick recommend --model 7b --score gpqa_diamond=50 --gpu l40s", 2, "--score applies to a model you bring"),
     row("r1pick recommend --model mistral-config.json --score mmlu=60 --gpu l40s", 2, "unknown benchmark 'mmlu'"),
     row("HF_ENDPOINT=http://127.0.0.1:1 HF_HOME=/nonexistent/hf r1pick size hf:org/model --gpu l40s", 3, "offline? pass a local config.json or .gguf instead"),
+    // sweeps and plots
+    row("r1pick estimate 7b --gpu h100-sxm --sweep batch=1,2", 2, "unknown sweep axis 'batch'"),
+    row("r1pick estimate 7b --gpu h100-sxm --sweep concurrency=", 2, "'concurrency=' has an empty value"),
+    row("r1pick estimate 7b --gpu h100-sxm --sweep concurrency=8..8", 2, "range '8..8' is empty"),
+    row("r1pick estimate 7b --gpu h100-sxm --sweep concurrency=256..1", 2, "range '256..1' runs backwards"),
+    row("r1pick estimate 7b --gpu h100-sxm --sweep concurrency=1..300:257", 2, "asks for 257 points; at most 256"),
+    row("r1pick estimate 7b --gpu h100-sxm --sweep concurrency=1..8 --concurrency 4", 2, "--concurrency 4 and --sweep concurrency"),
+    row("r1pick estimate 7b --gpu h100-sxm --plot chart.svg", 2, "--plot chart.svg draws a sweep"),
+    row("r1pick estimate 7b --gpu h100-sxm --sweep concurrency=1..8 --plot chart.png", 2, "--plot chart.png: r1pick draws SVG only"),
+    row("r1pick estimate 7b --gpu h100-sxm --sweep concurrency=1..8 --plot .", 2, "--plot . is a directory"),
+    row("r1pick estimate 7b --gpu h100-sxm --sweep concurrency=1..8 --plot /nonexistent/sweep.svg", 3, "cannot write --plot /nonexistent/sweep.svg"),
+    row("r1pick recommend --task chat --gpu h100-sxm --plot /nonexistent/pareto.svg", 3, "cannot write --plot /nonexistent/pareto.svg"),
+    // fleets
+    row("r1pick plan --gpu h100-sxm --rate 20", 2, "rate '20' needs a period"),
+    row("r1pick plan --gpu h100-sxm --daily 100k --rate 2/s", 2, "'--daily <N>' cannot be used with '--rate <RATE>'"),
+    row("r1pick check 7b --gpu h100-sxm --rate 2/s --replicas 0", 2, "invalid value '0' for '--replicas <N>'"),
+    row("r1pick plan --gpu h100-sxm --rate 2/s --headroom 0", 2, "--headroom '0' must be above 0 and below 1"),
+    row("r1pick plan --gpu h100-sxm --rate 2/s --headroom 1", 2, "--headroom '1' must be above 0 and below 1"),
+    row("r1pick plan --gpu h100-sxm --rate 2/s --headroom 1.5", 2, "--headroom '1.5' must be above 0 and below 1"),
+    row("r1pick plan --gpu h100-sxm", 2, "plan needs a load"),
+    row("r1pick plan --gpu h100-sxm --daily 100k/day", 2, "--daily '100k/day' is requests per day already"),
+    row("r1pick plan --gpu h100-sxm --rate 2/s --peak-factor 3", 2, "--peak-factor scales --daily"),
+    row("r1pick plan --cloud --gpu h100 --rate 2/s", 2, "--cloud chooses the GPU type itself"),
+    row("r1pick estimate 671b --quant q4_k_m --engine llama.cpp --gpu h200:8 --mtp 3", 2, "llama.cpp has no MTP speculative decoding"),
+    row("r1pick estimate 671b --quant fp8 --engine sglang --gpu h200:8 --mtp 5", 2, "--mtp 5: sglang's MTP acceptance is measured only"),
+    row("r1pick estimate 7b --engine vllm --gpu h100-sxm --mtp 1", 2, "has no MTP module"),
+    row("r1pick size 671b --quant nvfp4 --engine trtllm --gpu h200:8", 2, "NVFP4 only on GPUs with FP4 tensor cores"),
 ];
 
 fn fixtures() -> PathBuf {

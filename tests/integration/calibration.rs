@@ -200,6 +200,7 @@ fn predict(c: &Catalog, refs: &[ReferenceModel], m: &Measurement) -> Option<f64>
             tensor_parallel: m.tensor_parallel,
             kv_dtype: KvDtype::Bf16,
             mla_kv: None,
+            mtp: 0,
             workload: Workload {
                 context: context.max(prompt + 1),
                 prompt,
@@ -265,6 +266,7 @@ fn saturation_throughput(
         tensor_parallel: m.tensor_parallel,
         kv_dtype,
         mla_kv: None,
+        mtp: 0,
         workload: Workload {
             context: ctx,
             prompt,

@@ -267,3 +267,25 @@ fn recommend_never_offers_a_refused_tp_or_quant() {
         );
     }
 }
+
+#[test]
+fn fp8_on_amd_runs_only_where_the_gpu_has_fp8_units() {
+    // MI250X (gfx90a) has no FP8; vLLM's ROCm platform refuses FP8 there (vllm/platforms/rocm.py).
+    both(
+        &[
+            "8b", "--quant", "fp8", "--engine", "vllm", "--gpu", "mi250x",
+        ],
+        "vLLM runs FP8 on AMD only where the GPU has FP8 units",
+    );
+    // The MI300X (gfx942) runs it, with vLLM and SGLang.
+    for engine in ["vllm", "sglang"] {
+        let v = json(&[
+            "size", "8b", "--quant", "fp8", "--engine", engine, "--gpu", "mi300x", "--json",
+        ]);
+        assert_eq!(
+            (&v["quant"], &v["engine"]),
+            (&"fp8".into(), &engine.into()),
+            "{v}"
+        );
+    }
+}

@@ -5,7 +5,7 @@ use r1pick::perf::{Performance, estimate};
 use r1pick::sizing::weights::WeightBytes;
 use r1pick::sizing::{Deployment, KvDtype, Workload, plan};
 
-use crate::util::{assert_refused, catalog, machine, r1pick};
+use crate::util::{assert_refused, assert_within, catalog, machine, r1pick};
 
 struct Setup<'a> {
     model: &'a str,
@@ -42,6 +42,7 @@ fn perf(s: Setup) -> Performance {
         tensor_parallel: None,
         kv_dtype: KvDtype::Bf16,
         mla_kv: None,
+        mtp: 0,
         workload: Workload {
             context: s.context,
             prompt: s.prompt,
@@ -287,4 +288,36 @@ fn tensor_parallel_over_mixed_gpus_runs_at_the_slowest() {
     let fast = tpot(&["rtx-4090:2"]);
     let mixed = tpot(&["rtx-4090", "rtx-3060"]);
     assert!(mixed > 2.0 * fast, "{mixed} vs {fast}");
+}
+
+#[test]
+fn int8_w8a8_prefills_at_the_gpus_int8_rate_where_the_engine_has_int8_kernels() {
+    // Prefill runs at 55% of the rate (data/engines.toml prefill_mfu.hbm for vLLM and SGLang).
+    // A100: 624 INT8 TOPS against 312 BF16 TFLOPS (NVIDIA A100 datasheet, dense).
+    let at = |quant, engine, gpu| {
+        perf(Setup {
+            model: "8b",
+            quant,
+            engine,
+            gpu,
+            ..Setup::default()
+        })
+        .breakdown
+        .prefill_tflops
+    };
+    // (quant, engine, GPU, dense tensor rate of the datasheet)
+    let cases = [
+        ("int8", "vllm", "a100-sxm-80gb", 624.0),
+        ("int8", "sglang", "a100-sxm-80gb", 624.0),
+        ("bf16", "vllm", "a100-sxm-80gb", 312.0),
+        // H100 SXM: INT8 1979 TOPS = its FP8 rate.
+        ("int8", "vllm", "h100-sxm", 1979.0),
+        // GeForce INT8 accumulates in INT32 at full rate: the RTX 4090's 660.6 TOPS, 2× its FP8
+        // (FP32-accumulate) rate.
+        ("int8", "vllm", "rtx-4090", 660.6),
+    ];
+    for (quant, engine, gpu, rate) in cases {
+        let what = format!("{quant} on {engine}, {gpu}");
+        assert_within(&what, at(quant, engine, gpu), 0.55 * rate, 1e-3);
+    }
 }

@@ -66,11 +66,11 @@ fn code_at_200ms_on_an_h100_meets_the_floor_and_the_latency() {
 }
 
 #[test]
-fn code_at_200ms_on_a_4090_is_honest_about_the_conflict() {
-    let (code, v) = recommend(&["--task", "code", "--latency", "200ms", "--gpu", "rtx-4090"]);
+fn code_at_200ms_on_a_4080_is_honest_about_the_conflict() {
+    let (code, v) = recommend(&["--task", "code", "--latency", "200ms", "--gpu", "rtx-4080"]);
     assert_eq!(
         code, 1,
-        "the 14B floor cannot prefill 2K tokens in 200 ms on a 4090"
+        "the 14B floor cannot prefill 2K tokens in 200 ms on a 4080 (16 GB: no room for the 14B INT8 a 4090 runs)"
     );
     let suggestions: Vec<&str> = v["suggestions"]
         .as_array()
@@ -91,7 +91,7 @@ fn code_at_200ms_on_a_4090_is_honest_about_the_conflict() {
         "--latency",
         "200ms",
         "--gpu",
-        "rtx-4090",
+        "rtx-4080",
         "--best-effort",
     ]);
     assert_eq!(code, 0);

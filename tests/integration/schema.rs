@@ -78,6 +78,7 @@ fn printed_documents_conform_to_their_schema() {
     let cases: &[(&str, &[&str], i32)] = &[
         ("models", &["models", "--json"], 0),
         ("gpus", &["gpus", "--json"], 0),
+        ("tasks", &["tasks", "--json"], 0),
         ("size", &["size", "70b", "--gpu", "rtx-4090:2", "--json"], 0),
         ("size", &["size", "7b", "--no-gpu", "--json"], 0),
         (
@@ -169,6 +170,27 @@ fn printed_documents_conform_to_their_schema() {
             ],
             0,
         ),
+        (
+            "plan",
+            &"plan --task chat --gpu h100-sxm --rate 20/s --spares 1 --json"
+                .split(' ')
+                .collect::<Vec<_>>(),
+            0,
+        ),
+        (
+            "plan",
+            &"plan --model 14b --task chat --gpu h100-sxm --rate 50000/s --json"
+                .split(' ')
+                .collect::<Vec<_>>(),
+            1,
+        ),
+        (
+            "check",
+            &"check 7b --gpu h100-sxm --rate 4/s --replicas 2 --json"
+                .split(' ')
+                .collect::<Vec<_>>(),
+            0,
+        ),
         ("probe", &["probe", "--json"], 0),
         ("probe", &["probe", "--gpu", "h100-sxm:2", "--json"], 0),
         (
@@ -185,7 +207,7 @@ fn printed_documents_conform_to_their_schema() {
                 "--latency",
                 "200ms",
                 "--gpu",
-                "rtx-4090",
+                "rtx-4080",
                 "--json",
             ],
             1,
@@ -203,6 +225,37 @@ fn printed_documents_conform_to_their_schema() {
                 "--json",
             ],
             0,
+        ),
+        // sweeps: a concurrency sweep with its knee, a check sweep over a rate with its break
+        (
+            "sweep",
+            &[
+                "estimate",
+                "70b",
+                "--quant",
+                "fp8",
+                "--gpu",
+                "h100-sxm:8",
+                "--sweep",
+                "concurrency=1..2048",
+                "--json",
+            ],
+            0,
+        ),
+        (
+            "sweep",
+            &[
+                "check",
+                "7b",
+                "--gpu",
+                "l40s",
+                "--latency",
+                "1s",
+                "--sweep",
+                "rate=1/s..20/s:3",
+                "--json",
+            ],
+            1,
         ),
     ];
     for (kind, args, code) in cases {

@@ -169,6 +169,7 @@ pub fn under_load(
         tensor_parallel: None,
         kv_dtype: kv,
         mla_kv: None,
+        mtp: 0,
         workload: Workload {
             context,
             prompt: lengths.prompt.max,
@@ -248,6 +249,7 @@ fn points() -> Vec<Point> {
                     tensor_parallel: None,
                     kv_dtype: kv_dtype(&s.kv_dtype),
                     mla_kv: None,
+                    mtp: 0,
                     workload: Workload {
                         context: isl + osl,
                         prompt: isl,
@@ -392,15 +394,27 @@ fn serving_calibration_predicts_runs_under_load() {
     // Stated tolerances (median |error|). Fit set: the goal, TPOT ≤ 10%, TTFT ≤ 25%, and
     // throughput ≤ 10%. Held-out check (without the early-2025 671B engines, whose MLA/MoE kernels
     // were 2–3× slower than the model's — listed in the README): TPOT ≤ 25%, TTFT ≤ 50%, output
-    // throughput ≤ 20%.
+    // throughput ≤ 10%.
     let limit = |m: &str, fit: bool| match (m, fit) {
         ("tpot", true) | ("out_tps", true) => 0.10,
         ("ttft", true) => 0.25,
         ("tpot", false) => 0.25,
         ("ttft", false) => 0.50,
-        ("out_tps", false) => 0.20,
+        ("out_tps", false) => 0.10,
         _ => f64::INFINITY,
     };
+    // TensorRT-LLM's offline tables (all held out) run the largest batches, where the attention
+    // kernels' KV reads add to the GEMMs' time (step.rs).
+    let offline = summary(&points, |p| {
+        p.group == "trtllm offline" && p.metric == "out_tps"
+    });
+    assert_eq!(offline.2, 20);
+    assert!(
+        offline.0 <= 0.10 && offline.1 <= 0.15,
+        "TensorRT-LLM offline tables: median {:.1}%, worst {:.1}% (bounds 10%, 15%)",
+        offline.0 * 100.0,
+        offline.1 * 100.0
+    );
     for (m, fit, check) in medians {
         for (value, is_fit) in [(fit, true), (check, false)] {
             if value.is_finite() {
@@ -653,6 +667,7 @@ fn concurrency_one_reproduces_the_single_stream_numbers() {
             tensor_parallel: None,
             kv_dtype: KvDtype::Bf16,
             mla_kv: None,
+            mtp: 0,
             workload: Workload {
                 context: isl + osl,
                 prompt: isl,
@@ -805,6 +820,7 @@ fn vllm_kv_capacity_matches_its_log_on_an_rtx_3090() {
             tensor_parallel: None,
             kv_dtype: KvDtype::Bf16,
             mla_kv: None,
+            mtp: 0,
             workload: Workload {
                 context: len,
                 prompt: 1,
@@ -842,6 +858,7 @@ fn vllm_kv_capacity_pool_matches_its_log_on_two_rtx_4090() {
         tensor_parallel: None,
         kv_dtype: KvDtype::Bf16,
         mla_kv: None,
+        mtp: 0,
         workload: Workload {
             context: 131_072,
             prompt: 1,
@@ -900,6 +917,7 @@ fn r1_kv_capacity_on_eight_h200_counts_latent_tokens() {
         tensor_parallel: None,
         kv_dtype: KvDtype::Bf16,
         mla_kv: None,
+        mtp: 0,
         workload: Workload {
             context: 32_768,
             prompt: 1,

@@ -47,6 +47,7 @@ fn sized(
         tensor_parallel: None,
         kv_dtype: KvDtype::Bf16,
         mla_kv: None,
+        mtp: 0,
         workload: Workload {
             context,
             prompt: 1024,
@@ -110,6 +111,7 @@ fn the_671b_on_one_gpu_keeps_attention_on_the_gpu_and_experts_in_ram() {
         tensor_parallel: None,
         kv_dtype: KvDtype::Bf16,
         mla_kv: None,
+        mtp: 0,
         workload: Workload {
             context: 8192,
             prompt: 1024,

@@ -13,6 +13,8 @@ const CORPUS: &[(&str, &str)] = &[
     ("models-json", "models --json"),
     ("gpus", "gpus"),
     ("gpus-json", "--format json gpus"),
+    ("tasks", "tasks"),
+    ("tasks-json", "tasks --json"),
     // probe, simulated only
     ("probe-h100x8", "probe --gpu h100-sxm:8"),
     ("probe-h200-json", "probe --gpu h200 --json"),
@@ -72,6 +74,10 @@ const CORPUS: &[(&str, &str)] = &[
     ("check-671b-no-fit", "check 671b --gpu l40s --json"),
     ("check-quiet", "--quiet check 14b --gpu h100-sxm --task code"),
     ("check-quality", "check 1.5b --quant int4 --gpu l40s --task classification --min-quality 80"),
+    ("check-replicas", "check 671b --quant fp8 --engine sglang --gpu h200:8 --prompt 1k --output 1k --rate 6/s --replicas 2 --latency 1s"),
+    ("plan-h100", "plan --task chat --gpu h100-sxm --rate 20/s --spares 1"),
+    ("plan-671b-json", "plan --model 671b --quant fp8 --task research --gpu h100-sxm --rate 0.2/s --json"),
+    ("plan-beyond", "plan --model 14b --task chat --gpu h100-sxm --rate 50000/s"),
     // configuration and the environment
     ("config-file", "--config r1pick-config.toml check 7b"),
     ("config-file-flag-wins", "--config r1pick-config.toml check 7b --latency 1s --json"),
@@ -139,7 +145,7 @@ fn run(line: &str) -> String {
 fn every_command_of_the_corpus_prints_what_it_printed_before() {
     assert_eq!(
         CORPUS.len(),
-        89,
+        95,
         "the README counts the commands of the corpus"
     );
     let mut settings = insta::Settings::clone_current();

@@ -80,11 +80,28 @@ pub fn shortfall(c: &CheckResult) -> f64 {
     }
 }
 
+/// The first `gpus` GPUs of the machine by type: "2 × NVIDIA L40S + 1 × Acme X1"; "CPU only".
 pub fn gpus_label(hw: &Hardware, gpus: u32) -> String {
-    match hw.gpus.first() {
-        Some(g) if gpus > 0 => format!("{gpus} × {}", g.name),
-        _ => "CPU".to_string(),
+    group_label(hw.gpus.iter().take(gpus as usize).map(|g| g.name.as_str()))
+}
+
+/// GPU names as runs of one type, in order: "2 × NVIDIA L40S + 1 × Acme X1"; "CPU only" for none.
+pub fn group_label<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let mut groups: Vec<(&str, u32)> = vec![];
+    for name in names {
+        match groups.last_mut() {
+            Some((last, n)) if *last == name => *n += 1,
+            _ => groups.push((name, 1)),
+        }
     }
+    if groups.is_empty() {
+        return "CPU only".to_string();
+    }
+    groups
+        .iter()
+        .map(|(name, n)| format!("{n} × {name}"))
+        .collect::<Vec<_>>()
+        .join(" + ")
 }
 
 /// Why a candidate was dropped, as scripts read it in `rejected[].constraint`.
@@ -138,6 +155,23 @@ pub struct Subject<'a> {
     pub params: Rc<ParamBreakdown>,
 }
 
+/// The pinned MTP depth where this engine measured it and the artifact carries the module (GGUF
+/// conversions drop it); else off.
+fn mtp_steps(steps: u32, s: &Subject) -> u32 {
+    let measured = s
+        .engine
+        .mtp
+        .as_ref()
+        .and_then(|m| m.accepted(steps))
+        .is_some();
+    let module = s.params.mtp > 0 && s.quant.format != crate::catalog::quant::QuantFormat::Gguf;
+    if steps > 0 && measured && module {
+        steps
+    } else {
+        0
+    }
+}
+
 /// Size, estimate and check one deployment on `gpus` GPUs of `hw`. `Err` says why it cannot even
 /// be estimated: it cannot run there ([`Reason::Support`]) or does not fit, with how far off.
 pub fn assess<'a>(
@@ -163,6 +197,7 @@ pub fn assess<'a>(
         tensor_parallel: None,
         kv_dtype: req.kv_dtype,
         mla_kv: None,
+        mtp: mtp_steps(req.pins.mtp, s),
         workload: s.workload,
     };
     let memory = plan_with(&memory_basis(&d, req.traffic.is_some()), hw, &s.weights)
@@ -242,7 +277,7 @@ pub fn assess<'a>(
 const IDLE_MISS: f64 = 0.10;
 
 /// The first speed or cost limit the idle server already misses for good, if any.
-fn hopeless(checks: &[CheckResult]) -> Option<Constraint> {
+pub(crate) fn hopeless(checks: &[CheckResult]) -> Option<Constraint> {
     checks
         .iter()
         .find(|c| match c.constraint {

@@ -101,7 +101,7 @@ pub fn proposals<'a, 'm>(
                                 model,
                                 Some(quant),
                                 Some(engine),
-                                "-",
+                                None,
                                 Reason::Unmet(Constraint::MinQuality),
                                 format!(
                                     "{} {quality:.1} < {:.1}",
@@ -177,7 +177,7 @@ pub fn screen(
             model,
             None,
             None,
-            "-",
+            None,
             Reason::Context,
             reason,
             f64::INFINITY,
@@ -192,7 +192,7 @@ pub fn screen(
                 model,
                 None,
                 None,
-                "-",
+                None,
                 Reason::Unmet(Constraint::MinQuality),
                 format!("no comparable {} score published", task.benchmark.label()),
                 f64::INFINITY,
@@ -225,7 +225,7 @@ fn workload(model: &Model, task: &Task, spec: &WorkloadSpec) -> Result<Workload,
 }
 
 /// GPU counts worth trying on a local machine: 1, 2, 4, … and all of them; none without GPUs.
-fn local_counts(hw: &Hardware) -> Vec<u32> {
+pub fn local_counts(hw: &Hardware) -> Vec<u32> {
     let n = hw.gpu_count();
     if n == 0 {
         return vec![0];

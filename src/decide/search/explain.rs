@@ -16,7 +16,9 @@ pub struct Rejection {
     pub model: String,
     pub quant: String,
     pub engine: String,
-    pub gpus: String,
+    /// The GPUs it was sized on; null when it was turned down before reaching a machine (below
+    /// the quality floor, context, support).
+    pub gpus: Option<String>,
     // Serialized as its id (support, context, fits, latency, …): a string, as before the enum.
     #[schemars(with = "String")]
     pub constraint: Reason,
@@ -30,7 +32,7 @@ pub fn rejection(
     model: &Model,
     quant: Option<&Quant>,
     engine: Option<&Engine>,
-    gpus: &str,
+    gpus: Option<&str>,
     constraint: Reason,
     reason: String,
     shortfall: f64,
@@ -39,7 +41,7 @@ pub fn rejection(
         model: model.id.clone(),
         quant: quant.map(|q| q.id.clone()).unwrap_or_else(|| "-".into()),
         engine: engine.map(|e| e.id.clone()).unwrap_or_else(|| "-".into()),
-        gpus: gpus.to_string(),
+        gpus: gpus.map(str::to_string),
         constraint,
         reason,
         shortfall,

@@ -18,11 +18,14 @@ use crate::sizing::KvDtype;
 use super::constraints::{Constraint, Constraints, QualityFloor};
 use super::load::Traffic;
 
-pub use assess::{Candidate, Evaluated, Reason, Subject, Turned, assess, gpus_label, shortfall};
+pub use assess::{
+    Candidate, Evaluated, Reason, Subject, Turned, assess, gpus_label, group_label, shortfall,
+};
 pub use explain::{Rejection, Relaxation};
 pub use rank::Prefer;
 
-use candidates::{Judging, Proposal, machines, proposals};
+pub use candidates::Judging;
+use candidates::{Proposal, machines, proposals};
 use explain::{Tally, keep_closest, note_relaxation, rejection};
 
 /// Where deployments may run.
@@ -44,6 +47,9 @@ pub struct Pins<'a> {
     pub min_quality_given: bool,
     pub quant: Option<&'a Quant>,
     pub engine: Option<&'a Engine>,
+    /// `--mtp N`: MTP draft steps wherever the engine measured that depth and the artifact has the
+    /// module; 0 is off.
+    pub mtp: u32,
 }
 
 /// Workload overrides; the task fills what is not given.
@@ -75,6 +81,9 @@ pub struct Decision<'a> {
     /// One relaxation per failing constraint, the smallest that would make something qualify.
     pub relaxations: Vec<Relaxation>,
     pub alternatives: Vec<Candidate<'a>>,
+    /// (output tok/s per GPU, tok/s per user) of every candidate that qualifies, best first (the
+    /// choice is the first): what `recommend --plot` draws.
+    pub passed: Vec<(f64, f64)>,
     pub rejected: Vec<Rejection>,
     /// The candidates that came closest, when nothing qualifies (best first).
     pub closest: Vec<Candidate<'a>>,
@@ -85,21 +94,27 @@ pub struct Decision<'a> {
 /// How many near misses and alternatives are kept.
 const KEEP: usize = 5;
 
-/// Run the search. Pure: no I/O; the machine is in the request.
-pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
+/// How the request judges quality: the floor on the task's benchmark (`--min-quality` when
+/// given, else the task's), and whether quality is judged at all — a model the user brought has
+/// no paper score, so without `--score` or `--min-quality` its quants rank by retention alone.
+pub fn judging(req: &Request) -> Judging {
     let task = req.task;
-    // The quality floor is on the task's benchmark: --min-quality when given, else the task's.
     let floor = req
         .constraints
         .min_quality
         .as_ref()
         .map_or(task.min_score, |q| q.min_score);
-    // A model the user brought has no paper score: without --score or --min-quality its quality
-    // is not judged, and its quants rank by their retention alone (×100).
     let unjudged = req.pins.model.is_some_and(|m| {
         m.source != ModelSource::Catalog && m.scores.get(task.benchmark).is_none()
     }) && !req.pins.min_quality_given;
-    let judging = Judging { floor, unjudged };
+    Judging { floor, unjudged }
+}
+
+/// Run the search. Pure: no I/O; the machine is in the request.
+pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
+    let task = req.task;
+    let judging = judging(req);
+    let Judging { floor, unjudged } = judging;
     let constraints = Constraints {
         min_quality: (!unjudged).then(|| QualityFloor {
             benchmark: task.benchmark,
@@ -143,7 +158,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                     subject.model,
                     Some(subject.quant),
                     Some(subject.engine),
-                    &gpus_label(hw, gpus),
+                    Some(&gpus_label(hw, gpus)),
                     turned.reason,
                     turned.message,
                     turned.shortfall,
@@ -164,7 +179,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                     subject.model,
                     Some(subject.quant),
                     Some(subject.engine),
-                    &cand.gpus_label(),
+                    Some(&cand.gpus_label()),
                     Reason::Unmet(first.constraint),
                     first.message.clone(),
                     cand.violation(),
@@ -181,7 +196,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
     trace.push(counts.line(evaluated));
 
     let tolerance = req.catalog.ranking.quality_tolerance;
-    let (choice, alternatives) = rank::choose(req.prefer, tolerance, passing);
+    let (choice, alternatives, passed) = rank::choose(req.prefer, tolerance, passing);
     trace.push(explain::verdict(req.prefer, tolerance, choice.as_ref()));
     explain::sort_rejected(&mut rejected);
     relaxations.sort_by_key(|r| r.constraint.id());
@@ -189,6 +204,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
         choice,
         relaxations,
         alternatives,
+        passed,
         rejected,
         closest,
         trace,

@@ -66,18 +66,27 @@ pub fn tiers(qualities: &[f64], tolerance: f64) -> Vec<usize> {
 }
 
 /// The winner first, then at most [`KEEP`] alternatives: one per model × quant × GPU type (the
-/// best-ranked engine and count). `tolerance`: see [`tiers`].
+/// best-ranked engine and count), and the speed point of every passing candidate in rank order
+/// (see [`Decision::passed`](super::Decision)). `tolerance`: see [`tiers`].
 pub fn choose<'a>(
     prefer: Prefer,
     tolerance: f64,
     passing: Vec<Candidate<'a>>,
-) -> (Option<Candidate<'a>>, Vec<Candidate<'a>>) {
+) -> (Option<Candidate<'a>>, Vec<Candidate<'a>>, Vec<(f64, f64)>) {
     let qualities: Vec<f64> = passing.iter().map(|c| c.quality).collect();
     let mut tiered: Vec<(usize, Candidate<'a>)> = tiers(&qualities, tolerance)
         .into_iter()
         .zip(passing)
         .collect();
     tiered.sort_by(|a, b| rank(prefer, a, b));
+    let passed = tiered
+        .iter()
+        .map(|(_, c)| {
+            let p = &c.evaluated.performance;
+            let gpus = f64::from(c.evaluated.memory.placement.gpus.max(1));
+            (p.aggregate_tokens_per_s / gpus, p.decode_tokens_per_s)
+        })
+        .collect();
     let mut passing = tiered.into_iter().map(|(_, c)| c);
     let choice = passing.next();
     let mut alternatives: Vec<Candidate<'a>> = Vec::new();
@@ -96,12 +105,13 @@ pub fn choose<'a>(
         }
         alternatives.push(cand);
     }
-    (choice, alternatives)
+    (choice, alternatives, passed)
 }
 
-/// Ranking of (quality tier, candidate). Default: the best quality tier, then the fastest answer
-/// (in bands), then the lowest cost and fewest GPUs; engine order of the catalog breaks remaining
-/// ties (the sort is stable). Every key is a plain number, so the order is total.
+/// Ranking of (quality tier, candidate). Measured qualities before unmeasured ones; then by default
+/// the best quality tier, then the fastest answer (in bands), then the lowest cost and fewest GPUs;
+/// engine order of the catalog breaks remaining ties (the sort is stable). Every key is a plain
+/// number, so the order is total.
 fn rank(prefer: Prefer, (ta, a): &(usize, Candidate), (tb, b): &(usize, Candidate)) -> Ordering {
     let cost = |c: &Candidate| c.usd_per_hour().unwrap_or(0.0);
     let quality = ta.cmp(tb);
@@ -112,7 +122,10 @@ fn rank(prefer: Prefer, (ta, a): &(usize, Candidate), (tb, b): &(usize, Candidat
     let faster = cmp_f64(answer(a), answer(b));
     let ttft = |c: &Candidate| time_band(c.evaluated.performance.ttft_ms);
     let ttft = cmp_f64(ttft(a), ttft(b));
-    match prefer {
+    // A quality no benchmark measured ranks below every measured one (both met the floor).
+    let measured = |c: &Candidate| c.evaluated.deployment.quant.quality_measured;
+    let measured = measured(b).cmp(&measured(a));
+    let key = match prefer {
         Prefer::Quality => quality
             .then(faster)
             .then(cheaper)
@@ -120,7 +133,8 @@ fn rank(prefer: Prefer, (ta, a): &(usize, Candidate), (tb, b): &(usize, Candidat
             .then(ttft),
         Prefer::Cost => cheaper.then(quality).then(faster).then(exact_quality),
         Prefer::Speed => faster.then(quality).then(cheaper).then(exact_quality),
-    }
+    };
+    measured.then(key)
 }
 
 #[cfg(test)]
