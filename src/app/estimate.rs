@@ -17,7 +17,7 @@ use crate::report::{render, schema};
 use crate::serving::kv_capacity_of;
 use crate::sizing::{Deployment, MemoryPlan, plan};
 
-use super::{Context, Outcome, deploy, hardware, request};
+use super::{Context, Outcome, deploy, emit, hardware, request};
 
 pub fn evaluate<'a>(
     catalog: &'a Catalog,
@@ -81,6 +81,13 @@ pub fn estimate(ctx: &Context, args: &EstimateArgs) -> Result<Outcome> {
     super::sweep::no_plot_without_sweep(&args.sweep)?;
     let hw = hardware::resolve(ctx, &args.deploy.hardware)?;
     let e = estimate_on(ctx, args, hw)?;
+    if let Some(format) = emit::format(&args.emit, ctx.format)? {
+        let stdout = emit::render(format, &e.deployment, &e.memory, &e.hardware, 1)?;
+        return Ok(Outcome {
+            notes: e.hardware.notes.clone(),
+            ..Outcome::ok(stdout)
+        });
+    }
     let doc = DeploymentDocument {
         schema: schema("estimate"),
         deployment: evaluated_report(&e),

@@ -5,6 +5,7 @@ mod byo;
 mod check;
 pub mod config;
 mod deploy;
+mod emit;
 mod env_names;
 mod estimate;
 mod finetune;

@@ -120,8 +120,12 @@ pub fn plan(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
         headroom: fleet_req.headroom,
         max_replicas: MAX_REPLICAS,
         search: search.into(),
-        fleet: decision.choice.as_ref().map(fleet_report),
-        alternatives: decision.runners_up.iter().map(fleet_report).collect(),
+        fleet: decision.choice.as_ref().map(fleet_report).transpose()?,
+        alternatives: decision
+            .runners_up
+            .iter()
+            .map(fleet_report)
+            .collect::<Result<_>>()?,
         limit: decision.miss.as_ref().map(|m| LimitReport {
             constraint: m.constraint,
             message: m.message.clone(),
@@ -208,9 +212,10 @@ fn replica_machines(
     ))
 }
 
-fn fleet_report(f: &Fleet) -> FleetReport {
+fn fleet_report(f: &Fleet) -> Result<FleetReport> {
     let l = f.replica.evaluated.load.as_ref();
-    FleetReport {
+    let launch = f.launch.clone()?;
+    Ok(FleetReport {
         shape: f.shape(),
         replica: estimate::evaluated_report(&f.replica.evaluated),
         replicas: f.replicas,
@@ -227,8 +232,8 @@ fn fleet_report(f: &Fleet) -> FleetReport {
         requests_per_s: f.requests_per_s,
         output_tokens_per_s: f.output_tokens_per_s,
         cost: f.cost.clone(),
-        command: f.launch.shell(),
-        launch: f.launch.clone(),
+        command: launch.script(),
+        launch,
         lost: (!f.lost.is_empty()).then(|| f.lost.clone()),
-    }
+    })
 }

@@ -17,13 +17,14 @@ use crate::serving::Load;
 use crate::sizing::{Deployment, Workload};
 
 use super::request::{SearchArgs, search_request};
-use super::{Context, Outcome, estimate, hardware};
+use super::{Context, Outcome, emit, estimate, hardware};
 
 pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
     if args.finetune.is_some() {
         return super::finetune::recommend(ctx, args);
     }
     super::sweep::plot_path_ok(args.plot.plot.as_deref())?;
+    let emit_format = emit::format(&args.emit, ctx.format)?;
     let c = &ctx.catalog;
     let mut notes = vec![];
     let task = match args.constraints.task.as_deref() {
@@ -109,7 +110,7 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
             Machines::Local(hw) => Some(HardwareSummary::of(hw)),
             Machines::Cloud => None,
         },
-        recommendation: chosen.map(|ch| recommendation(ch, task)),
+        recommendation: chosen.map(|ch| recommendation(ch, task)).transpose()?,
         alternatives: decision
             .alternatives
             .iter()
@@ -136,7 +137,17 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
             )),
         }
     }
-    let stdout = render(&doc, ctx.format);
+    let emitted = match (emit_format, chosen) {
+        (Some(f), Some(ch)) => Some(emit::render(
+            f,
+            &launched(ch),
+            &ch.evaluated.memory,
+            &ch.evaluated.hardware,
+            1,
+        )?),
+        _ => None,
+    };
+    let stdout = emitted.unwrap_or_else(|| render(&doc, ctx.format));
     let code = if doc.recommendation.is_some() {
         exit::OK
     } else {
@@ -183,7 +194,7 @@ fn pareto_chart(doc: &RecommendDocument, d: &Decision) -> Option<Result<String>>
     Some(pareto_svg(&title, &points, 0, &pick_label).map_err(Error::Environment))
 }
 
-fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation {
+fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Result<Recommendation> {
     let d = &ch.evaluated.deployment;
     let judged = d.model.scores.get(task.benchmark).is_some();
     let mut why = vec![if !judged {
@@ -221,15 +232,17 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Recommendation
             .filter(|c| c.constraint != Constraint::MinQuality)
             .map(|c| c.message.clone()),
     );
-    Recommendation {
+    let plan = launch::plan(&launched(ch), &ch.evaluated.memory)?;
+    Ok(Recommendation {
         deployment: estimate::evaluated_report(&ch.evaluated),
         quality: round(ch.quality, QUALITY_DECIMALS),
         quality_judged: judged,
         quality_measured: d.quant.quality_measured,
-        command: launch::command(&launched(ch), &ch.evaluated.memory),
+        command: plan.script(),
+        launch: plan,
         why,
         checks: ch.checks.clone(),
-    }
+    })
 }
 
 /// The deployment as launched. Under a rate the server must admit the batch the serving model

@@ -17,6 +17,16 @@ pub struct Engine {
     pub quants: Vec<String>,
     /// GPU vendors it runs on.
     pub vendors: Vec<Vendor>,
+    /// It loads GGUF files, whatever the quant (llama.cpp, Ollama: BF16 and FP16 are GGUFs too).
+    #[serde(default)]
+    pub gguf: bool,
+    /// Quantized checkpoints it loads as published (a model's FP8/INT8/INT4 repo); the 16-bit
+    /// checkpoints and GGUF files are the `quants` themselves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prequantized: Vec<String>,
+    /// Quants it makes from the 16-bit checkpoint while loading (vLLM `--quantization fp8`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub online_quants: Vec<String>,
     /// Lowest NVIDIA compute capability it supports, "major.minor".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_compute_capability: Option<String>,
@@ -52,9 +62,22 @@ pub struct Engine {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtp: Option<EngineMtp>,
     /// Launch command template; placeholders are filled by `decide::launch::command`: {repo} {gguf}
-    /// {tp} {pp} {gpus} {pp_flag} {nnodes_flag} {context} {ctx_total} {concurrency} {quant_flag} {ngl}
-    /// {split_flag} {moe_flag} {dtype_flag} {kv_flag} {mtp_flag} {ollama_tag} {output}.
+    /// {model_flag} {tp} {pp} {gpus} {pp_flag} {nnodes_flag} {context} {ctx_total} {concurrency}
+    /// {memory_fraction} {quant_flag} {backend_flag} {dtype_flag} {kv_flag} {ngl} {split_flag}
+    /// {moe_flag} {mtp_flag} {port} {options_file} {temperature} {top_p} {output}.
     pub launch: String,
+    /// What the head node runs before `launch` when the deployment spans nodes (the Ray head).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_head_before: Option<String>,
+    /// What every other node runs (a Ray worker); `None`: `launch` with its `{nnodes_flag}` rank.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_worker: Option<String>,
+    /// The port its server listens on and the path that answers 200 once it serves; `None` for
+    /// an engine that is not a server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub health_path: String,
     pub sources: Vec<String>,
 }
 

@@ -11,6 +11,9 @@ pub struct Model {
     #[serde(default)]
     pub aliases: Vec<String>,
     pub hf_repo: String,
+    /// The quant `hf_repo` holds (`bf16` for the distills, `fp8` for the 671B).
+    #[serde(default = "bf16", skip_serializing_if = "is_bf16")]
+    pub hf_repo_quant: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ollama_tag: Option<String>,
     pub license: String,
@@ -42,11 +45,22 @@ pub struct Model {
     pub measured: Option<std::sync::Arc<MeasuredWeights>>,
 }
 
+fn bf16() -> String {
+    "bf16".to_string()
+}
+
+fn is_bf16(q: &str) -> bool {
+    q == "bf16"
+}
+
 impl Model {
-    /// The precision the weights were released in: the first of `quants` (data/models.toml lists
-    /// it first; a model read from a file runs at the file's own precision, its first quant).
+    /// The precision the weights were released in: `hf_repo_quant` for a catalog model
+    /// (data/models.toml), the file's own precision (its first quant) for a model read from a file.
     pub fn native_quant(&self) -> Option<&str> {
-        self.quants.first().map(String::as_str)
+        match self.source {
+            ModelSource::Catalog => Some(&self.hf_repo_quant),
+            _ => self.quants.first().map(String::as_str),
+        }
     }
 }
 

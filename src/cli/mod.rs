@@ -262,8 +262,19 @@ pub struct DeployArgs {
     pub hardware: HardwareArgs,
 }
 
+/// `--emit`: print what deploys the plan instead of the report.
+#[derive(Debug, Clone, Default, Args)]
+pub struct EmitArgs {
+    /// Print what deploys it instead of the report: kubernetes (Deployment or LeaderWorkerSet +
+    /// Service), compose (docker compose file) or command (every node's commands)
+    #[arg(long, value_name = "FORMAT")]
+    pub emit: Option<crate::report::manifest::Emit>,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct EstimateArgs {
+    #[command(flatten)]
+    pub emit: EmitArgs,
     #[command(flatten)]
     pub deploy: DeployArgs,
     #[command(flatten)]
@@ -290,6 +301,8 @@ pub struct RecommendArgs {
     /// Rank hardware, quant and engine for this model only (with --finetune: the model to fine-tune): a catalog id, a config.json, a .gguf or hf:ORG/NAME
     #[arg(long, value_name = "MODEL")]
     pub model: Option<String>,
+    #[command(flatten)]
+    pub emit: EmitArgs,
     #[command(flatten)]
     pub constraints: ConstraintArgs,
     #[command(flatten)]

@@ -9,6 +9,7 @@
 //! a tried shape the replica count is the smallest that meets every constraint at the load each
 //! replica then carries, found by bisection: latency only falls as replicas are added.
 
+use crate::error::Error;
 use crate::hardware::Hardware;
 use crate::perf::cost::{FleetCost, cost, fleet_cost};
 use crate::serving::{Load, MAX_RATE_PER_S};
@@ -114,8 +115,9 @@ pub struct Fleet<'a> {
     pub requests_per_s: f64,
     pub output_tokens_per_s: f64,
     pub cost: Option<FleetCost>,
-    /// How to start one replica (the engine admits the batch the serving model ran).
-    pub launch: LaunchPlan,
+    /// How to start one replica (the engine admits the batch the serving model ran); an error
+    /// only where the quant has no artifact the engine loads, which the search already refuses.
+    pub launch: Result<LaunchPlan, Error>,
     /// Why it lost to the choice ("8 × TP1 beats 2 × TP4: 31% cheaper at the same p90 TTFT");
     /// empty for the choice.
     pub lost: String,
@@ -523,7 +525,7 @@ fn fleet<'a>(
 
 /// The launch of one replica: under load the server must admit the batch the serving model ran
 /// (its `max_batch`), not the one sequence the workload names.
-pub fn launch_plan(ch: &Candidate) -> LaunchPlan {
+pub fn launch_plan(ch: &Candidate) -> Result<LaunchPlan, Error> {
     let mut d = ch.evaluated.deployment;
     if let Some(l) = &ch.evaluated.load {
         d.workload.concurrency = l.estimate.max_batch;

@@ -2,33 +2,59 @@
 //! structured [`LaunchPlan`] (program, arguments, environment, one entry per node), and the shell
 //! line rendered from it.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::catalog::model::ModelSource;
+use crate::error::{Error, Result};
+use crate::sizing::artifact::{Artifact, artifact};
+use crate::sizing::capacity::KvRule;
 use crate::sizing::{Deployment, KvDtype, MemoryPlan};
 
+/// DeepSeek's recommended sampling for the R1 family: "temperature within 0.5-0.7 (0.6 is
+/// recommended)", top-p 0.95 (DeepSeek-R1 README "Usage Recommendations" [S1]; the 0528 cards [S10]).
+pub const TEMPERATURE: f64 = 0.6;
+pub const TOP_P: f64 = 0.95;
+
 /// How to start a deployment, for a shell or for anything else that starts processes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct LaunchPlan {
-    /// `KEY=value` settings the process reads from its environment.
+    /// `KEY=value` settings the head's serving process reads from its environment.
     pub env: Vec<(String, String)>,
     pub program: String,
-    /// The arguments of the head node's process.
+    /// The arguments of the head node's serving process.
     pub args: Vec<String>,
     /// Each node that runs a process: the head first. One entry when the engine starts from a
-    /// single command (also vLLM across nodes: Ray starts the other stages).
+    /// single command.
     pub nodes: Vec<Node>,
+    /// Files the processes read, written before they start (TRT-LLM's extra options, Ollama's
+    /// Modelfile).
+    pub files: Vec<LaunchFile>,
+    /// Commands run on the head once its server is up (Ollama pulls and creates the model).
+    pub after: Vec<Vec<String>>,
+    /// The port the server listens on, and its health endpoint there (none: not a server).
+    pub port: Option<u16>,
+    pub health_path: String,
 }
 
-/// One machine of a deployment and the arguments of its process.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A file a launch needs, with its whole content.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct LaunchFile {
+    pub path: String,
+    pub content: String,
+}
+
+/// One machine of a deployment and the process it runs.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Node {
     pub rank: u32,
     pub role: Role,
+    pub program: String,
     pub args: Vec<String>,
+    /// Commands this node runs first (the Ray head before `vllm serve`).
+    pub before: Vec<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Serves the API and coordinates the others.
@@ -38,58 +64,225 @@ pub enum Role {
 }
 
 impl LaunchPlan {
-    /// The head node's command as one shell line.
+    /// The head node's serving command as one shell line.
     pub fn shell(&self) -> String {
         let env = self.env.iter().map(|(k, v)| format!("{k}={}", quote(v)));
-        let words = std::iter::once(quote(&self.program)).chain(self.args.iter().map(|a| quote(a)));
-        env.chain(words).collect::<Vec<_>>().join(" ")
+        env.chain(std::iter::once(words(&self.program, &self.args)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Everything the head runs, one shell line per step: its files, its first commands, the
+    /// server (in the background when commands follow it), and the commands after it.
+    pub fn script(&self) -> String {
+        let mut lines: Vec<String> = self
+            .files
+            .iter()
+            .map(|f| format!("printf '%s' {} > {}", quote(&f.content), quote(&f.path)))
+            .collect();
+        let head = self.nodes.first();
+        lines.extend(head.into_iter().flat_map(|n| &n.before).map(|c| argv(c)));
+        if self.after.is_empty() {
+            lines.push(self.shell());
+        } else {
+            lines.push(format!("{} &", self.shell()));
+            lines.extend(self.after.iter().map(|c| argv(c)));
+        }
+        lines.join("\n")
+    }
+
+    /// Each node's commands in order, the head first: `(rank, role, lines)`.
+    pub fn node_scripts(&self) -> Vec<(u32, Role, String)> {
+        self.nodes
+            .iter()
+            .map(|n| {
+                let text = if n.role == Role::Head {
+                    self.script()
+                } else {
+                    n.before
+                        .iter()
+                        .map(|c| argv(c))
+                        .chain(std::iter::once(words(&n.program, &n.args)))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                };
+                (n.rank, n.role, text)
+            })
+            .collect()
     }
 }
 
-/// A ready-to-run shell command for `d` as placed by `mem`.
-pub fn command(d: &Deployment, mem: &MemoryPlan) -> String {
-    plan(d, mem).shell()
+/// Words as one shell line, each quoted as it needs.
+pub fn shell_words(words: &[String]) -> String {
+    words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
 }
 
-/// The launch of `d` as placed by `mem`.
-pub fn plan(d: &Deployment, mem: &MemoryPlan) -> LaunchPlan {
-    let ranked = d.engine.launch.contains("{nnodes_flag}");
+fn words(program: &str, args: &[String]) -> String {
+    std::iter::once(quote(program))
+        .chain(args.iter().map(|a| quote(a)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn argv(c: &[String]) -> String {
+    match c.split_first() {
+        Some((p, rest)) => words(p, rest),
+        None => String::new(),
+    }
+}
+
+/// A ready-to-run shell script for `d` as placed by `mem`.
+pub fn command(d: &Deployment, mem: &MemoryPlan) -> Result<String> {
+    Ok(plan(d, mem)?.script())
+}
+
+/// The launch of `d` as placed by `mem`. Fails only for a quant with no artifact for the engine,
+/// which `sizing::support` refuses before anything is sized.
+pub fn plan(d: &Deployment, mem: &MemoryPlan) -> Result<LaunchPlan> {
+    let artifact = artifact(d.model, d.quant, d.engine).map_err(Error::Input)?;
     let stages = node_count(d, &mem.placement);
-    let nodes: Vec<Node> = (0..if ranked { stages } else { 1 })
-        .map(|rank| Node {
-            rank,
-            role: if rank == 0 { Role::Head } else { Role::Worker },
-            args: vec![],
-        })
-        .collect();
-    let mut env = vec![];
-    let mut program = String::new();
-    let mut head_args = vec![];
-    let nodes = nodes
-        .into_iter()
-        .map(|node| {
-            let mut words = split(&template(d, mem, node.rank)).into_iter().peekable();
-            let mut node_env = vec![];
-            while let Some((k, v)) = words.peek().and_then(|w| env_setting(w)) {
-                node_env.push((k, v));
-                words.next();
-            }
-            let node_program = words.next().unwrap_or_default();
-            let args: Vec<String> = words.collect();
-            if node.rank == 0 {
-                env = node_env;
-                program = node_program;
-                head_args = args.clone();
-            }
-            Node { args, ..node }
-        })
-        .collect();
-    LaunchPlan {
+    let per_rank = d.engine.launch.contains("{nnodes_flag}");
+    let fill = |t: &str, rank: u32| template(t, d, mem, &artifact, rank);
+    let (env, program, args) = process(&fill(&d.engine.launch, 0));
+    let mut nodes = vec![Node {
+        rank: 0,
+        role: Role::Head,
+        program: program.clone(),
+        args: args.clone(),
+        before: match (&d.engine.launch_head_before, stages > 1) {
+            (Some(t), true) => vec![split(&fill(t, 0))],
+            _ => vec![],
+        },
+    }];
+    for rank in 1..stages {
+        let worker = match &d.engine.launch_worker {
+            Some(t) => Some(process(&fill(t, rank))),
+            None if per_rank => Some(process(&fill(&d.engine.launch, rank))),
+            None => None,
+        };
+        if let Some((_, program, args)) = worker {
+            nodes.push(Node {
+                rank,
+                role: Role::Worker,
+                program,
+                args,
+                before: vec![],
+            });
+        }
+    }
+    let mut files = vec![];
+    let mut after = vec![];
+    match d.engine.id.as_str() {
+        "trtllm" => files.push(LaunchFile {
+            path: TRTLLM_OPTIONS.to_string(),
+            content: trtllm_options(d, mem, &artifact),
+        }),
+        "ollama" => {
+            files.push(LaunchFile {
+                path: MODELFILE.to_string(),
+                content: modelfile(&artifact),
+            });
+            let name = ollama_name(d);
+            after = vec![
+                split("sh -c 'until ollama list >/dev/null 2>&1; do sleep 1; done'"),
+                vec!["ollama".into(), "pull".into(), artifact.name()],
+                vec![
+                    "ollama".into(),
+                    "create".into(),
+                    name,
+                    "-f".into(),
+                    MODELFILE.into(),
+                ],
+            ];
+        }
+        _ => {}
+    }
+    Ok(LaunchPlan {
         env,
         program,
-        args: head_args,
+        args,
         nodes,
+        files,
+        after,
+        port: d.engine.port,
+        health_path: d.engine.health_path.clone(),
+    })
+}
+
+/// Where TRT-LLM's `--extra_llm_api_options` file and Ollama's Modelfile are written.
+pub const TRTLLM_OPTIONS: &str = "/tmp/r1pick-llm-api.yaml";
+pub const MODELFILE: &str = "/tmp/r1pick.Modelfile";
+
+/// The name Ollama serves the model under once its Modelfile sets R1's sampling.
+pub fn ollama_name(d: &Deployment) -> String {
+    format!("{}-{}-r1pick", d.model.id, d.quant.id).replace(['.', ':', '/'], "-")
+}
+
+/// An Ollama Modelfile: the tag, and the sampling the library's params leave unset (models.md §5:
+/// the params blob sets only stop tokens).
+fn modelfile(a: &Artifact) -> String {
+    format!(
+        "FROM {}\nPARAMETER temperature {TEMPERATURE}\nPARAMETER top_p {TOP_P}\n",
+        a.name()
+    )
+}
+
+/// TRT-LLM's LLM-API options: the KV fraction that was sized, the KV type, the online quant and
+/// the dtype (TensorRT-LLM docs, "LLM API" `KvCacheConfig.free_gpu_memory_fraction`,
+/// `KvCacheConfig.dtype`, `QuantConfig.quant_algo`; trtllm-serve `--extra_llm_api_options`).
+fn trtllm_options(d: &Deployment, mem: &MemoryPlan, a: &Artifact) -> String {
+    let mut kv = serde_json::Map::new();
+    if let Some(f) = memory_fraction(d, mem) {
+        kv.insert("free_gpu_memory_fraction".into(), f.into());
     }
+    if d.kv_dtype == KvDtype::Fp8 {
+        kv.insert("dtype".into(), "fp8".into());
+    }
+    let mut top = serde_json::Map::new();
+    top.insert("kv_cache_config".into(), kv.into());
+    if let Artifact::Repo {
+        online: Some(q), ..
+    } = a
+    {
+        let algo = q.to_uppercase();
+        top.insert(
+            "quant_config".into(),
+            serde_json::json!({ "quant_algo": algo }),
+        );
+    }
+    if let Artifact::Repo { cast: true, .. } = a {
+        top.insert("dtype".into(), "float16".into());
+    }
+    // A small map of strings and numbers always serializes.
+    serde_yaml_ng::to_string(&serde_json::Value::Object(top)).unwrap_or_default()
+}
+
+/// The engine's KV memory fraction that sized the plan (`data/serving.toml` `kv_rule`): vLLM's
+/// `gpu_memory_utilization`, SGLang's `mem_fraction_static` at this TP size, TRT-LLM's
+/// `free_gpu_memory_fraction`. `None` for engines that allocate context × slots.
+pub fn memory_fraction(d: &Deployment, mem: &MemoryPlan) -> Option<f64> {
+    let rule = crate::serving::config::engine(&d.engine.id).ok()?.kv_rule;
+    match rule {
+        KvRule::TotalFraction { fraction } | KvRule::FreeFraction { fraction } => Some(fraction),
+        // The TP size capacity.rs sized the pool with.
+        KvRule::StaticFraction { by_tp } => Some(KvRule::static_fraction(
+            &by_tp,
+            mem.placement.tensor_parallel.max(1),
+        )),
+        KvRule::Slots | KvRule::Single => None,
+    }
+}
+
+/// Environment settings, program and arguments of a filled-in command line.
+fn process(line: &str) -> (Vec<(String, String)>, String, Vec<String>) {
+    let mut words = split(line).into_iter().peekable();
+    let mut env = vec![];
+    while let Some((k, v)) = words.peek().and_then(|w| env_setting(w)) {
+        env.push((k, v));
+        words.next();
+    }
+    let program = words.next().unwrap_or_default();
+    (env, program, words.collect())
 }
 
 /// `KEY=value` with an upper-case name: an environment setting before the program.
@@ -149,38 +342,41 @@ fn quote(word: &str) -> String {
     }
 }
 
-/// The engine's template filled in for node `rank`.
-fn template(d: &Deployment, mem: &MemoryPlan, rank: u32) -> String {
+/// An engine template filled in for node `rank`.
+fn template(t: &str, d: &Deployment, mem: &MemoryPlan, a: &Artifact, rank: u32) -> String {
     let m = d.model;
-    let q = d.quant;
     let p = &mem.placement;
     let w = &d.workload;
-    let repo = m.repos.get(&q.id).unwrap_or(&m.hf_repo).clone();
-    let gguf_repo = m
-        .repos
-        .get("gguf")
-        .cloned()
-        .unwrap_or_else(|| format!("{}-GGUF", m.hf_repo));
-    // unsloth names files by type: Q4_K_M, UD-IQ1_S.
-    let gguf_tag = match q.id.strip_prefix("ud-") {
-        Some(rest) => format!("UD-{}", rest.to_uppercase()),
-        None => q.id.to_uppercase(),
+    let (cast, online) = match a {
+        Artifact::Repo { cast, online, .. } => (*cast, online.as_deref()),
+        _ => (false, None),
     };
-    let gguf = format!("{gguf_repo}:{gguf_tag}");
-    // vLLM/SGLang quantize BF16 weights to FP8 on load; the 671B ships in FP8 already.
-    let quant_flag = match (q.id.as_str(), m.is_moe()) {
-        ("fp8", false) => " --quantization fp8".to_string(),
-        // ModelOpt NVFP4 checkpoints (SGLang needs it named; vLLM accepts the same value).
-        ("nvfp4", _) => " --quantization modelopt_fp4".to_string(),
+    // vLLM/SGLang quantize the 16-bit weights to FP8 as they load (`--quantization fp8`).
+    let quant_flag = match online {
+        Some(q) if d.engine.id != "trtllm" => format!(" --quantization {q}"),
+        // ModelOpt NVFP4 checkpoints (SGLang needs the method named; vLLM accepts the same value).
+        None if d.quant.id == "nvfp4" && d.engine.id != "trtllm" => {
+            " --quantization modelopt_fp4".to_string()
+        }
         _ => String::new(),
     };
+    // TRT-LLM quantizes while building a TensorRT engine (its PyTorch backend loads published
+    // quantized checkpoints only).
+    let backend_flag = match online {
+        Some(_) if d.engine.id == "trtllm" => " --backend tensorrt",
+        _ => "",
+    };
     // FP16 where the engine would pick BF16 from the config (GPUs below compute capability 8.0).
-    let dtype_flag = if q.id == "fp16" { " --dtype half" } else { "" };
+    let dtype_flag = if cast && d.engine.id != "trtllm" {
+        " --dtype half"
+    } else {
+        ""
+    };
     let kv_flag = kv_cache_flag(d.engine.id.as_str(), d.kv_dtype);
     let mtp_flag = mtp_flag(d.engine.id.as_str(), d.mtp);
     let nodes = node_count(d, p);
     let pp_flag = if nodes > 1 {
-        format!(" --pipeline-parallel-size {nodes}")
+        format!(" --pipeline-parallel-size {nodes} --distributed-executor-backend ray")
     } else {
         String::new()
     };
@@ -208,26 +404,16 @@ fn template(d: &Deployment, mem: &MemoryPlan, rank: u32) -> String {
         Some(last) if p.cpu_expert_layers > 0 && p.gpus > 0 => format!(" --n-cpu-moe {}", last + 1),
         _ => String::new(),
     };
-    // Ollama: the library tag where one is published, else the GGUF repo through hf.co.
-    let ollama_tag = match (q.id.as_str(), &m.ollama_tag) {
-        ("q4_k_m", Some(tag)) => tag.clone(),
-        _ => m
-            .ollama_tags
-            .get(&q.id)
-            .cloned()
-            .unwrap_or_else(|| format!("hf.co/{gguf}")),
+    // llama-server: a GGUF the user brought is loaded from its path, not fetched from a hub repo.
+    let model_flag = match a {
+        Artifact::GgufPath(path) => format!("-m {path}"),
+        _ => format!("-hf {}", a.name()),
     };
-    // A GGUF file the user brought is loaded from its path, not fetched from a hub repo.
-    let launch = match m.source {
-        ModelSource::Gguf => d
-            .engine
-            .launch
-            .replace("-hf {gguf}", &format!("-m {}", m.hf_repo)),
-        _ => d.engine.launch.clone(),
-    };
-    launch
-        .replace("{repo}", &repo)
-        .replace("{gguf}", &gguf)
+    let fraction = memory_fraction(d, mem)
+        .map(|f| format!("{f}"))
+        .unwrap_or_default();
+    t.replace("{repo}", &a.name())
+        .replace("{model_flag}", &model_flag)
         .replace("{tp}", &p.tensor_parallel.to_string())
         .replace("{pp}", &nodes.to_string())
         .replace("{gpus}", &p.gpus.to_string())
@@ -236,14 +422,19 @@ fn template(d: &Deployment, mem: &MemoryPlan, rank: u32) -> String {
         .replace("{context}", &w.context.to_string())
         .replace("{ctx_total}", &(w.context * w.concurrency).to_string())
         .replace("{concurrency}", &w.concurrency.to_string())
+        .replace("{memory_fraction}", &fraction)
         .replace("{quant_flag}", &quant_flag)
+        .replace("{backend_flag}", backend_flag)
         .replace("{dtype_flag}", dtype_flag)
         .replace("{kv_flag}", &kv_flag)
         .replace("{mtp_flag}", &mtp_flag)
         .replace("{ngl}", &ngl.to_string())
         .replace("{split_flag}", &split_flag)
         .replace("{moe_flag}", &moe_flag)
-        .replace("{ollama_tag}", &ollama_tag)
+        .replace("{port}", &d.engine.port.unwrap_or_default().to_string())
+        .replace("{options_file}", TRTLLM_OPTIONS)
+        .replace("{temperature}", &TEMPERATURE.to_string())
+        .replace("{top_p}", &TOP_P.to_string())
         .replace("{output}", &w.output.to_string())
 }
 
@@ -322,7 +513,7 @@ mod tests {
             workload,
         );
         let mem = size(&d, &hw)?;
-        Ok(plan(&d, &mem))
+        plan(&d, &mem)
     }
 
     #[test]
@@ -343,7 +534,7 @@ mod tests {
     }
 
     #[test]
-    fn ollama_settings_are_environment_not_arguments() -> crate::error::Result<()> {
+    fn ollama_settings_go_to_the_server_and_sampling_to_a_modelfile() -> crate::error::Result<()> {
         let p = launch("32b", "q4_k_m", "ollama", "rtx-4090")?;
         let env: Vec<(&str, &str)> = p
             .env
@@ -358,7 +549,30 @@ mod tests {
             ]
         );
         assert_eq!(p.program, "ollama");
-        assert_eq!(p.args, ["run", "deepseek-r1:32b"]);
+        assert_eq!(p.args, ["serve"]);
+        assert_eq!(p.after[1], ["ollama", "pull", "deepseek-r1:32b"]);
+        assert_eq!(
+            p.files[0].content,
+            "FROM deepseek-r1:32b\nPARAMETER temperature 0.6\nPARAMETER top_p 0.95\n"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn vllm_across_two_nodes_starts_a_ray_head_then_serves_and_a_ray_worker_joins()
+    -> crate::error::Result<()> {
+        let p = launch("671b", "fp8", "vllm", "h100-sxm:16")?;
+        assert_eq!(p.nodes.len(), 2);
+        assert_eq!(
+            p.nodes[0].before,
+            [["ray", "start", "--head", "--port=6379"]]
+        );
+        assert_eq!(p.nodes[0].program, "vllm");
+        assert_eq!(p.nodes[1].program, "ray");
+        assert_eq!(
+            p.nodes[1].args,
+            ["start", "--block", "--address=HEAD_NODE_IP:6379"]
+        );
         Ok(())
     }
 

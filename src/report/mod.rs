@@ -7,6 +7,7 @@ pub mod check;
 pub mod deployment;
 pub mod estimate;
 pub mod finetune;
+pub mod manifest;
 pub mod models;
 pub mod plan;
 pub mod plot;

@@ -48,7 +48,10 @@ pub struct Recommendation {
     pub quality_judged: bool,
     /// False when no benchmark of the quant was published: the quality is an extrapolation.
     pub quality_measured: bool,
+    /// The head's commands as a shell script (one line per step).
     pub command: String,
+    /// The same launch, structured: program, arguments, environment, files and every node.
+    pub launch: crate::decide::launch::LaunchPlan,
     pub why: Vec<String>,
     /// Every constraint with its margin (violations marked with --best-effort).
     pub checks: Vec<CheckResult>,

@@ -37,7 +37,7 @@ pub enum KvRule {
 
 impl KvRule {
     /// SGLang's `mem_fraction_static` for a TP size (the table's entry at or below it).
-    fn static_fraction(by_tp: &[f64; 5], tp: u32) -> f64 {
+    pub fn static_fraction(by_tp: &[f64; 5], tp: u32) -> f64 {
         match tp {
             0 | 1 => by_tp[0],
             2 | 3 => by_tp[1],

@@ -5,6 +5,7 @@
 //! (llama.cpp, Ollama, transformers) give each GPU whole layers and spill what does not fit to host
 //! memory (`layer_split`). `plan` holds the types, `costs` the engine's per-GPU costs.
 
+pub mod artifact;
 pub mod capacity;
 mod costs;
 pub mod kv;

@@ -33,6 +33,9 @@ pub fn unsupported(
             engine.quants.join(", ")
         ));
     }
+    if let Err(why) = super::artifact::artifact(model, quant, engine) {
+        return Some(why);
+    }
     if gpus == 0 {
         if !engine.cpu_only {
             return Some(format!(

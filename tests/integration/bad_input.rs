@@ -197,6 +197,11 @@ const ROWS: &[Row] = &[
     row("r1pick estimate 671b --quant fp8 --engine sglang --gpu h200:8 --mtp 5", 2, "--mtp 5: sglang's MTP acceptance is measured only"),
     row("r1pick estimate 7b --engine vllm --gpu h100-sxm --mtp 1", 2, "has no MTP module"),
     row("r1pick size 671b --quant nvfp4 --engine trtllm --gpu h200:8", 2, "NVFP4 only on GPUs with FP4 tensor cores"),
+    // --emit
+    row("r1pick estimate 7b --gpu l40s --emit helm", 2, "'helm' for '--emit <FORMAT>'"),
+    row("r1pick estimate 7b --quant q4_k_m --engine llama.cpp --gpu m2-ultra --emit kubernetes", 2, "Apple Silicon has none"),
+    row("r1pick estimate 671b --quant fp8 --gpu h100-sxm:16 --emit compose", 2, "--emit compose runs one host"),
+    row("r1pick recommend --task chat --gpu l40s --emit compose --json", 2, "give --emit or --json"),
 ];
 
 fn fixtures() -> PathBuf {

@@ -77,22 +77,36 @@ const GOLDEN_LLAMA_70B_2: [[u64; 6]; 2] = [
     ],
 ];
 
+// The head's script of each launch: files first, then its commands (review changes by hand: each
+// flag is what the plan sized, see tests/integration/launch.rs).
 const GOLDEN_LAUNCH: [&str; 8] = [
-    "vllm serve deepseek-ai/DeepSeek-R1-Distill-Qwen-7B --tensor-parallel-size 2 --max-model-len 8192 --max-num-seqs 4",
-    "vllm serve deepseek-ai/DeepSeek-R1-Distill-Qwen-14B --tensor-parallel-size 1 --max-model-len 8192 --max-num-seqs 4 --quantization fp8",
-    "python -m sglang.launch_server --model-path deepseek-ai/DeepSeek-R1 --tp 8 --context-length 8192 --max-running-requests 4",
-    "python -m sglang.launch_server --model-path deepseek-ai/DeepSeek-R1 --tp 16 --nnodes 2 --node-rank 0 --dist-init-addr HEAD_NODE_IP:5000 --context-length 8192 --max-running-requests 4",
-    "trtllm-serve deepseek-ai/DeepSeek-R1-Distill-Llama-70B --tp_size 4 --pp_size 1 --max_seq_len 8192 --max_batch_size 4",
-    "llama-server -hf unsloth/DeepSeek-R1-Distill-Llama-70B-GGUF:Q4_K_M --ctx-size 32768 --parallel 4 --n-gpu-layers 73 --split-mode layer --tensor-split 37,36 --flash-attn on",
-    "OLLAMA_CONTEXT_LENGTH=8192 OLLAMA_NUM_PARALLEL=4 ollama run deepseek-r1:32b",
-    "python -c \"from transformers import pipeline; p = pipeline('text-generation', model='deepseek-ai/DeepSeek-R1-Distill-Qwen-7B', device_map='auto', torch_dtype='auto'); print(p('...', max_new_tokens=4096))\"",
+    r#"vllm serve deepseek-ai/DeepSeek-R1-Distill-Qwen-7B --host 0.0.0.0 --port 8000 --tensor-parallel-size 2 --max-model-len 8192 --max-num-seqs 4 --gpu-memory-utilization 0.9 --reasoning-parser deepseek_r1 --override-generation-config "{\"temperature\": 0.6, \"top_p\": 0.95}""#,
+    r#"vllm serve deepseek-ai/DeepSeek-R1-Distill-Qwen-14B --host 0.0.0.0 --port 8000 --tensor-parallel-size 1 --max-model-len 8192 --max-num-seqs 4 --gpu-memory-utilization 0.9 --quantization fp8 --reasoning-parser deepseek_r1 --override-generation-config "{\"temperature\": 0.6, \"top_p\": 0.95}""#,
+    r#"python -m sglang.launch_server --model-path deepseek-ai/DeepSeek-R1 --host 0.0.0.0 --port 30000 --tp 8 --context-length 8192 --max-running-requests 4 --mem-fraction-static 0.81 --reasoning-parser deepseek-r1"#,
+    r#"python -m sglang.launch_server --model-path deepseek-ai/DeepSeek-R1 --host 0.0.0.0 --port 30000 --tp 16 --nnodes 2 --node-rank 0 --dist-init-addr HEAD_NODE_IP:5000 --context-length 8192 --max-running-requests 4 --mem-fraction-static 0.79 --reasoning-parser deepseek-r1"#,
+    r#"printf '%s' "kv_cache_config:
+  free_gpu_memory_fraction: 0.9
+quant_config:
+  quant_algo: FP8
+" > /tmp/r1pick-llm-api.yaml
+trtllm-serve deepseek-ai/DeepSeek-R1-Distill-Llama-70B --host 0.0.0.0 --port 8000 --backend tensorrt --tp_size 4 --pp_size 1 --max_seq_len 8192 --max_batch_size 4 --reasoning_parser deepseek-r1 --extra_llm_api_options /tmp/r1pick-llm-api.yaml"#,
+    r#"llama-server -hf unsloth/DeepSeek-R1-Distill-Llama-70B-GGUF:Q4_K_M --host 0.0.0.0 --port 8080 --ctx-size 32768 --parallel 4 --n-gpu-layers 73 --split-mode layer --tensor-split 37,36 --flash-attn enabled --temp 0.6 --top-p 0.95"#,
+    r#"printf '%s' "FROM deepseek-r1:32b
+PARAMETER temperature 0.6
+PARAMETER top_p 0.95
+" > /tmp/r1pick.Modelfile
+OLLAMA_CONTEXT_LENGTH=8192 OLLAMA_NUM_PARALLEL=4 ollama serve &
+sh -c "until ollama list >/dev/null 2>&1; do sleep 1; done"
+ollama pull deepseek-r1:32b
+ollama create deepseek-r1-distill-qwen-32b-q4_k_m-r1pick -f /tmp/r1pick.Modelfile"#,
+    r#"python -c "from transformers import pipeline; p = pipeline('text-generation', model='deepseek-ai/DeepSeek-R1-Distill-Qwen-7B', device_map='auto', torch_dtype='auto'); print(p('...', max_new_tokens=4096))""#,
 ];
 
 /// 53 of the 58 MoE layers keep their routed experts in host RAM; -ngl 62 = 61 layers + output.
 /// The 0528 GGUF: an MLA conversion (the January 2025 R1 GGUF caches 4.77 MiB per token instead).
 /// 53 expert blocks in host memory are those of layers 3..56: `--n-cpu-moe 56` (it printed 53,
 /// which moves only 50 because layers 0–2 are dense).
-const GOLDEN_LAUNCH_OFFLOAD: &str = "llama-server -hf unsloth/DeepSeek-R1-0528-GGUF:UD-IQ1_S --ctx-size 8192 --parallel 1 --n-gpu-layers 62 --n-cpu-moe 56 --flash-attn on";
+const GOLDEN_LAUNCH_OFFLOAD: &str = "llama-server -hf unsloth/DeepSeek-R1-0528-GGUF:UD-IQ1_S --host 0.0.0.0 --port 8080 --ctx-size 8192 --parallel 1 --n-gpu-layers 62 --n-cpu-moe 56 --flash-attn enabled --temp 0.6 --top-p 0.95";
 
 fn planned(d: &Deployment, hw: &Hardware) -> MemoryPlan {
     plan(d, hw).unwrap()
@@ -202,7 +216,7 @@ fn launched(model: &str, quant: &str, engine: &str, gpu: &str, w: Workload) -> S
     let c = catalog();
     let hw = machine(gpu);
     let d = deployment(&c, model, quant, engine, hw.gpu_count(), w);
-    launch::command(&d, &planned(&d, &hw))
+    launch::command(&d, &planned(&d, &hw)).unwrap()
 }
 
 #[test]
@@ -238,7 +252,7 @@ fn llama_cpp_keeps_the_experts_it_cannot_fit_on_the_host() {
     );
     let m = planned(&d, &hw);
     assert_eq!(m.placement.cpu_expert_layers, 53);
-    assert_eq!(launch::command(&d, &m), GOLDEN_LAUNCH_OFFLOAD);
+    assert_eq!(launch::command(&d, &m).unwrap(), GOLDEN_LAUNCH_OFFLOAD);
 }
 
 // ---- time to answer ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ mod calibration;
 mod catalog;
 mod check;
 mod config;
+mod emit;
 mod exit_codes;
 mod extremes;
 mod finetune;
@@ -20,6 +21,7 @@ mod gpus;
 mod hardware;
 #[cfg(unix)]
 mod io_faults;
+mod launch;
 mod layers;
 mod load;
 mod memory;

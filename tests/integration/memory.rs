@@ -276,7 +276,7 @@ fn n_cpu_moe_counts_layers_from_the_first_and_sizing_agrees() {
     let moved = p.placement.cpu_expert_layers as usize;
     assert!(moved > 0 && moved < 58, "{moved}");
     let n = 3 + moved;
-    let command = launch::command(&d, &p);
+    let command = launch::command(&d, &p).unwrap();
     assert!(command.contains(&format!(" --n-cpu-moe {n} ")), "{command}");
     let w = WeightBytes::of(d.model, d.quant);
     for (l, on) in p.placement.experts_on_gpu.iter().enumerate() {
@@ -310,7 +310,7 @@ fn sglang_across_two_nodes_is_sized_as_the_tp16_it_launches() {
     for g in &p.gpus {
         assert_eq!(g.kv_cache, 70_272 * 8192);
     }
-    let command = launch::command(&d, &p);
+    let command = launch::command(&d, &p).unwrap();
     assert!(
         command.contains(" --tp 16 --nnodes 2 --node-rank 0 "),
         "{command}"

@@ -315,7 +315,7 @@ fn launch_commands_name_real_artifacts() {
     ]);
     // Q4_K_M is the library's default tag: deepseek-r1:14b, :32b …
     assert!(
-        ollama.contains("ollama run deepseek-r1:") && !ollama.contains("hf.co"),
+        ollama.contains("ollama pull deepseek-r1:") && !ollama.contains("hf.co"),
         "{ollama}"
     );
     let split = cmd(&[

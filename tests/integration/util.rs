@@ -89,6 +89,7 @@ pub fn dense_model(id: &str, name: &str, a: DenseArch, quant: &str) -> Model {
         name: name.to_string(),
         aliases: vec![],
         hf_repo: String::new(),
+        hf_repo_quant: "bf16".to_string(),
         ollama_tag: None,
         license: String::new(),
         base_model: String::new(),

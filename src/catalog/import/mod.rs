@@ -139,6 +139,7 @@ pub fn model(
         name: imported.name.clone().unwrap_or_else(|| id.to_string()),
         aliases: vec![],
         hf_repo: repo.to_string(),
+        hf_repo_quant: "bf16".to_string(),
         ollama_tag: None,
         license: String::new(),
         base_model: String::new(),
