@@ -200,10 +200,10 @@ fn seed_a_dual_a100_server_handles_100k_calls_a_day_of_the_14b_with_chat_lengths
 #[test]
 fn seed_the_7b_at_batch_32_reaches_2000_tokens_per_s_on_data_center_gpus() {
     for (gpu, reaches, tokens_per_s) in [
-        ("h100-sxm", true, 3637.0),
-        ("a100-sxm-80gb", true, 2284.0),
-        ("l40s", false, 1058.0),
-        ("rtx-4090", false, 1187.0),
+        ("h100-sxm", true, 3629.5),
+        ("a100-sxm-80gb", true, 2273.2),
+        ("l40s", false, 1055.5),
+        ("rtx-4090", false, 1182.0),
     ] {
         let (_, d) = json(&format!(
             "estimate 7b --gpu {gpu} --quant bf16 --engine vllm --prompt 1k --output 4k --concurrency 32"
@@ -277,4 +277,35 @@ fn a_plan_is_the_same_on_every_run() {
     let b = r1pick().args(args).output().unwrap();
     assert_eq!(a.status.code(), Some(0));
     assert_eq!(a.stdout, b.stdout);
+}
+
+/// `plan --emit kubernetes` deploys the fleet the plan sized: its replicas plus spares, each
+/// replica launched with the plan's own arguments.
+#[test]
+fn plan_emits_the_fleet_it_sized_as_a_kubernetes_deployment() {
+    let args = "plan --task chat --gpu h100-sxm --rate 20/s --spares 1";
+    let (code, d) = json(args);
+    assert_eq!(code, 0);
+    let total = count(&d, "replicas") + count(&d, "spares");
+    let out = r1pick()
+        .args(args.split_whitespace())
+        .args(["--emit", "kubernetes"])
+        .output()
+        .expect("r1pick runs");
+    assert_eq!(out.status.code(), Some(0));
+    let yaml = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(yaml.contains("kind: Deployment"), "{yaml}");
+    assert!(
+        yaml.contains(&format!("  replicas: {total}\n")),
+        "{total} replicas: {yaml}"
+    );
+    let launch_args: Vec<&str> = d["launch"]["args"]
+        .as_array()
+        .expect("launch args")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for a in launch_args {
+        assert!(yaml.contains(a), "{a} missing from the manifest");
+    }
 }

@@ -42,7 +42,7 @@ fn the_cloud_headline_names_the_gpu_type() {
     assert_eq!(
         out.lines().nth(2),
         Some(
-            "  deepseek-r1-0528 · ud-q2_k_xl · llama.cpp · 1 × AMD Instinct MI300X, context 16384 × 1"
+            "  deepseek-r1-distill-llama-70b · fp8 · sglang · 2 × NVIDIA GH200 Grace Hopper Superchip (GPU, 96GB HBM3), tensor parallel 2, context 16384 × 1"
         )
     );
 }
@@ -57,6 +57,10 @@ fn a_mixed_machine_is_named_by_its_composition_and_its_memory_per_gpu_type() {
         "machine.toml",
         "--tpot",
         "50ms",
+        // pinned: the 2-bit 671B is the plan that spans both GPU types (unmeasured quants rank
+        // below measured ones otherwise)
+        "--quant",
+        "ud-iq2_xxs",
     ]);
     assert_eq!(
         out.lines().next(),
