@@ -4,8 +4,8 @@
 use crate::cli::plan::PlanArgs;
 use crate::cli::{HardwareArgs, LoadArgs};
 use crate::decide::fleet::{
-    DEFAULT_HEADROOM, DEFAULT_PEAK_FACTOR, Demand, Fleet, FleetRequest, MAX_REPLICAS, NODE_GPUS,
-    ReplicaMachine, plan as plan_fleet,
+    CURVE_SCALES, DEFAULT_HEADROOM, DEFAULT_PEAK_FACTOR, Demand, Fleet, FleetRequest, MAX_REPLICAS,
+    NODE_GPUS, ReplicaMachine, at_rates, gpu_id, plan as plan_fleet,
 };
 use crate::decide::load::Traffic;
 use crate::decide::search::candidates::{CLOUD_COUNTS, local_counts};
@@ -13,6 +13,7 @@ use crate::decide::search::{Machines, Prefer};
 use crate::error::{Error, Result, exit};
 use crate::hardware::simulate::{SimulationRequest, simulate};
 use crate::report::plan::{FleetLoad, FleetReport, LimitReport, PlanDocument};
+use crate::report::plot::{FleetPoint, fleet_svg};
 use crate::report::{render, schema};
 use crate::serving::Load;
 
@@ -102,6 +103,19 @@ pub fn plan(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
         spares: f.spares.unwrap_or(0),
     };
     let emit_format = super::emit::format(&args.emit, ctx.format)?;
+    if let Some(path) = &args.plot.plot {
+        super::sweep::plot_path_ok(Some(path))?;
+        if emit_format.is_some() {
+            return Err(Error::input(
+                "--plot draws the plan's cost and --emit prints its manifest: give one of them",
+            ));
+        }
+        if rate.is_none() {
+            return Err(Error::input(
+                "--plot draws cost against the request rate: give the load as --rate or --daily, not --concurrency",
+            ));
+        }
+    }
     let decision = plan_fleet(&fleet_req);
     if let (Some(format), Some(f)) = (emit_format, decision.choice.as_ref()) {
         let e = &f.replica.evaluated;
@@ -154,6 +168,12 @@ pub fn plan(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
     } else {
         exit::UNMET
     };
+    if let (Some(path), Some(chosen), Some(planned)) =
+        (&args.plot.plot, decision.choice.as_ref(), rate)
+    {
+        let svg = fleet_plot(&fleet_req, chosen, planned)?;
+        super::sweep::write_atomically(path, &svg)?;
+    }
     let stdout = render(&doc, ctx.format);
     Ok(Outcome {
         stdout,
@@ -252,4 +272,29 @@ fn fleet_report(f: &Fleet) -> Result<FleetReport> {
         launch,
         lost: (!f.lost.is_empty()).then(|| f.lost.clone()),
     })
+}
+
+/// `plan --plot`: the chosen shape planned at [`CURVE_SCALES`] × the planned rate.
+fn fleet_plot(req: &FleetRequest, chosen: &Fleet, planned: f64) -> Result<String> {
+    let rates: Vec<f64> = CURVE_SCALES.iter().map(|s| s * planned).collect();
+    let points: Vec<FleetPoint> = at_rates(req, chosen, &rates)
+        .into_iter()
+        .filter_map(|(r, f)| {
+            f.map(|f| FleetPoint {
+                requests_per_s: r,
+                replicas: f.replicas_total(),
+                usd_per_month: f.cost.map(|c| c.usd_per_month),
+            })
+        })
+        .collect();
+    let d = &chosen.replica.evaluated.deployment;
+    let title = format!(
+        "{} · {} · {} on {}×{} per replica — cost and replicas against the rate",
+        d.model.id,
+        d.quant.id,
+        d.engine.id,
+        chosen.gpus_per_replica(),
+        gpu_id(&chosen.replica.evaluated.hardware)
+    );
+    fleet_svg(&title, &points, planned).map_err(Error::Environment)
 }

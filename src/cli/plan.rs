@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::units;
-use super::{ConstraintArgs, CostArgs, DeploymentArgs, EmitArgs, HardwareArgs, LoadArgs};
+use super::{ConstraintArgs, CostArgs, DeploymentArgs, EmitArgs, HardwareArgs, LoadArgs, PlotArgs};
 
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
@@ -24,6 +24,8 @@ pub struct PlanArgs {
     pub fleet: FleetArgs,
     #[command(flatten)]
     pub emit: EmitArgs,
+    #[command(flatten)]
+    pub plot: PlotArgs,
     /// Choose the GPU type among those with a price (and the GPUs per replica)
     #[arg(long)]
     pub cloud: bool,

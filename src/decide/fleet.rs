@@ -482,6 +482,63 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
     }
 }
 
+/// The rates `plan --plot` draws: from a quarter of the planned rate to three times it.
+pub const CURVE_SCALES: [f64; 10] = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0];
+
+/// The chosen shape planned again at other request rates: the same model, quant, engine, GPU type
+/// and GPUs per replica, each rate by [`plan`] itself (so the replica count still meets the SLO,
+/// not just the headroom). The budget is dropped, so the curve shows what the rates past it cost.
+/// `None` at a rate the shape cannot carry within the replica cap.
+pub fn at_rates<'a>(
+    req: &FleetRequest<'a, '_>,
+    chosen: &Fleet<'a>,
+    rates: &[f64],
+) -> Vec<(f64, Option<Fleet<'a>>)> {
+    let d = &chosen.replica.evaluated.deployment;
+    let gpus = d.gpus;
+    let gpu = gpu_id(&chosen.replica.evaluated.hardware);
+    let machines: Vec<ReplicaMachine> = req
+        .machines
+        .iter()
+        .filter(|m| gpu_id(&m.hardware) == gpu && m.gpu_counts.contains(&gpus))
+        .map(|m| ReplicaMachine {
+            gpu_counts: vec![gpus],
+            ..m.clone()
+        })
+        .collect();
+    let search = Request {
+        pins: super::search::Pins {
+            model: Some(d.model),
+            quant: Some(d.quant),
+            engine: Some(d.engine),
+            ..req.search.pins
+        },
+        constraints: Constraints {
+            budget: None,
+            ..req.search.constraints.clone()
+        },
+        machines: Machines::Cloud,
+        ..*req.search
+    };
+    rates
+        .iter()
+        .map(|&per_second| {
+            let r = FleetRequest {
+                search: &search,
+                machines: machines.clone(),
+                demand: Demand::Rate { per_second },
+                traffic: Traffic {
+                    load: Load::Rate { per_second },
+                    ..req.traffic
+                },
+                headroom: req.headroom,
+                spares: req.spares,
+            };
+            (per_second, plan(&r).choice)
+        })
+        .collect()
+}
+
 fn fleet<'a>(
     req: &FleetRequest<'a, '_>,
     s: &Shape<'a>,
@@ -589,7 +646,8 @@ fn label(c: &Candidate) -> String {
     )
 }
 
-fn gpu_id(hw: &Hardware) -> String {
+/// The GPU type of a machine, as shapes and charts name it.
+pub fn gpu_id(hw: &Hardware) -> String {
     hw.gpus
         .first()
         .map(|g| g.id.clone().unwrap_or_else(|| g.name.clone()))

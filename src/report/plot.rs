@@ -259,6 +259,118 @@ pub fn pareto_svg(
     Ok(svg)
 }
 
+/// One rate of `plan --plot`: the fleet the planner gives the chosen shape there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FleetPoint {
+    pub requests_per_s: f64,
+    /// Spares included; what the fleet runs.
+    pub replicas: u32,
+    /// `None` when the GPUs have no price.
+    pub usd_per_month: Option<f64>,
+}
+
+/// `plan --plot`: the monthly cost (left scale) and the replicas (right scale) of the chosen shape
+/// against the request rate; the planned rate a triangle on the cost curve (on the replica curve
+/// when unpriced).
+pub fn fleet_svg(title: &str, points: &[FleetPoint], planned: f64) -> Result<String, String> {
+    let (lo, hi) = match (points.first(), points.last()) {
+        (Some(a), Some(b)) => (a.requests_per_s, b.requests_per_s),
+        _ => return Err("cannot draw a fleet at no rate".into()),
+    };
+    let (x0, x1) = if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 1.0, hi + 1.0)
+    };
+    let pad = (x1 - x0) * 0.03;
+    let costs: Vec<(f64, f64)> = points
+        .iter()
+        .filter_map(|p| p.usd_per_month.map(|c| (p.requests_per_s, c)))
+        .collect();
+    let replicas: Vec<(f64, f64)> = points
+        .iter()
+        .map(|p| (p.requests_per_s, f64::from(p.replicas)))
+        .collect();
+    let c_top = top(costs.iter().map(|p| p.1));
+    let r_top = top(replicas.iter().map(|p| p.1));
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(72)
+            .right_y_label_area_size(64)
+            .build_cartesian_2d((x0 - pad)..(x1 + pad), 0.0..c_top)
+            .map_err(failed)?
+            .set_secondary_coord((x0 - pad)..(x1 + pad), 0.0..r_top);
+        chart
+            .configure_mesh()
+            .light_line_style(WHITE.mix(0.0))
+            .x_desc("requests/s")
+            .y_desc("USD per month")
+            .x_label_formatter(&|v| tick(*v))
+            .y_label_formatter(&|v| tick(*v))
+            .draw()
+            .map_err(failed)?;
+        chart
+            .configure_secondary_axes()
+            .y_desc("replicas (spares included)")
+            .y_label_formatter(&|v| tick(*v))
+            .draw()
+            .map_err(failed)?;
+        let legend = |c: RGBColor| {
+            move |(x, y): (i32, i32)| Rectangle::new([(x, y - 4), (x + 16, y + 4)], c.filled())
+        };
+        if !costs.is_empty() {
+            chart
+                .draw_series(LineSeries::new(costs.clone(), THROUGHPUT.stroke_width(2)))
+                .map_err(failed)?
+                .label("USD per month")
+                .legend(legend(THROUGHPUT));
+        }
+        chart
+            .draw_secondary_series(LineSeries::new(replicas.clone(), PER_USER.stroke_width(2)))
+            .map_err(failed)?
+            .label("replicas (right axis)")
+            .legend(legend(PER_USER));
+        let at = |s: &[(f64, f64)]| s.iter().copied().find(|p| p.0 == planned);
+        let label = format!("planned: {} requests/s", tick(planned));
+        match (at(&costs), at(&replicas)) {
+            (Some(c), _) => {
+                chart
+                    .draw_series(std::iter::once(TriangleMarker::new(c, 9, MARK.filled())))
+                    .map_err(failed)?
+                    .label(label)
+                    .legend(legend(MARK));
+            }
+            (None, Some(r)) => {
+                chart
+                    .draw_secondary_series(std::iter::once(TriangleMarker::new(
+                        r,
+                        9,
+                        MARK.filled(),
+                    )))
+                    .map_err(failed)?
+                    .label(label)
+                    .legend(legend(MARK));
+            }
+            (None, None) => {}
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()
+            .map_err(failed)?;
+        root.present().map_err(failed)?;
+    }
+    Ok(svg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::tick;

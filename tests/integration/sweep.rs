@@ -371,3 +371,60 @@ fn the_recommend_plot_draws_every_passing_candidate_the_front_and_one_pick() {
     );
     assert_eq!(text, svg(PARETO), "the same bytes on every run");
 }
+
+fn plan_args() -> Vec<&'static str> {
+    "plan --task chat --gpu h100-sxm --rate 20/s"
+        .split_whitespace()
+        .collect()
+}
+
+/// `plan --plot`: the chosen shape's monthly cost and replicas against the rate, one line each,
+/// the planned rate a triangle; the same bytes on every run.
+#[test]
+fn a_plan_plot_draws_cost_and_replicas_against_the_rate() {
+    let text = svg(&plan_args());
+    let doc = roxmltree::Document::parse(&text).expect("the SVG parses as XML");
+    assert_eq!(series(&doc), ["#1F77B4", "#2CA02C"]);
+    assert_eq!(count(&doc, "polygon"), 1, "one triangle: the planned rate");
+    let texts: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "text")
+        .filter_map(|n| n.text())
+        .map(str::trim)
+        .collect();
+    for needed in [
+        "requests/s",
+        "USD per month",
+        "replicas (spares included)",
+        "planned: 20 requests/s",
+    ] {
+        assert!(texts.contains(&needed), "no '{needed}' in {texts:?}");
+    }
+    assert_eq!(text, svg(&plan_args()), "byte-identical across runs");
+}
+
+#[test]
+fn a_plan_plot_with_a_bad_path_is_the_same_error_as_the_others() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (path, code, says) in [
+        (dir.path().join("chart.png"), 2, "r1pick draws SVG only"),
+        (dir.path().to_path_buf(), 2, "is a directory"),
+        (
+            dir.path().join("missing").join("c.svg"),
+            3,
+            "does not exist",
+        ),
+    ] {
+        let out = r1pick()
+            .args(plan_args())
+            .arg("--plot")
+            .arg(&path)
+            .output()
+            .expect("r1pick runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{path:?}: {err}");
+        assert!(err.contains(says), "{path:?}: {err}");
+        assert!(out.stdout.is_empty(), "nothing printed: {path:?}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
+}
