@@ -132,6 +132,24 @@ pub enum Interconnect {
 }
 
 impl Interconnect {
+    /// The serde name, as `--hardware` files and `gpus --json` spell it (`nvlink3-bridge`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Interconnect::Pcie3 => "pcie3",
+            Interconnect::Pcie4 => "pcie4",
+            Interconnect::Pcie5 => "pcie5",
+            Interconnect::Nvlink2 => "nvlink2",
+            Interconnect::Nvlink3 => "nvlink3",
+            Interconnect::Nvlink3Bridge => "nvlink3-bridge",
+            Interconnect::Nvlink4 => "nvlink4",
+            Interconnect::Nvlink4Bridge => "nvlink4-bridge",
+            Interconnect::Nvlink5 => "nvlink5",
+            Interconnect::InfinityFabric => "infinity-fabric",
+            Interconnect::Unified => "unified",
+            Interconnect::None => "none",
+        }
+    }
+
     /// A GPU-to-GPU fabric rather than the host PCIe bus.
     pub fn is_fabric(self) -> bool {
         !matches!(
