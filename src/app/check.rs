@@ -9,7 +9,7 @@ use crate::report::check::{CheckDocument, CheckedFleet};
 use crate::report::deployment::DeploymentReport;
 use crate::report::{render, schema};
 
-use super::request::{DEFAULT_TASK, SearchArgs, limits, search_request, traffic};
+use super::request::{SearchArgs, limits, search_request, traffic};
 use super::{Context, Outcome, estimate, hardware};
 
 /// The load flags with `--rate` shared by `--replicas` (the fleet, when there is one).
@@ -154,7 +154,10 @@ fn verdict(
 /// the task's defaults.
 fn best_for_task(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
     let c = &ctx.catalog;
-    let task = c.task(args.constraints.task.as_deref().unwrap_or(DEFAULT_TASK))?;
+    let task = match args.constraints.task.as_deref() {
+        Some(t) => c.task(t)?,
+        None => c.default_task()?,
+    };
     let mut notes = vec![];
     let (load, fleet) = shared_load(args);
     let search_args = SearchArgs {

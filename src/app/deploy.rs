@@ -3,7 +3,7 @@
 use crate::catalog::engine::MultiGpu;
 use crate::catalog::model::ModelSource;
 use crate::catalog::quant::QuantFormat;
-use crate::catalog::{Catalog, Engine, Model, Quant, Task, Vendor};
+use crate::catalog::{Catalog, Engine, Model, Quant, Task};
 use crate::cli::DeploymentArgs;
 use crate::error::{Error, Result};
 use crate::hardware::Hardware;
@@ -76,12 +76,11 @@ pub fn default_engine<'a>(
     hw: &Hardware,
     quant: Option<&Quant>,
 ) -> Result<&'a Engine> {
-    let gguf = quant.is_some_and(|q| q.format == QuantFormat::Gguf);
+    let d = &catalog.default_engine;
     let id = match hw.gpus.first() {
-        _ if gguf => "llama.cpp",
-        None => "llama.cpp",
-        Some(g) if matches!(g.vendor, Vendor::Apple | Vendor::Intel | Vendor::Other) => "llama.cpp",
-        Some(_) => "vllm",
+        _ if quant.is_some_and(|q| q.format == QuantFormat::Gguf) => &d.gguf,
+        None => &d.cpu,
+        Some(g) => d.for_vendor(g.vendor),
     };
     catalog.engine(id)
 }
@@ -93,15 +92,10 @@ pub fn default_quant<'a>(
     model: &Model,
     engine: &Engine,
 ) -> Result<&'a Quant> {
-    // A model read from a file runs at the file's own precision (its first quant).
-    let native = match model.source {
-        ModelSource::Catalog if model.is_moe() => "fp8",
-        ModelSource::Catalog => "bf16",
-        _ => model.quants.first().map_or("bf16", String::as_str),
-    };
-    ["q4_k_m", native]
-        .iter()
-        .find(|q| model.quants.iter().any(|m| m == *q) && engine.quants.iter().any(|e| e == *q))
+    ["q4_k_m"]
+        .into_iter()
+        .chain(model.native_quant())
+        .find(|q| model.quants.iter().any(|m| m == q) && engine.quants.iter().any(|e| e == q))
         .map(|q| catalog.quant(q))
         .unwrap_or_else(|| {
             Err(Error::input(format!(

@@ -21,6 +21,7 @@ fn entry(c: &crate::catalog::Catalog, m: &crate::catalog::Model) -> ModelEntry {
         name: m.name.clone(),
         aliases: m.aliases.clone(),
         hf_repo: m.hf_repo.clone(),
+        native_quant: m.native_quant().unwrap_or_default().to_string(),
         ollama_tag: m.ollama_tag.clone(),
         license: m.license.clone(),
         base_model: m.base_model.clone(),

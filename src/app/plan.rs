@@ -16,7 +16,7 @@ use crate::report::plan::{FleetLoad, FleetReport, LimitReport, PlanDocument};
 use crate::report::{render, schema};
 use crate::serving::Load;
 
-use super::request::{DEFAULT_TASK, SearchArgs, search_request};
+use super::request::{SearchArgs, search_request};
 use super::{Context, Outcome, estimate, hardware};
 
 pub fn plan(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
@@ -25,10 +25,12 @@ pub fn plan(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
     let task = match args.constraints.task.as_deref() {
         Some(t) => c.task(t)?,
         None => {
+            let t = c.default_task()?;
             notes.push(format!(
-                "no --task given: assuming '{DEFAULT_TASK}' (see `r1pick plan --help` for tasks)"
+                "no --task given: assuming '{}' (see `r1pick plan --help` for tasks)",
+                t.id
             ));
-            c.task(DEFAULT_TASK)?
+            t
         }
     };
     let f = &args.fleet;

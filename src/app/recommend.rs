@@ -8,6 +8,7 @@ use crate::decide::search::{
     Candidate, Decision, Machines, Prefer, Reason, Rejection, Request, search,
 };
 use crate::error::{Error, Result, exit};
+use crate::quantity::{QUALITY_DECIMALS, round};
 use crate::report::deployment::HardwareSummary;
 use crate::report::plot::{ParetoPoint, pareto_svg};
 use crate::report::recommend::{NearMiss, RecommendDocument, Recommendation};
@@ -15,7 +16,7 @@ use crate::report::{render, schema};
 use crate::serving::Load;
 use crate::sizing::{Deployment, Workload};
 
-use super::request::{DEFAULT_TASK, SearchArgs, search_request};
+use super::request::{SearchArgs, search_request};
 use super::{Context, Outcome, emit, estimate, hardware};
 
 pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
@@ -29,8 +30,12 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
     let task = match args.constraints.task.as_deref() {
         Some(t) => c.task(t)?,
         None => {
-            notes.push(format!("no --task given: assuming '{DEFAULT_TASK}' (see `r1pick recommend --help` for tasks)"));
-            c.task(DEFAULT_TASK)?
+            let t = c.default_task()?;
+            notes.push(format!(
+                "no --task given: assuming '{}' (see `r1pick recommend --help` for tasks)",
+                t.id
+            ));
+            t
         }
     };
     let search_args = SearchArgs {
@@ -230,7 +235,7 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Result<Recomme
     let plan = launch::plan(&launched(ch), &ch.evaluated.memory)?;
     Ok(Recommendation {
         deployment: estimate::evaluated_report(&ch.evaluated),
-        quality: (ch.quality * 10.0).round() / 10.0,
+        quality: round(ch.quality, QUALITY_DECIMALS),
         quality_judged: judged,
         quality_measured: d.quant.quality_measured,
         command: plan.script(),

@@ -10,9 +10,6 @@ use crate::error::{Error, Result};
 
 use super::deploy::mean_tokens;
 
-/// The task `recommend` assumes when none is given.
-pub const DEFAULT_TASK: &str = "chat";
-
 /// The constraint flags, unread.
 pub fn limits(args: &ConstraintArgs) -> Limits<'_> {
     Limits {

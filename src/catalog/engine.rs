@@ -245,3 +245,44 @@ pub struct PerDevice {
     pub unified: f64,
     pub cpu: f64,
 }
+
+/// The engine a user reaches for when none is named (data/engines.toml `[default_engine]`): per GPU
+/// vendor, with no GPU, and for a GGUF quant whatever the hardware.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultEngine {
+    pub gguf: String,
+    pub cpu: String,
+    pub nvidia: String,
+    pub amd: String,
+    pub apple: String,
+    pub intel: String,
+    pub other: String,
+}
+
+impl DefaultEngine {
+    /// The engine id for a GPU of `vendor`.
+    pub fn for_vendor(&self, vendor: super::Vendor) -> &str {
+        use super::Vendor;
+        match vendor {
+            Vendor::Nvidia => &self.nvidia,
+            Vendor::Amd => &self.amd,
+            Vendor::Apple => &self.apple,
+            Vendor::Intel => &self.intel,
+            Vendor::Other => &self.other,
+        }
+    }
+
+    /// Every id the table names, to check they exist.
+    pub fn ids(&self) -> [&str; 7] {
+        [
+            &self.gguf,
+            &self.cpu,
+            &self.nvidia,
+            &self.amd,
+            &self.apple,
+            &self.intel,
+            &self.other,
+        ]
+    }
+}

@@ -3,6 +3,10 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+// One row of data/gpus.toml: the product as its datasheet describes it. Not `hardware::Gpu`:
+// that is one device as sizing sees it, probed or simulated, with what only a running machine
+// knows (free memory, MIG, the host link it actually got) and without the catalog's sources,
+// aliases, class and prices. `Gpu::from_spec` is the one way from a row to a device.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GpuSpec {
@@ -79,9 +83,15 @@ impl GpuSpec {
         if self.vendor != Vendor::Nvidia {
             return None;
         }
-        let (a, b) = self.compute_capability.as_deref()?.split_once('.')?;
-        Some((a.parse().ok()?, b.parse().ok()?))
+        parse_cc(self.compute_capability.as_deref()?)
     }
+}
+
+/// A compute capability written "8.9" as (8, 9): the one reading of the catalog's, the probe's
+/// and the engines' `min_compute_capability` strings.
+pub fn parse_cc(s: &str) -> Option<(u32, u32)> {
+    let (a, b) = s.split_once('.')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -147,6 +157,39 @@ impl Interconnect {
             Interconnect::InfinityFabric => "infinity-fabric",
             Interconnect::Unified => "unified",
             Interconnect::None => "none",
+        }
+    }
+
+    /// Bandwidth of one NVLink per direction, GB/s (hardware.md §7): NVLink 2, 3 and 4 carry
+    /// 50 GB/s bidirectional per link, NVLink 5 twice that. None for other links.
+    pub fn nvlink_per_link_gb_s(self) -> Option<f64> {
+        match self {
+            Interconnect::Nvlink2
+            | Interconnect::Nvlink3
+            | Interconnect::Nvlink3Bridge
+            | Interconnect::Nvlink4
+            | Interconnect::Nvlink4Bridge => Some(25.0),
+            Interconnect::Nvlink5 => Some(50.0),
+            _ => None,
+        }
+    }
+
+    /// GPU-to-GPU bandwidth per direction of the usual fabric of this type, GB/s, half the
+    /// bidirectional figures of hardware.md §7: the links of the flagship part (V100 6, A100 12,
+    /// H100 and B200 18) × the per-link figure; the bridges as the sheet gives them (NVLink 3
+    /// bridge 112.5 → 56.25, NVLink 4 bridge 600 → 300), Infinity Fabric 896 → 448. None for PCIe,
+    /// whose cards talk over their host link; 0 where GPUs do not talk to each other.
+    pub fn fabric_gb_s(self) -> Option<f64> {
+        let links = |n: f64| self.nvlink_per_link_gb_s().map(|l| n * l);
+        match self {
+            Interconnect::Nvlink2 => links(6.0),
+            Interconnect::Nvlink3 => links(12.0),
+            Interconnect::Nvlink4 | Interconnect::Nvlink5 => links(18.0),
+            Interconnect::Nvlink3Bridge => Some(56.25),
+            Interconnect::Nvlink4Bridge => Some(300.0),
+            Interconnect::InfinityFabric => Some(448.0),
+            Interconnect::Pcie3 | Interconnect::Pcie4 | Interconnect::Pcie5 => None,
+            Interconnect::Unified | Interconnect::None => Some(0.0),
         }
     }
 

@@ -55,6 +55,8 @@ struct CatalogFile {
     #[serde(default)]
     tier: Vec<Tier>,
     ranking: Option<task::Ranking>,
+    retention_tiers: Option<quant::RetentionTiers>,
+    default_engine: Option<engine::DefaultEngine>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +69,10 @@ pub struct Catalog {
     pub tiers: Vec<Tier>,
     /// How qualities are compared when ranking (data/tasks.toml `[ranking]`).
     pub ranking: task::Ranking,
+    /// Model sizes between the retention tiers (data/quants.toml `[retention_tiers]`).
+    pub retention_tiers: quant::RetentionTiers,
+    /// The engine used when none is named (data/engines.toml `[default_engine]`).
+    pub default_engine: engine::DefaultEngine,
     /// The price rows in force: data/prices.toml, with a `--prices` file's rows in place of the
     /// table's for each GPU it names.
     pub prices: Vec<price::PriceRow>,
@@ -127,6 +133,9 @@ impl Catalog {
             ranking: task::Ranking {
                 quality_tolerance: 0.0,
             },
+            // replaced by data/quants.toml and data/engines.toml on load; validate checks them
+            retention_tiers: quant::RetentionTiers::default(),
+            default_engine: engine::DefaultEngine::default(),
             prices: vec![],
         }
     }
@@ -140,6 +149,15 @@ impl Catalog {
         upsert(&mut self.tiers, file.tier, |t| &t.id);
         if let Some(r) = file.ranking {
             self.ranking = r;
+        }
+        if let Some(t) = file.retention_tiers {
+            self.retention_tiers = t;
+        }
+        if let Some(d) = file.default_engine {
+            self.default_engine = d;
+        }
+        for q in &mut self.quants {
+            q.tiers = self.retention_tiers;
         }
     }
 
@@ -245,6 +263,41 @@ impl Catalog {
                 )));
             }
         }
+        let t = self.retention_tiers;
+        if !(t.small_below_b > 0.0
+            && t.small_below_b < t.large_from_b
+            && t.large_from_b.is_finite())
+        {
+            return Err(Error::input(format!(
+                "{origin}: retention_tiers needs 0 < small_below_b < large_from_b (got {} and {})",
+                t.small_below_b, t.large_from_b
+            )));
+        }
+        let engine_ids: Vec<&str> = self.engines.iter().map(|e| e.id.as_str()).collect();
+        if let Some(id) = self
+            .default_engine
+            .ids()
+            .into_iter()
+            .find(|id| !engine_ids.contains(id))
+        {
+            return Err(Error::input(format!(
+                "{origin}: default_engine names unknown engine '{id}' (valid: {})",
+                engine_ids.join(", ")
+            )));
+        }
+        let defaults: Vec<&str> = self
+            .tasks
+            .iter()
+            .filter(|t| t.default)
+            .map(|t| t.id.as_str())
+            .collect();
+        if defaults.len() > 1 {
+            return Err(Error::input(format!(
+                "{origin}: only one task may have `default = true` (found {}: {})",
+                defaults.len(),
+                defaults.join(", ")
+            )));
+        }
         let tolerance = self.ranking.quality_tolerance;
         if !(0.0..=100.0).contains(&tolerance) {
             return Err(Error::input(format!(
@@ -286,6 +339,13 @@ impl Catalog {
         find(&self.tasks, name, |t| (&t.id, &t.aliases)).ok_or_else(|| {
             let ids: Vec<&str> = self.tasks.iter().map(|t| t.id.as_str()).collect();
             unknown("task", name, &ids)
+        })
+    }
+
+    /// The task assumed when none is given: the one data/tasks.toml marks `default = true`.
+    pub fn default_task(&self) -> Result<&Task> {
+        self.tasks.iter().find(|t| t.default).ok_or_else(|| {
+            Error::input("no task in the catalog has `default = true`; name one with --task")
         })
     }
 
@@ -516,4 +576,62 @@ fn find<'a, T>(
         let (id, aliases) = keys(item);
         norm(id) == wanted || aliases.iter().any(|a| norm(a) == wanted)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Tests return errors with `?` instead of unwrapping.
+    type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+    /// The error a user catalog file `mine.toml` with `text` is refused with, or "" if accepted.
+    fn override_error(text: &str) -> String {
+        Catalog::with_override("mine.toml", text)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn policy_defaults_come_from_the_data() -> TestResult {
+        let c = Catalog::embedded()?;
+        assert_eq!(c.default_task()?.id, "chat");
+        assert_eq!(c.default_engine.for_vendor(Vendor::Nvidia), "vllm");
+        assert_eq!(c.default_engine.for_vendor(Vendor::Apple), "llama.cpp");
+        assert_eq!(
+            (
+                c.default_engine.gguf.as_str(),
+                c.default_engine.cpu.as_str()
+            ),
+            ("llama.cpp", "llama.cpp")
+        );
+        // Neural Magic's 1.5B INT4 ~94%, 7B+ 97%: the cut at 3 B puts 1.5B and 7B apart.
+        let int4 = c.quant("int4")?;
+        assert_eq!(int4.retention_for(1_777_088_000), 0.94);
+        assert_eq!(int4.retention_for(7_615_616_512), 0.97);
+        assert_eq!(c.model("671b")?.native_quant(), Some("fp8"));
+        assert_eq!(c.model("70b")?.native_quant(), Some("bf16"));
+        Ok(())
+    }
+
+    #[test]
+    fn a_default_engine_must_exist() {
+        let err = override_error(
+            "[default_engine]\ngguf = \"llama.cpp\"\ncpu = \"llama.cpp\"\nnvidia = \"vlm\"\namd = \"vllm\"\napple = \"llama.cpp\"\nintel = \"llama.cpp\"\nother = \"llama.cpp\"\n",
+        );
+        assert!(
+            err.starts_with("mine.toml: default_engine names unknown engine 'vlm' (valid: vllm, "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn retention_tiers_must_be_ordered() {
+        let err = override_error("[retention_tiers]\nsmall_below_b = 100.0\nlarge_from_b = 3.0\n");
+        assert_eq!(
+            err,
+            "mine.toml: retention_tiers needs 0 < small_below_b < large_from_b (got 100 and 3)"
+        );
+    }
 }

@@ -53,6 +53,17 @@ fn is_bf16(q: &str) -> bool {
     q == "bf16"
 }
 
+impl Model {
+    /// The precision the weights were released in: `hf_repo_quant` for a catalog model
+    /// (data/models.toml), the file's own precision (its first quant) for a model read from a file.
+    pub fn native_quant(&self) -> Option<&str> {
+        match self.source {
+            ModelSource::Catalog => Some(&self.hf_repo_quant),
+            _ => self.quants.first().map(String::as_str),
+        }
+    }
+}
+
 /// Where a model's architecture was read from (JSON `model_source`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
 pub enum ModelSource {

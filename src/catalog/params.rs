@@ -82,9 +82,7 @@ impl ParamBreakdown {
             .iter()
             .filter(|l| l.experts > 0)
             .map(|l| {
-                let e = f64::from(l.experts);
-                let k = f64::from(self.experts_per_token);
-                let touched = e * (1.0 - (1.0 - k / e).powf(tokens.max(1.0)));
+                let touched = experts_touched(l.experts, self.experts_per_token, tokens);
                 (touched * l.expert as f64) as u64
             })
             .sum()
@@ -94,6 +92,15 @@ impl ParamBreakdown {
     pub fn non_embedding_active(&self) -> u64 {
         self.active() - self.embedding
     }
+}
+
+/// Distinct experts a layer of `experts` touches when `tokens` tokens each pick `per_token` of
+/// them, assuming uniform routing: E·(1 − (1 − k/E)^B) (formulas.md §1(e)). The one statement of
+/// the formula, for parameter counts and for the bytes a step reads.
+pub fn experts_touched(experts: u32, per_token: u32, tokens: f64) -> f64 {
+    let e = f64::from(experts);
+    let k = f64::from(per_token);
+    e * (1.0 - (1.0 - k / e).powf(tokens.max(1.0)))
 }
 
 /// Grouped-query attention: q, k, v, o projections (+ biases, q/k norms) and the layer's two RMSNorms.

@@ -39,6 +39,10 @@ pub struct Quant {
     #[serde(default = "measured", skip_serializing_if = "is_measured")]
     pub quality_measured: bool,
     pub source: String,
+    /// The size tiers `retention` is given for: the catalog's one table, set on load.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub tiers: RetentionTiers,
 }
 
 fn measured() -> bool {
@@ -69,12 +73,13 @@ impl Quant {
         self.expert_bits.unwrap_or(self.linear_bits_for(moe))
     }
 
-    /// Fraction of the unquantized benchmark score kept at this model size.
+    /// Fraction of the unquantized benchmark score kept at this model size (the size tiers of
+    /// data/quants.toml `[retention_tiers]`).
     pub fn retention_for(&self, params: u64) -> f64 {
         let b = params as f64 / 1e9;
-        if b < 3.0 {
+        if b < self.tiers.small_below_b {
             self.retention.small
-        } else if b < 100.0 {
+        } else if b < self.tiers.large_from_b {
             self.retention.medium
         } else {
             self.retention.large
@@ -103,10 +108,19 @@ pub enum ComputeDtype {
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Retention {
-    /// Models under 3 B parameters.
+    /// Models under `small_below_b` parameters.
     pub small: f64,
-    /// 3–100 B.
+    /// Between the two cut-offs.
     pub medium: f64,
-    /// 100 B and more.
+    /// `large_from_b` and more.
     pub large: f64,
+}
+
+/// The model sizes that separate the retention tiers, billions of parameters (data/quants.toml
+/// `[retention_tiers]`). Every quant reads the one table; the catalog hands it to each on load.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionTiers {
+    pub small_below_b: f64,
+    pub large_from_b: f64,
 }

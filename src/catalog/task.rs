@@ -27,6 +27,10 @@ pub struct Task {
     /// Default slowest streaming speed per sequence, tokens/s.
     pub min_speed: f64,
     pub why: String,
+    /// The task `recommend` and `check` assume when none is given (exactly one task has it).
+    #[serde(default, skip_serializing)]
+    #[schemars(skip)]
+    pub default: bool,
 }
 
 /// A named budget for `--budget` (data/tasks.toml `[[tier]]`).

@@ -362,21 +362,10 @@ fn described(
     Ok(gpu)
 }
 
-/// GPU-to-GPU bandwidth per direction of a link type, GB/s: half the bidirectional figures of
-/// hardware.md §7 (NVLink 4 900 → 450, NVLink 4 bridge 600 → 300, Infinity Fabric 896 → 448);
-/// PCIe cards talk over their host link.
+/// GPU-to-GPU bandwidth per direction of a link type, GB/s: the fabric's own figure
+/// ([`Interconnect::fabric_gb_s`]); PCIe cards talk over their host link.
 fn link_gb_s(link: Interconnect, pcie: f64) -> f64 {
-    match link {
-        Interconnect::Nvlink2 => 150.0,
-        Interconnect::Nvlink3 => 300.0,
-        Interconnect::Nvlink3Bridge => 56.25,
-        Interconnect::Nvlink4 => 450.0,
-        Interconnect::Nvlink4Bridge => 300.0,
-        Interconnect::Nvlink5 => 900.0,
-        Interconnect::InfinityFabric => 448.0,
-        Interconnect::Pcie3 | Interconnect::Pcie4 | Interconnect::Pcie5 => pcie,
-        Interconnect::Unified | Interconnect::None => 0.0,
-    }
+    link.fabric_gb_s().unwrap_or(pcie)
 }
 
 #[cfg(test)]

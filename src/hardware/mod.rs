@@ -14,6 +14,7 @@
 //! llama.cpp's whole device less the 1024 MiB `--fit` keeps free (formulas.md §4).
 
 pub mod file;
+pub mod platform;
 pub mod probe;
 pub mod simulate;
 
@@ -154,8 +155,7 @@ impl Gpu {
         if self.vendor != Vendor::Nvidia {
             return None;
         }
-        let (a, b) = self.compute_capability.as_deref()?.split_once('.')?;
-        Some((a.parse().ok()?, b.parse().ok()?))
+        crate::catalog::gpu::parse_cc(self.compute_capability.as_deref()?)
     }
 }
 

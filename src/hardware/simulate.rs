@@ -1,6 +1,7 @@
 //! Simulated hardware: a machine described by flags, built only from the catalog.
 //! Never touches NVML or the host, so the same flags give the same numbers on every machine.
 
+use super::platform::{SIMULATED_DESKTOP, SIMULATED_SERVER};
 use super::{Gpu, Hardware, HardwareSource, Host};
 use crate::catalog::Catalog;
 use crate::catalog::gpu::GpuSpec;
@@ -173,12 +174,12 @@ pub fn unified_gpu_budget(ram: u64) -> u64 {
     }
 }
 
-/// Peak DRAM bandwidth of the host a simulated GPU usually sits in (hardware.md §6): a desktop with
-/// 2-channel DDR5-5600 (89.6 GB/s) for consumer cards and CPU-only, a 12-channel DDR5-4800 server
-/// (460.8 GB/s) beside data-center GPUs, and the chip's own bandwidth on unified memory.
+/// Peak DRAM bandwidth of the host a simulated GPU usually sits in (hardware.md §6): a desktop
+/// for consumer cards and CPU-only, a server beside data-center GPUs (both in
+/// [`crate::hardware::platform`]), and the chip's own bandwidth on unified memory.
 fn default_cpu_bandwidth(catalog: &Catalog, gpus: &[Gpu]) -> f64 {
     let Some(first) = gpus.first() else {
-        return 89.6;
+        return SIMULATED_DESKTOP.gb_s;
     };
     if first.unified_memory {
         return first.bandwidth_gb_s;
@@ -188,7 +189,11 @@ fn default_cpu_bandwidth(catalog: &Catalog, gpus: &[Gpu]) -> f64 {
         .as_deref()
         .and_then(|id| catalog.gpus.iter().find(|g| g.id == id))
         .is_some_and(|g| g.class == crate::catalog::gpu::GpuClass::Datacenter);
-    if datacenter { 460.8 } else { 89.6 }
+    if datacenter {
+        SIMULATED_SERVER.gb_s
+    } else {
+        SIMULATED_DESKTOP.gb_s
+    }
 }
 
 /// `h100-sxm:8` → ("h100-sxm", Some(8)).

@@ -12,6 +12,8 @@ const GIB: f64 = (1u64 << 30) as f64;
 
 /// Decimals of every time and rate in the JSON (ms, tokens/s): byte-identical across platforms.
 pub const SPEED_DECIMALS: i32 = 2;
+/// Decimals of a quality score in the JSON (paper scores are quoted to one decimal).
+pub const QUALITY_DECIMALS: i32 = 1;
 /// Decimals of every amount of money in the JSON (USD per hour, per million tokens).
 pub const USD_DECIMALS: i32 = 4;
 

@@ -84,6 +84,11 @@ pub struct PlacementReport {
     pub offloaded_bytes: u64,
 }
 
+// The memory object of the /v1 JSON. Not `sizing::MemoryPlan` itself: the plan keeps the
+// placement and per-device structs the planner works with, while this contract adds the engine's
+// KV capacity (`kv_capacity_tokens`, `max_concurrency`, `max_context`, from `sizing::capacity`),
+// lists GPUs and host as one `devices` array with their names, and must keep its field names
+// whatever the planner's types become.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct MemoryReport {
     pub weights_bytes: u64,
@@ -141,6 +146,9 @@ impl DeviceReport {
     }
 }
 
+// The performance object of the /v1 JSON. Not `perf::Performance` itself: that keeps the full
+// precision the constraints and the search compare, and its own breakdown; this contract rounds every time and rate to `SPEED_DECIMALS`, so output is
+// byte-identical across platforms, and nests the load estimate.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PerformanceReport {
     /// Mean under the stated load (`load`), else one request on an idle server.
@@ -159,6 +167,9 @@ pub struct PerformanceReport {
 
 /// A continuously batching server under the stated load (`serving::estimate`). Latencies are
 /// absent when the rate is not sustainable.
+// Not `serving::LoadEstimate` itself: the estimate is unrounded and carries the scheduler and KV
+// working it used, which decide reads; this /v1 contract rounds to `SPEED_DECIMALS`, spells the
+// load as `shape` / `requests` / `per_second` and adds the percentile the constraints hold at.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct LoadReport {
     /// The load as the estimate saw it (rendered as the three fields below).

@@ -19,6 +19,10 @@ pub struct ModelEntry {
     pub name: String,
     pub aliases: Vec<String>,
     pub hf_repo: String,
+    /// The released precision (`Model::native_quant`), the table's "native" column.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub native_quant: String,
     pub ollama_tag: Option<String>,
     pub license: String,
     pub base_model: String,
@@ -79,11 +83,7 @@ impl Render for ModelsDocument {
                     .map(|q| format!("{:.1} GB", q.file_bytes as f64 / 1e9))
                     .unwrap_or_else(|| "–".into())
             };
-            let native = if e.architecture == "moe" {
-                "fp8"
-            } else {
-                "bf16"
-            };
+            let native = e.native_quant.as_str();
             let score = |s: Option<f64>| s.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
             t.add_row(vec![
                 e.id.clone(),

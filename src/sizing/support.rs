@@ -1,6 +1,7 @@
 //! What can run where: a model's published artifacts, an engine's formats and hardware. Each check
 //! returns the one-line reason a user (or the recommender's rejection list) needs.
 
+use crate::catalog::gpu::parse_cc;
 use crate::catalog::{Architecture, Engine, Model, Quant, Vendor};
 use crate::hardware::Hardware;
 use crate::sizing::KvDtype;
@@ -112,11 +113,6 @@ pub fn unsupported(
         }
     }
     None
-}
-
-fn parse_cc(s: &str) -> Option<(u32, u32)> {
-    let (a, b) = s.split_once('.')?;
-    Some((a.parse().ok()?, b.parse().ok()?))
 }
 
 /// Why `engine` cannot allocate its KV cache as `dtype`, if it cannot. 16-bit caches run

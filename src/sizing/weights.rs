@@ -1,7 +1,7 @@
 //! Weight bytes per tensor class, from the parameter breakdown and the quant's bits per weight.
 
 use crate::catalog::model::MeasuredWeights;
-use crate::catalog::params::{LayerParams, ParamBreakdown};
+use crate::catalog::params::{LayerParams, ParamBreakdown, experts_touched};
 use crate::catalog::quant::QuantFormat;
 use crate::catalog::{Model, Quant};
 
@@ -120,9 +120,7 @@ impl WeightBytes {
         if l.experts == 0 {
             return l.non_expert();
         }
-        let e = f64::from(l.experts);
-        let k = f64::from(self.experts_per_token);
-        let touched = e * (1.0 - (1.0 - k / e).powf(tokens.max(1.0)));
+        let touched = experts_touched(l.experts, self.experts_per_token, tokens);
         l.non_expert() + touched * l.expert
     }
 }

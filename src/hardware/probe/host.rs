@@ -9,6 +9,7 @@ use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
 
 use super::HostDetail;
 use crate::hardware::Host;
+use crate::hardware::platform::*;
 use crate::hardware::simulate::cpu_tflops;
 use crate::quantity::bytes;
 
@@ -103,49 +104,37 @@ pub fn host(r: &HostReading) -> (Host, HostDetail, Vec<String>) {
     (host, detail, notes)
 }
 
-/// Peak DRAM bandwidth of the platform a CPU sits on, GB/s, and the rule used. Figures are the
-/// per-socket platform peaks of hardware.md §6 (MT/s × 8 bytes × channels); where the CPU model
+/// Peak DRAM bandwidth of the platform a CPU sits on, GB/s, and the rule used (the figures in
+/// [`crate::hardware::platform`]); where the CPU model
 /// does not name its platform, the lowest figure of its class, so nothing is promised.
 pub fn cpu_bandwidth(brand: &str) -> (f64, String) {
     let b = brand.to_ascii_lowercase();
     let model = first_model_number(&b);
     let digit = |i: usize| model.as_deref().and_then(|m| m.chars().nth(i));
-    let (gb_s, rule) = if b.contains("epyc") {
+    let p = if b.contains("epyc") {
         match (digit(0), digit(3)) {
-            (Some('9'), Some('5')) => (576.0, "EPYC 9005 (Turin): 12-channel DDR5-6000"),
-            (Some('9'), Some('4')) => (460.8, "EPYC 9004 (Genoa): 12-channel DDR5-4800"),
-            (Some('7'), Some('3')) => (204.8, "EPYC 7003 (Milan): 8-channel DDR4-3200"),
-            _ => (
-                204.8,
-                "EPYC of unnamed generation: 8-channel DDR4-3200, the lowest EPYC platform",
-            ),
+            (Some('9'), Some('5')) => EPYC_TURIN,
+            (Some('9'), Some('4')) => EPYC_GENOA,
+            (Some('7'), Some('3')) => EPYC_MILAN,
+            _ => EPYC_UNNAMED,
         }
     } else if b.contains("xeon") {
         match digit(1) {
-            Some('5') => (358.4, "Xeon 5th gen (Emerald Rapids): 8-channel DDR5-5600"),
-            Some('4') => (307.2, "Xeon 4th gen (Sapphire Rapids): 8-channel DDR5-4800"),
-            Some('3') => (204.8, "Xeon 3rd gen (Ice Lake-SP): 8-channel DDR4-3200"),
-            _ => (
-                204.8,
-                "Xeon of unnamed generation: 8-channel DDR4-3200, the lowest server platform",
-            ),
+            Some('5') => XEON_EMERALD_RAPIDS,
+            Some('4') => XEON_SAPPHIRE_RAPIDS,
+            Some('3') => XEON_ICE_LAKE,
+            _ => XEON_UNNAMED,
         }
     } else if b.contains("cortex-a76") {
-        (17.07, "Raspberry Pi 5: LPDDR4X-4267, 32-bit")
+        RASPBERRY_PI_5
     } else if (b.contains("ryzen") && digit(0) == Some('9')) || b.contains("core ultra") {
-        (
-            89.6,
-            "Ryzen 9000 / Core Ultra 200S desktop: 2-channel DDR5-5600",
-        )
+        DESKTOP_DDR5_5600
     } else if b.contains("ryzen") && digit(0) == Some('7') {
-        (76.8, "Ryzen 7000 desktop: 2-channel DDR5-4800")
+        DESKTOP_DDR5_4800
     } else {
-        (
-            51.2,
-            "desktop of unnamed platform: 2-channel DDR4-3200, the lowest desktop platform",
-        )
+        DESKTOP_UNNAMED
     };
-    (gb_s, format!("estimate: {rule} (hardware.md §6)"))
+    (p.gb_s, format!("estimate: {} (hardware.md §6)", p.name))
 }
 
 /// The first 4-digit model number in a CPU brand ("AMD EPYC 9654 96-Core" → "9654",

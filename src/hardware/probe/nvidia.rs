@@ -127,17 +127,6 @@ pub const BANDWIDTH_TOLERANCE: f64 = 0.10;
 /// clock: 300 GB/s, the slowest data-center part in hardware.md §3 (L4), so nothing is promised.
 pub const UNKNOWN_BANDWIDTH_GB_S: f64 = 300.0;
 
-/// NVLink bandwidth per link and direction, GB/s (hardware.md §7): NVLink 2, 3 and 4 carry
-/// 50 GB/s bidirectional per link (V100 6 × 50 = 300, A100 12 × 50 = 600, H100 18 × 50 = 900),
-/// NVLink 5 twice that (B200 18 × 100 = 1,800).
-fn nvlink_per_link_gb_s(link: Interconnect) -> f64 {
-    if link == Interconnect::Nvlink5 {
-        50.0
-    } else {
-        25.0
-    }
-}
-
 /// Peak memory bandwidth from NVML, GB/s: bus width / 8 × max memory clock × 2 × 1e6 bytes/s
 /// (hardware.md §9: 5120 bit × 2619 MHz → 3352 GB/s on the H100 SXM, 6016 bit × 3201 MHz →
 /// 4814 GB/s on the H200, 384 bit × 10501 MHz → 1008 GB/s on the RTX 4090).
@@ -292,7 +281,10 @@ fn device(catalog: &Catalog, d: &NvmlDevice, multi: bool, notes: &mut Vec<String
                 "{label} is not in r1pick's catalog: memory and bandwidth from NVML, {fp16} FP16 TFLOPS assumed (the slowest catalog GPU of its architecture) and no FP8; describe it with --hardware FILE for better numbers"
             ));
             let (interconnect, interconnect_gb_s) = match (active_links, nvlink_of(arch)) {
-                (Some(n), Some(link)) if n > 0 => (link, f64::from(n) * nvlink_per_link_gb_s(link)),
+                (Some(n), Some(link)) if n > 0 => (
+                    link,
+                    f64::from(n) * link.nvlink_per_link_gb_s().unwrap_or(0.0),
+                ),
                 _ => (pcie_link, pcie),
             };
             let mut g = Gpu::uncatalogued(name.clone(), Vendor::Nvidia, total, bandwidth, fp16);
