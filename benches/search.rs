@@ -11,7 +11,7 @@ use r1pick::decide::search::{Machines, Pins, Prefer, Request, WorkloadSpec, sear
 use r1pick::hardware::Hardware;
 use r1pick::hardware::simulate::{SimulationRequest, simulate};
 use r1pick::perf::estimate;
-use r1pick::sizing::{Deployment, KvDtype, Workload, plan};
+use r1pick::sizing::{Deployment, Workload, plan};
 
 fn machine(c: &Catalog, gpu: &str) -> Hardware {
     simulate(
@@ -85,7 +85,7 @@ fn benches(cr: &mut Criterion) {
             concurrency: 1,
             ..WorkloadSpec::default()
         },
-        kv_dtype: KvDtype::Bf16,
+        kv_dtype: None,
         machines,
         price: None,
         kwh_price: None,

@@ -164,7 +164,7 @@ pub fn resolve<'a>(
         engine,
         gpus,
         tensor_parallel: args.tp.filter(|_| engine.multi_gpu == MultiGpu::Tensor),
-        kv_dtype: args.kv_dtype.unwrap_or(KvDtype::Bf16),
+        kv_dtype: args.kv_dtype.unwrap_or(KvDtype::engine_default(engine)),
         mla_kv: args.mla_kv,
         mtp: mtp_steps(args.mtp, model, quant, engine)?,
         workload,

@@ -144,7 +144,7 @@ pub fn report(
     cost: Option<&Cost>,
 ) -> DeploymentReport {
     let mut basis = Basis {
-        kv_dtype: format!("{:?}", d.kv_dtype).to_lowercase(),
+        kv_dtype: d.kv_dtype.name_for(d.engine).to_string(),
         weights_bits_per_weight: d.quant.linear_bits_for(d.model.is_moe()),
         ..Basis::default()
     };

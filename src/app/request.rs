@@ -62,7 +62,7 @@ pub fn search_request<'a>(
         pins,
         workload: workload_spec(args.deployment),
         traffic,
-        kv_dtype: args.deployment.kv_dtype.unwrap_or_default(),
+        kv_dtype: args.deployment.kv_dtype,
         machines: machines()?,
         price: args.cost.price,
         kwh_price: args.cost.kwh_price,

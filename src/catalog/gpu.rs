@@ -142,6 +142,24 @@ pub enum Interconnect {
 }
 
 impl Interconnect {
+    /// The serde name, as `--hardware` files and `gpus --json` spell it (`nvlink3-bridge`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Interconnect::Pcie3 => "pcie3",
+            Interconnect::Pcie4 => "pcie4",
+            Interconnect::Pcie5 => "pcie5",
+            Interconnect::Nvlink2 => "nvlink2",
+            Interconnect::Nvlink3 => "nvlink3",
+            Interconnect::Nvlink3Bridge => "nvlink3-bridge",
+            Interconnect::Nvlink4 => "nvlink4",
+            Interconnect::Nvlink4Bridge => "nvlink4-bridge",
+            Interconnect::Nvlink5 => "nvlink5",
+            Interconnect::InfinityFabric => "infinity-fabric",
+            Interconnect::Unified => "unified",
+            Interconnect::None => "none",
+        }
+    }
+
     /// Bandwidth of one NVLink per direction, GB/s (hardware.md §7): NVLink 2, 3 and 4 carry
     /// 50 GB/s bidirectional per link, NVLink 5 twice that. None for other links.
     pub fn nvlink_per_link_gb_s(self) -> Option<f64> {

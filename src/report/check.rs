@@ -93,7 +93,8 @@ fn verdict_table(
     for c in checks {
         let show = |v: Option<f64>| v.map(|v| c.unit.show(v)).unwrap_or_else(|| "–".into());
         t.add_row(vec![
-            c.constraint.label().to_string(),
+            // The JSON id, so the table and `--json` name a constraint alike.
+            c.constraint.id().to_string(),
             format!("{} {}", c.bound.symbol(), c.unit.show(c.required)),
             show(c.actual),
             c.margin

@@ -216,7 +216,7 @@ impl Render for GpusDocument {
                 g.fp8_tflops
                     .map(|f| format!("{f:.0}"))
                     .unwrap_or_else(|| "–".into()),
-                format!("{:?}", g.interconnect).to_lowercase(),
+                g.interconnect.id().to_string(),
                 g.usd_per_hour
                     .map(|p| format!("{p:.2}"))
                     .unwrap_or_else(|| "–".into()),

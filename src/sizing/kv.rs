@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Architecture, MlaKvLayout, Model};
+use crate::catalog::{Architecture, Engine, MlaKvLayout, Model};
 
 /// Element type of the KV cache.
 #[derive(
@@ -32,6 +32,25 @@ impl KvDtype {
             KvDtype::Fp8 => "fp8",
             KvDtype::Q8_0 => "q8_0",
             KvDtype::Q4_0 => "q4_0",
+        }
+    }
+
+    /// The cache an engine allocates when `--kv-dtype` is not given: GGUF engines (llama.cpp,
+    /// Ollama) default to f16 (llama.cpp common/common.h `cache_type_k = GGML_TYPE_F16`); vLLM,
+    /// SGLang and TRT-LLM use the checkpoint's dtype (`auto`), bf16 for every DeepSeek-R1 variant.
+    pub fn engine_default(engine: &Engine) -> KvDtype {
+        if engine.gguf {
+            KvDtype::Fp16
+        } else {
+            KvDtype::Bf16
+        }
+    }
+
+    /// The name a person reads: the engine's own spelling (llama.cpp `-ctk f16`), else the id.
+    pub fn name_for(self, engine: &Engine) -> &'static str {
+        match self {
+            KvDtype::Fp16 if engine.gguf => "f16",
+            _ => self.id(),
         }
     }
 

@@ -58,7 +58,7 @@ impl<'a> Deployment<'a> {
             engine,
             gpus,
             tensor_parallel: None,
-            kv_dtype: KvDtype::Bf16,
+            kv_dtype: KvDtype::engine_default(engine),
             mla_kv: None,
             mtp: 0,
             workload,

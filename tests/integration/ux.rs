@@ -299,3 +299,64 @@ fn the_readme_first_command_on_a_machine_without_a_gpu_says_nothing_local_qualif
     assert!(text.contains("cheapest hardware that meets every constraint: "));
     assert!(text.contains("closest candidates (run here, miss by the least):"));
 }
+
+/// Issue 15 item 8: llama.cpp's default cache type is f16 (common.h `cache_type_k`), vLLM's
+/// `auto` is the checkpoint's bf16.
+#[test]
+fn the_kv_cache_is_named_as_each_engine_allocates_it() {
+    let gguf = stdout(&[
+        "estimate",
+        "7b",
+        "--quant",
+        "q4_k_m",
+        "--engine",
+        "llama.cpp",
+        "--gpu",
+        "rtx-4090",
+        "--json",
+    ]);
+    assert!(gguf.contains(r#""kv_dtype": "f16""#), "{gguf}");
+    let vllm = stdout(&[
+        "estimate", "7b", "--quant", "bf16", "--engine", "vllm", "--gpu", "rtx-4090", "--json",
+    ]);
+    assert!(vllm.contains(r#""kv_dtype": "bf16""#), "{vllm}");
+}
+
+/// Issue 15 item 8: the check table names a constraint by its JSON id.
+#[test]
+fn the_check_table_names_constraints_by_their_json_ids() {
+    let (_, out) = run(&[
+        "check",
+        "7b",
+        "--quant",
+        "q4_k_m",
+        "--engine",
+        "llama.cpp",
+        "--gpu",
+        "rtx-4090",
+        "--latency",
+        "1ms",
+    ]);
+    assert!(
+        line_with(&out, "≤ 24.0 GiB")
+            .trim_start_matches('│')
+            .trim()
+            .starts_with("fits"),
+        "{out}"
+    );
+    assert!(!out.contains("│ memory"), "{out}");
+}
+
+/// Issue 15 item 8: `gpus` spells links as `--hardware` files take them.
+#[test]
+fn gpus_prints_links_as_hardware_files_spell_them() {
+    let out = stdout(&["gpus"]);
+    assert!(
+        line_with(&out, "rtx-3090 ").contains("nvlink3-bridge"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("nvlink3bridge") && !out.contains("infinityfabric"),
+        "{out}"
+    );
+}

@@ -195,7 +195,9 @@ pub fn assess<'a>(
         engine: s.engine,
         gpus,
         tensor_parallel: None,
-        kv_dtype: req.kv_dtype,
+        kv_dtype: req
+            .kv_dtype
+            .unwrap_or(crate::sizing::KvDtype::engine_default(s.engine)),
         mla_kv: None,
         mtp: mtp_steps(req.pins.mtp, s),
         workload: s.workload,
@@ -298,7 +300,6 @@ mod tests {
     use super::*;
     use crate::catalog::Catalog;
     use crate::hardware::simulate::{SimulationRequest, simulate};
-    use crate::sizing::KvDtype;
 
     #[test]
     fn reasons_serialize_to_the_ids_scripts_read() {
@@ -335,7 +336,7 @@ mod tests {
             pins: Pins::default(),
             workload: WorkloadSpec::default(),
             traffic: None,
-            kv_dtype: KvDtype::Bf16,
+            kv_dtype: None,
             machines: Machines::Local(hw.clone()),
             price: None,
             kwh_price: None,

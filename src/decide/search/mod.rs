@@ -70,7 +70,8 @@ pub struct Request<'a> {
     pub workload: WorkloadSpec,
     /// The load candidates are judged under; `None`: one request on an idle server.
     pub traffic: Option<Traffic>,
-    pub kv_dtype: KvDtype,
+    /// `--kv-dtype`; `None`: each engine's own default ([`KvDtype::engine_default`]).
+    pub kv_dtype: Option<KvDtype>,
     pub machines: Machines,
     pub price: Option<f64>,
     pub kwh_price: Option<f64>,

@@ -268,7 +268,7 @@ fn device(catalog: &Catalog, d: &NvmlDevice, multi: bool, notes: &mut Vec<String
             if multi && s.interconnect.is_fabric() && active_links == Some(0) {
                 notes.push(format!(
                     "{label}: the catalog lists {} but NVML reports no active NVLink; GPUs talk over PCIe",
-                    format!("{:?}", s.interconnect).to_lowercase()
+                    s.interconnect.id()
                 ));
                 g.interconnect = pcie_link;
                 g.interconnect_gb_s = pcie;
