@@ -353,6 +353,8 @@ fn decode_shares(
 }
 
 /// The GPU with the least bandwidth among the first `n`: tensor-parallel ranks step together.
+/// Called only for placements on GPUs (`placement.gpus > 0`, which the planner gives only on a
+/// machine with GPUs; the CPU-only path returns before), so the slice is never empty.
 fn slowest(hw: &Hardware, n: u32) -> &Gpu {
     hw.gpus[..(n as usize).clamp(1, hw.gpus.len())]
         .iter()
