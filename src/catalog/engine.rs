@@ -33,6 +33,13 @@ pub struct Engine {
     /// KV-cache element types it allocates (`--kv-dtype` ids); empty: any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kv_dtypes: Vec<String>,
+    /// The launch line's request for a quantized KV cache, `{kv}` the dtype id; none: the engine
+    /// is launched with its default cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_cache_flag: Option<String>,
+    /// Loads models by library tag (`ollama pull`), and a hub GGUF only as one file.
+    #[serde(default)]
+    pub library_tags: bool,
     /// Quant × hardware combinations the engine refuses, each with its own reason and source.
     #[serde(default, rename = "gate", skip_serializing_if = "Vec::is_empty")]
     pub gates: Vec<Gate>,
@@ -185,6 +192,10 @@ pub struct EngineMtp {
     pub acceptance: Vec<Acceptance>,
     /// Fixed time of one draft step beyond the MTP layer's own work (sampling, acceptance), µs.
     pub draft_step_us: f64,
+    /// The launch line's flag, `{steps}` the draft steps and `{draft_tokens}` one more; empty
+    /// where the engine takes MTP from an options file.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub flag: String,
     pub source: String,
 }
 

@@ -5,6 +5,7 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::catalog::Engine;
 use crate::error::{Error, Result};
 use crate::sizing::artifact::{Artifact, artifact};
 use crate::sizing::capacity::KvRule;
@@ -372,8 +373,8 @@ fn template(t: &str, d: &Deployment, mem: &MemoryPlan, a: &Artifact, rank: u32) 
     } else {
         ""
     };
-    let kv_flag = kv_cache_flag(d.engine.id.as_str(), d.kv_dtype);
-    let mtp_flag = mtp_flag(d.engine.id.as_str(), d.mtp);
+    let kv_flag = kv_cache_flag(d.engine, d.kv_dtype);
+    let mtp_flag = mtp_flag(d.engine, d.mtp);
     let nodes = node_count(d, p);
     let pp_flag = if nodes > 1 {
         format!(" --pipeline-parallel-size {nodes} --distributed-executor-backend ray")
@@ -438,19 +439,14 @@ fn template(t: &str, d: &Deployment, mem: &MemoryPlan, a: &Artifact, rank: u32) 
         .replace("{output}", &w.output.to_string())
 }
 
-/// The engine's MTP speculative-decoding flags: vLLM's `--speculative-config` with the
-/// `deepseek_mtp` method (docs.vllm.ai features/spec_decode), SGLang's EAGLE over the MTP head
-/// with top-1 chains (docs.sglang.ai DeepSeek usage).
-fn mtp_flag(engine: &str, steps: u32) -> String {
-    match (engine, steps) {
-        (_, 0) => String::new(),
-        ("vllm", n) => format!(
-            " --speculative-config '{{\"method\":\"deepseek_mtp\",\"num_speculative_tokens\":{n}}}'"
-        ),
-        ("sglang", n) => format!(
-            " --speculative-algorithm EAGLE --speculative-num-steps {n} --speculative-eagle-topk 1 --speculative-num-draft-tokens {}",
-            n + 1
-        ),
+/// The engine's MTP speculative-decoding flag (data/engines.toml `[engine.mtp] flag`); nothing
+/// without draft steps.
+fn mtp_flag(engine: &Engine, steps: u32) -> String {
+    match &engine.mtp {
+        Some(mtp) if steps > 0 => mtp
+            .flag
+            .replace("{steps}", &steps.to_string())
+            .replace("{draft_tokens}", &(steps + 1).to_string()),
         _ => String::new(),
     }
 }
@@ -465,16 +461,12 @@ fn node_count(d: &Deployment, p: &crate::sizing::Placement) -> u32 {
     }
 }
 
-/// The engine's spelling of a quantized KV cache; nothing for the 16-bit default.
-fn kv_cache_flag(engine: &str, kv: KvDtype) -> String {
-    match (engine, kv) {
-        (_, KvDtype::Bf16 | KvDtype::Fp16) => String::new(),
-        ("vllm", k) => format!(" --kv-cache-dtype {}", k.id()),
-        ("sglang", KvDtype::Fp8) => " --kv-cache-dtype fp8_e4m3".to_string(),
-        ("llama.cpp", k) => format!(" --cache-type-k {0} --cache-type-v {0}", k.id()),
-        // Ollama reads the cache type from its environment; quantized caches need flash attention.
-        ("ollama", k) => format!(" OLLAMA_FLASH_ATTENTION=1 OLLAMA_KV_CACHE_TYPE={}", k.id()),
-        _ => String::new(),
+/// The engine's spelling of a quantized KV cache (data/engines.toml `kv_cache_flag`); nothing for
+/// the 16-bit default.
+fn kv_cache_flag(engine: &Engine, kv: KvDtype) -> String {
+    match (&engine.kv_cache_flag, kv) {
+        (_, KvDtype::Bf16 | KvDtype::Fp16) | (None, _) => String::new(),
+        (Some(flag), k) => flag.replace("{kv}", k.id()),
     }
 }
 

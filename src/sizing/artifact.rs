@@ -56,7 +56,7 @@ fn gguf(model: &Model, quant: &Quant, engine: &Engine) -> Result<Artifact, Strin
     if model.source == ModelSource::Gguf {
         return Ok(Artifact::GgufPath(model.hf_repo.clone()));
     }
-    if engine.id == "ollama" {
+    if engine.library_tags {
         let library = match (quant.id.as_str(), &model.ollama_tag) {
             ("q4_k_m", Some(tag)) => Some(tag.clone()),
             _ => model.ollama_tags.get(&quant.id).cloned(),
@@ -73,7 +73,7 @@ fn gguf(model: &Model, quant: &Quant, engine: &Engine) -> Result<Artifact, Strin
         )
     })?;
     let tag = gguf_type(&quant.id);
-    if engine.id == "ollama" {
+    if engine.library_tags {
         let bytes = checkpoint_bytes(model, quant);
         if bytes > HUB_FILE_LIMIT_BYTES {
             // ollama/ollama#5245: `ollama pull hf.co/…` and `FROM` take one GGUF file, not splits.
