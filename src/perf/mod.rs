@@ -168,18 +168,22 @@ fn draft_step_ms(
 ) -> f64 {
     let s = &d.engine.speed;
     let tp = mem.placement.tensor_parallel.max(1);
-    let gpu = slowest(hw, mem.placement.gpus);
+    // on the host where there is no GPU
+    let gpu = slowest(hw, mem.placement.gpus).filter(|_| mem.placement.gpus > 0);
     let layer = w.layers.last().map_or(0.0, |l| {
         let replicated = l.attention_replicated + l.router;
         (w.layer_read(l, batch) - replicated) / f64::from(tp) + replicated
     });
     let bytes = layer + w.output / f64::from(tp);
-    let read_ms = bytes / (for_gpu(&s.bw_efficiency, gpu) * gpu.bandwidth_gb_s * 1e9) * 1e3;
+    let read_rate = match gpu {
+        Some(gpu) => for_gpu(&s.bw_efficiency, gpu) * gpu.bandwidth_gb_s,
+        None => s.bw_efficiency.cpu * hw.host.cpu_bandwidth_gb_s,
+    };
+    let read_ms = bytes / (read_rate * 1e9) * 1e3;
     let message = batch * f64::from(d.model.hidden()) * ACTIVATION_BYTES;
-    let comm_ms = if tp > 1 {
-        2.0 * allreduce_ms(s, gpu, tp, message)
-    } else {
-        0.0
+    let comm_ms = match gpu {
+        Some(gpu) if tp > 1 => 2.0 * allreduce_ms(s, gpu, tp, message),
+        _ => 0.0,
     };
     let fixed_us = layer_us + s.moe_layer_us + d.quant.moe_layer_us + overhead_us;
     read_ms + comm_ms + fixed_us / 1e3
@@ -251,9 +255,12 @@ fn decode_shares(
     };
     let kv_token_layer = |tp: u32| kv::per_layer_token(d.model, d.mla_layout(), d.kv_dtype, tp);
 
-    if placement.gpus == 0 {
+    let on_host = || {
         let kv_bytes = kv_token_layer(1) * f64::from(layers) * context * batch;
-        return (vec![host_share(read_all, kv_bytes, flops_all)], 0.0);
+        (vec![host_share(read_all, kv_bytes, flops_all)], 0.0)
+    };
+    if placement.gpus == 0 {
+        return on_host();
     }
 
     match d.engine.multi_gpu {
@@ -269,7 +276,9 @@ fn decode_shares(
             let per_gpu = (read_all - replicated) / tp + replicated;
             let kv_bytes =
                 kv_token_layer(placement.tensor_parallel) * f64::from(layers) * context * batch;
-            let gpu = slowest(hw, placement.gpus);
+            let Some(gpu) = slowest(hw, placement.gpus) else {
+                return on_host();
+            };
             let share = DeviceShare {
                 weight_bytes: per_gpu,
                 kv_bytes,
@@ -314,7 +323,9 @@ fn decode_shares(
                 if i == n - 1 {
                     bytes += w.output;
                 }
-                let gpu = &hw.gpus[i];
+                let Some(gpu) = hw.gpus.get(i) else {
+                    return on_host(); // a split over more GPUs than the machine has
+                };
                 let frac = f64::from(count) / f64::from(layers);
                 shares.push(DeviceShare {
                     weight_bytes: bytes,
@@ -353,13 +364,12 @@ fn decode_shares(
 }
 
 /// The GPU with the least bandwidth among the first `n`: tensor-parallel ranks step together.
-/// Called only for placements on GPUs (`placement.gpus > 0`, which the planner gives only on a
-/// machine with GPUs; the CPU-only path returns before), so the slice is never empty.
-fn slowest(hw: &Hardware, n: u32) -> &Gpu {
-    hw.gpus[..(n as usize).clamp(1, hw.gpus.len())]
+/// `None` on a machine without GPUs, where the caller computes on the host.
+fn slowest(hw: &Hardware, n: u32) -> Option<&Gpu> {
+    let n = (n as usize).max(1).min(hw.gpus.len());
+    hw.gpus[..n]
         .iter()
         .min_by(|a, b| a.bandwidth_gb_s.total_cmp(&b.bandwidth_gb_s))
-        .expect("a tensor-parallel deployment has at least one GPU")
 }
 
 /// One all-reduce of `bytes` over `n` GPUs: fixed latency + ring transfer (formulas.md §1(g)).
@@ -393,14 +403,15 @@ fn prefill_ms(
     let flops = linear_flops + attention_flops;
     let placement = &mem.placement;
 
-    if placement.gpus == 0 {
+    // tensor parallelism waits for its slowest rank; a layer split starts on GPU 0
+    let gpu = match (placement.gpus, d.engine.multi_gpu) {
+        (0, _) => None,
+        (_, MultiGpu::Tensor) => slowest(hw, placement.gpus),
+        (_, MultiGpu::Layer) => hw.gpus.first(),
+    };
+    let Some(gpu) = gpu else {
         let rate = hw.host.cpu_tflops * 1e12 * s.prefill_mfu.cpu;
         return (flops / rate * 1e3, rate / 1e12);
-    }
-    // tensor parallelism waits for its slowest rank; a layer split starts on GPU 0
-    let gpu = match d.engine.multi_gpu {
-        MultiGpu::Tensor => slowest(hw, placement.gpus),
-        MultiGpu::Layer => &hw.gpus[0],
     };
     let mfu = for_gpu(&s.prefill_mfu, gpu);
     let gpu_flops: f64 = match d.engine.multi_gpu {

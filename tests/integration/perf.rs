@@ -321,3 +321,39 @@ fn int8_w8a8_prefills_at_the_gpus_int8_rate_where_the_engine_has_int8_kernels() 
         assert_within(&what, at(quant, engine, gpu), 0.55 * rate, 1e-3);
     }
 }
+
+#[test]
+fn a_placement_on_gpus_the_machine_lacks_is_computed_on_the_host_not_a_panic() {
+    // The speed model is public: a caller may pair a GPU plan with a machine without GPUs.
+    let c = catalog();
+    let hw = machine("h100-sxm:2");
+    let d = Deployment {
+        model: c.model("7b").unwrap(),
+        quant: c.quant("bf16").unwrap(),
+        engine: c.engine("vllm").unwrap(),
+        gpus: 2,
+        tensor_parallel: None,
+        kv_dtype: KvDtype::Bf16,
+        mla_kv: None,
+        mtp: 0,
+        workload: Workload {
+            context: 4096,
+            prompt: 1024,
+            output: 1024,
+            concurrency: 1,
+        },
+    };
+    let mem = plan(&d, &hw).unwrap();
+    let on_gpus = estimate(&d, &hw, &mem);
+    let mut bare = hw.clone();
+    bare.gpus.clear();
+    let on_host = estimate(&d, &bare, &mem);
+    assert!(on_host.tpot_ms.is_finite() && on_host.ttft_ms.is_finite());
+    // host memory bandwidth is a small fraction of two H100s' 6.7 TB/s
+    assert!(
+        on_host.tpot_ms > 10.0 * on_gpus.tpot_ms,
+        "{} vs {}",
+        on_host.tpot_ms,
+        on_gpus.tpot_ms
+    );
+}
