@@ -31,14 +31,13 @@ impl Default for Setup<'_> {
     }
 }
 
-fn perf(s: Setup) -> Performance {
-    let c = catalog();
-    let hw = machine(s.gpu);
-    let d = Deployment {
+/// The deployment of `s` on `gpus` GPUs.
+fn deployment<'c>(c: &'c r1pick::catalog::Catalog, s: &Setup, gpus: u32) -> Deployment<'c> {
+    Deployment {
         model: c.model(s.model).unwrap(),
         quant: c.quant(s.quant).unwrap(),
         engine: c.engine(s.engine).unwrap(),
-        gpus: hw.gpu_count(),
+        gpus,
         tensor_parallel: None,
         kv_dtype: KvDtype::Bf16,
         mla_kv: None,
@@ -49,7 +48,13 @@ fn perf(s: Setup) -> Performance {
             output: 1024,
             concurrency: s.concurrency,
         },
-    };
+    }
+}
+
+fn perf(s: Setup) -> Performance {
+    let c = catalog();
+    let hw = machine(s.gpu);
+    let d = deployment(&c, &s, hw.gpu_count());
     let mem = plan(&d, &hw).unwrap();
     assert!(mem.fits, "{} {} on {} should fit", s.model, s.quant, s.gpu);
     estimate(&d, &hw, &mem)
@@ -327,22 +332,7 @@ fn a_placement_on_gpus_the_machine_lacks_is_computed_on_the_host_not_a_panic() {
     // The speed model is public: a caller may pair a GPU plan with a machine without GPUs.
     let c = catalog();
     let hw = machine("h100-sxm:2");
-    let d = Deployment {
-        model: c.model("7b").unwrap(),
-        quant: c.quant("bf16").unwrap(),
-        engine: c.engine("vllm").unwrap(),
-        gpus: 2,
-        tensor_parallel: None,
-        kv_dtype: KvDtype::Bf16,
-        mla_kv: None,
-        mtp: 0,
-        workload: Workload {
-            context: 4096,
-            prompt: 1024,
-            output: 1024,
-            concurrency: 1,
-        },
-    };
+    let d = deployment(&c, &Setup::default(), 2);
     let mem = plan(&d, &hw).unwrap();
     let on_gpus = estimate(&d, &hw, &mem);
     let mut bare = hw.clone();
