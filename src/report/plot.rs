@@ -36,6 +36,33 @@ fn tick(v: f64) -> String {
     }
 }
 
+/// A legend sample: a box filled with the series' colour.
+fn legend(c: RGBColor) -> impl Fn((i32, i32)) -> Rectangle<(i32, i32)> {
+    move |(x, y)| Rectangle::new([(x, y - 4), (x + 16, y + 4)], c.filled())
+}
+
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// The legend box at `at`, then the finished picture: the same on every chart.
+fn finish<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    root: &DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    at: SeriesLabelPosition,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(at)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(failed)?;
+    root.present().map_err(failed)
+}
+
 /// The top of an axis: the largest value with headroom (a flat zero still gets an axis).
 fn top(values: impl Iterator<Item = f64>) -> f64 {
     let m = values.fold(0.0, f64::max);
@@ -119,9 +146,6 @@ pub fn sweep_svg(doc: &SweepDocument) -> Result<String, String> {
                 .collect()
         };
         let per_gpu = series(&|p| Some(p.tokens_per_s_per_gpu));
-        let legend = |c: RGBColor| {
-            move |(x, y): (i32, i32)| Rectangle::new([(x, y - 4), (x + 16, y + 4)], c.filled())
-        };
         chart
             .draw_series(LineSeries::new(per_gpu.clone(), THROUGHPUT.stroke_width(2)))
             .map_err(failed)?
@@ -159,14 +183,7 @@ pub fn sweep_svg(doc: &SweepDocument) -> Result<String, String> {
                 .label(format!("first break ({})", b.label))
                 .legend(legend(BREAK));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(failed)?;
-        root.present().map_err(failed)?;
+        finish(&mut chart, &root, SeriesLabelPosition::UpperLeft)?;
     }
     Ok(svg)
 }
@@ -217,9 +234,6 @@ pub fn pareto_svg(
             .y_label_formatter(&|v| tick(*v))
             .draw()
             .map_err(failed)?;
-        let legend = |c: RGBColor| {
-            move |(x, y): (i32, i32)| Rectangle::new([(x, y - 4), (x + 16, y + 4)], c.filled())
-        };
         let xy = |p: &ParetoPoint| (p.tokens_per_s_per_gpu, p.tokens_per_s_per_user);
         chart
             .draw_series(
@@ -247,14 +261,7 @@ pub fn pareto_svg(
             .map_err(failed)?
             .label(format!("the pick: {pick_label}"))
             .legend(legend(MARK));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(failed)?;
-        root.present().map_err(failed)?;
+        finish(&mut chart, &root, SeriesLabelPosition::LowerLeft)?;
     }
     Ok(svg)
 }
@@ -321,9 +328,6 @@ pub fn fleet_svg(title: &str, points: &[FleetPoint], planned: f64) -> Result<Str
             .y_label_formatter(&|v| tick(*v))
             .draw()
             .map_err(failed)?;
-        let legend = |c: RGBColor| {
-            move |(x, y): (i32, i32)| Rectangle::new([(x, y - 4), (x + 16, y + 4)], c.filled())
-        };
         if !costs.is_empty() {
             chart
                 .draw_series(LineSeries::new(costs.clone(), THROUGHPUT.stroke_width(2)))
@@ -359,14 +363,7 @@ pub fn fleet_svg(title: &str, points: &[FleetPoint], planned: f64) -> Result<Str
             }
             (None, None) => {}
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(failed)?;
-        root.present().map_err(failed)?;
+        finish(&mut chart, &root, SeriesLabelPosition::UpperLeft)?;
     }
     Ok(svg)
 }
