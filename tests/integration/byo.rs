@@ -8,7 +8,7 @@ use r1pick::catalog::model::{Model, ModelSource};
 use r1pick::catalog::{MlaKvLayout, ParamBreakdown};
 use r1pick::sizing::kv::{KvDtype, per_token};
 
-use crate::util::{assert_within, catalog, r1pick};
+use crate::util::{assert_within, catalog, json, r1pick};
 
 pub fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -289,16 +289,6 @@ fn an_unknown_architecture_names_the_supported_ones() {
         "{err}"
     );
     assert!(out.stdout.is_empty());
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    let out = r1pick().args(args).arg("--json").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[test]

@@ -10,7 +10,7 @@ use r1pick::catalog::model::ModelSource;
 use r1pick::sizing::weights::WeightBytes;
 
 use crate::gguf_writer::{self, DenseShape, Gguf, Val};
-use crate::util::{assert_within, catalog, r1pick};
+use crate::util::{assert_within, catalog, json, r1pick};
 
 const QWEN2_1_5B: DenseShape = DenseShape {
     arch: "qwen2",
@@ -189,23 +189,13 @@ fn the_671b_header_holds_the_r1_architecture() {
     assert_eq!(m.max_context, 163_840);
 }
 
-fn cli_json(args: &[&str]) -> serde_json::Value {
-    let out = r1pick().args(args).arg("--json").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[test]
 fn every_command_takes_a_gguf_and_its_first_shard() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("qwen2.gguf");
     let len = gguf_writer::gqa_q4_k_m(&QWEN2_1_5B).write(&path);
     let p = path.to_str().unwrap();
-    let size = cli_json(&["size", p, "--gpu", "rtx-4090"]);
+    let size = json(&["size", p, "--gpu", "rtx-4090"]);
     assert_eq!(size["model_source"], "gguf");
     assert_eq!(size["quant"], "q4_k_m");
     assert_eq!(size["engine"], "llama.cpp");
@@ -215,14 +205,14 @@ fn every_command_takes_a_gguf_and_its_first_shard() {
         len as f64,
         0.005,
     );
-    cli_json(&["estimate", p, "--gpu", "rtx-4090"]);
-    assert_eq!(cli_json(&["check", p, "--gpu", "rtx-4090"])["ok"], true);
-    let rec = cli_json(&["recommend", "--model", p, "--gpu", "rtx-4090"]);
+    json(&["estimate", p, "--gpu", "rtx-4090"]);
+    assert_eq!(json(&["check", p, "--gpu", "rtx-4090"])["ok"], true);
+    let rec = json(&["recommend", "--model", p, "--gpu", "rtx-4090"]);
     assert_eq!(
         rec["recommendation"]["quant"], "q4_k_m",
         "a GGUF leaves no quant choice"
     );
-    let models = cli_json(&["models", "--from", p]);
+    let models = json(&["models", "--from", p]);
     assert_eq!(models["models"][0]["read"]["model_source"], "gguf");
     assert_eq!(models["models"][0]["params"], 1_777_088_000u64);
 
@@ -251,7 +241,7 @@ fn every_command_takes_a_gguf_and_its_first_shard() {
     };
     let s1 = dir.path().join("llama-00001-of-00002.gguf");
     let total = a.write(&s1) + b.write(&dir.path().join("llama-00002-of-00002.gguf"));
-    let split = cli_json(&["models", "--from", s1.to_str().unwrap()]);
+    let split = json(&["models", "--from", s1.to_str().unwrap()]);
     assert_eq!(split["models"][0]["params"], 8_030_261_248u64);
     assert_within(
         "split",

@@ -5,7 +5,7 @@ use r1pick::catalog::GpuSpec;
 use r1pick::hardware::simulate::resolve_gpu;
 use serde_json::Value;
 
-use crate::util::{assert_refused, catalog, machine, r1pick};
+use crate::util::{assert_refused, catalog, json, machine, r1pick};
 
 fn gpu(id: &str) -> GpuSpec {
     catalog()
@@ -190,27 +190,20 @@ fn corrected_rows() {
 #[test]
 fn gh200_offload_prefill_runs_over_nvlink_c2c() {
     let ttft = |gpu: &str| -> f64 {
-        let out = r1pick()
-            .args([
-                "estimate",
-                "70b",
-                "--quant",
-                "bf16",
-                "--engine",
-                "llama.cpp",
-                "--gpu",
-                gpu,
-            ])
-            .args(["--ram", "480GiB", "--prompt", "4k", "--json"])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let v = json(&[
+            "estimate",
+            "70b",
+            "--quant",
+            "bf16",
+            "--engine",
+            "llama.cpp",
+            "--gpu",
+            gpu,
+            "--ram",
+            "480GiB",
+            "--prompt",
+            "4k",
+        ]);
         v["performance"]["ttft_ms"].as_f64().unwrap()
     };
     let (gh200, h100) = (ttft("gh200"), ttft("h100-sxm"));

@@ -18,20 +18,10 @@ const R70: &[&str] = &[
 ];
 
 fn json(command: &str, base: &[&str], extra: &[&str], code: i32) -> Value {
-    let out = r1pick()
-        .arg(command)
-        .args(base)
-        .args(extra)
-        .arg("--json")
-        .output()
-        .expect("r1pick runs");
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{command} {base:?} {extra:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON")
+    let args: Vec<&str> = std::iter::once(command)
+        .chain(base.iter().chain(extra).copied())
+        .collect();
+    crate::util::json_exit(&args, code)
 }
 
 /// The row of a sweep against `estimate` (or `check`) run alone with the point's flag: every
@@ -322,23 +312,18 @@ fn the_sweep_table_marks_the_knee_and_draws_a_bar_per_row() {
     assert!(text.lines().any(|l| l.contains("########################")));
 }
 
-const PARETO: &[&str] = &[
-    "recommend",
-    "--model",
-    "70b",
-    "--quant",
-    "fp8",
-    "--gpu",
-    "h100-sxm:8",
-    "--prompt",
-    "1k",
-    "--output",
-    "1k",
-];
+/// `recommend --model` over the same 70B deployment as [`R70`].
+fn pareto() -> Vec<&'static str> {
+    ["recommend", "--model"]
+        .iter()
+        .chain(R70)
+        .copied()
+        .collect()
+}
 
 #[test]
 fn the_recommend_plot_draws_every_passing_candidate_the_front_and_one_pick() {
-    let text = svg(PARETO);
+    let text = svg(&pareto());
     let doc = roxmltree::Document::parse(&text).expect("XML");
     // One line: the Pareto front.
     assert_eq!(series(&doc), ["#1F77B4"]);
@@ -369,7 +354,7 @@ fn the_recommend_plot_draws_every_passing_candidate_the_front_and_one_pick() {
         text, committed,
         "regenerate docs/ with the README's command"
     );
-    assert_eq!(text, svg(PARETO), "the same bytes on every run");
+    assert_eq!(text, svg(&pareto()), "the same bytes on every run");
 }
 
 fn plan_args() -> Vec<&'static str> {

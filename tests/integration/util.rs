@@ -66,6 +66,30 @@ pub fn r1pick() -> assert_cmd::Command {
     cmd
 }
 
+/// What `r1pick ARGS --json` prints, as JSON, once it exited with `code` (its stderr in the
+/// failure message).
+#[track_caller]
+pub fn json_exit(args: &[&str], code: i32) -> serde_json::Value {
+    let out = r1pick()
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("r1pick runs");
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+/// [`json_exit`] of a run that succeeds.
+#[track_caller]
+pub fn json(args: &[&str]) -> serde_json::Value {
+    json_exit(args, 0)
+}
+
 /// The documented refusal of bad input: exit 2, one line on stderr that contains `needle`, nothing
 /// on stdout.
 #[track_caller]
