@@ -30,6 +30,7 @@ mod perf;
 mod props;
 mod recommend;
 mod reliability;
+mod rounding;
 mod schema;
 mod serving;
 mod sizing;
