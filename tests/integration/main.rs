@@ -28,6 +28,7 @@ mod memory;
 mod moe;
 mod perf;
 mod props;
+mod readme;
 mod recommend;
 mod reliability;
 mod rounding;
