@@ -2,6 +2,7 @@
 //! generated from these types.
 
 pub mod finetune;
+pub mod parallel;
 pub mod plan;
 pub mod settings;
 pub mod units;
@@ -171,6 +172,8 @@ pub struct DeploymentArgs {
     /// MTP speculative decoding: draft steps of the 671B's MTP module (vllm, sglang, trtllm; default 0, off)
     #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = units::parse_count, env = "R1PICK_MTP")]
     pub mtp: Option<u32>,
+    #[command(flatten)]
+    pub parallel: parallel::ParallelArgs,
 }
 
 /// A token count or spread as the serving model reads it.

@@ -42,6 +42,7 @@ fn deployment<'c>(c: &'c r1pick::catalog::Catalog, s: &Setup, gpus: u32) -> Depl
         kv_dtype: KvDtype::Bf16,
         mla_kv: None,
         mtp: 0,
+        parallel: Default::default(),
         workload: Workload {
             context: s.context,
             prompt: s.prompt,
