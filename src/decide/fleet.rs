@@ -369,6 +369,7 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
                     m,
                     entry.gpus,
                     &mut evaluated,
+                    fleets.is_empty(),
                 ) {
                     Ok(shape) => {
                         considered += 1;
@@ -424,12 +425,16 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
                 let Some(most) = try_at(MAX_REPLICAS) else {
                     continue;
                 };
-                if !meets(&most) {
+                // Misses are reported only when no fleet is found: word them only until one is.
+                if !meets(&most) && fleets.is_empty() {
                     let most = Candidate {
                         checks: worded(&loaded_req, &replica_constraints, &most),
                         ..most
                     };
                     misses.push(limiting(&most, req, MAX_REPLICAS));
+                    continue;
+                }
+                if !meets(&most) {
                     continue;
                 }
                 let (mut lo, mut hi, mut best) = (s.min_replicas, MAX_REPLICAS, most);
@@ -535,7 +540,8 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
 
 /// Size a proposed shape: its idle assessment (what cannot fit, misses the quality floor, or
 /// misses a time limit for good is out), its server and highest sustainable rate, and the fewest
-/// replicas the headroom allows. `Err(Some)`: out, with the miss that says why.
+/// replicas the headroom allows. `Err(Some)`: out, with the miss that says why, worded only when
+/// `explain` (no fleet found yet: once one is, the misses are never reported).
 #[allow(clippy::too_many_arguments)]
 fn size<'a>(
     req: &FleetRequest<'a, '_>,
@@ -546,6 +552,7 @@ fn size<'a>(
     m: &ReplicaMachine,
     gpus: u32,
     evaluated: &mut usize,
+    explain: bool,
 ) -> Result<Shape<'a>, Option<Miss>> {
     let idle = assess_with(
         idle_req,
@@ -564,6 +571,9 @@ fn size<'a>(
         return Err(None);
     }
     if let Some(miss) = hopeless(&idle.checks) {
+        if !explain {
+            return Err(None);
+        }
         return Err(worded(idle_req, replica_constraints, &idle)
             .iter()
             .find(|k| k.constraint == miss)
@@ -595,6 +605,9 @@ fn size<'a>(
         Demand::Rate { per_second } => {
             let n = (per_second / (req.headroom * max_rate)).ceil();
             if !(n.is_finite() && n <= f64::from(MAX_REPLICAS)) {
+                if !explain {
+                    return Err(None);
+                }
                 return Err(Some(Miss {
                     constraint: Constraint::Load,
                     message: format!(
