@@ -1008,6 +1008,7 @@ fn a_prepared_server_answers_every_load_exactly_as_the_estimate() -> Result<(), 
             kv_dtype: KvDtype::engine_default(c.engine(engine)?),
             mla_kv: None,
             mtp: 0,
+            parallel: Default::default(),
             workload: Workload {
                 context: 8192,
                 prompt: prompt.max,
