@@ -219,10 +219,30 @@ pub fn budget(catalog: &Catalog, given: &str) -> Result<Budget> {
 /// Every check, `fits` first (then `load` under a rate), then the constraints in the order of
 /// [`Constraints`]' fields. Under load the time constraints read the stated percentile.
 pub fn evaluate(c: &Constraints, m: &Measured) -> Vec<CheckResult> {
+    checks(c, m, Words::Full)
+}
+
+/// The checks of [`evaluate`] with empty messages: the verdicts and margins alone, for a search
+/// that weighs thousands of deployments and words only the few it reports (wording them is most
+/// of a check's cost).
+pub fn verdicts(c: &Constraints, m: &Measured) -> Vec<CheckResult> {
+    checks(c, m, Words::None)
+}
+
+/// Whether checks carry their messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Words {
+    Full,
+    None,
+}
+
+fn checks(c: &Constraints, m: &Measured, words: Words) -> Vec<CheckResult> {
+    let w = words == Words::Full;
     let p = m.performance;
-    let mut checks = vec![fits(m.memory)];
+    let mut checks = vec![fits(m.memory, w)];
     if let Some(l) = &m.load
         && checks[0].ok
+        && w
     {
         // Memory under load is one full-length request (load::memory_basis); the KV pool and the
         // sequence limit set how many run at once.
@@ -234,11 +254,15 @@ pub fn evaluate(c: &Constraints, m: &Measured) -> Vec<CheckResult> {
     if let Some(l) = &m.load
         && let Load::Rate { per_second } = l.estimate.load
     {
-        checks.push(sustainable(per_second, &l.estimate));
+        checks.push(sustainable(per_second, &l.estimate, w));
     }
     // (actual, detail): the idle server's number, or the percentile under load.
     let at = |idle: f64, under: fn(&LoadEstimate) -> Option<Percentiles>| match &m.load {
         None => (Some(idle), String::new()),
+        Some(l) if !w => (
+            under(&l.estimate).map(|v| v.at(l.percentile)),
+            String::new(),
+        ),
         Some(l) => (
             under(&l.estimate).map(|v| v.at(l.percentile)),
             format!(
@@ -263,7 +287,11 @@ pub fn evaluate(c: &Constraints, m: &Measured) -> Vec<CheckResult> {
     ];
     for (constraint, required, (actual, detail)) in timed {
         if let Some(required) = required {
-            checks.push(no_figure(compare(constraint, &detail, required, actual), m));
+            checks.push(no_figure(
+                compare(constraint, &detail, required, actual, w),
+                m,
+                w,
+            ));
         }
     }
     if let Some(required) = c.min_tokens_per_s {
@@ -274,8 +302,9 @@ pub fn evaluate(c: &Constraints, m: &Measured) -> Vec<CheckResult> {
             Some(_) => tpot.map(|t| 1000.0 / t.max(1e-9)),
         };
         checks.push(no_figure(
-            compare(Constraint::MinSpeed, &detail, required, speed),
+            compare(Constraint::MinSpeed, &detail, required, speed, w),
             m,
+            w,
         ));
     }
     if let Some(b) = &c.budget {
@@ -286,19 +315,21 @@ pub fn evaluate(c: &Constraints, m: &Measured) -> Vec<CheckResult> {
             // at the precision the report quotes a price, so the check shows the report's number
             m.cost
                 .map(|c| crate::quantity::round(c.usd_per_hour, USD_DECIMALS)),
+            w,
         );
-        if m.cost.is_none() {
+        if m.cost.is_none() && w {
             check.message = "cost: no price: pass --price or --kwh-price".into();
         }
         checks.push(check);
     }
     if let Some(q) = &c.min_quality {
         let detail = match &q.task {
+            _ if !w => String::new(),
             Some(task) => format!(" ({}, task {task})", q.benchmark.label()),
             None => format!(" ({}, no --task given)", q.benchmark.label()),
         };
-        let mut check = compare(Constraint::MinQuality, &detail, q.min_score, m.quality);
-        if m.quality.is_none() {
+        let mut check = compare(Constraint::MinQuality, &detail, q.min_score, m.quality, w);
+        if m.quality.is_none() && w {
             check.message = format!(
                 "quality{detail}: the model has no published {} score",
                 q.benchmark.label()
@@ -310,9 +341,12 @@ pub fn evaluate(c: &Constraints, m: &Measured) -> Vec<CheckResult> {
 }
 
 /// The rate against the highest sustainable one: below it holds (queues stay finite).
-fn sustainable(per_second: f64, e: &LoadEstimate) -> CheckResult {
-    let mut check = compare(Constraint::Load, "", per_second, Some(e.max_rate_per_s));
+fn sustainable(per_second: f64, e: &LoadEstimate, w: bool) -> CheckResult {
+    let mut check = compare(Constraint::Load, "", per_second, Some(e.max_rate_per_s), w);
     check.ok = e.sustainable;
+    if !w {
+        return check;
+    }
     let rate = super::load::rate_label(per_second);
     let highest = super::load::rate_label(e.max_rate_per_s);
     check.message = if e.sustainable {
@@ -324,9 +358,10 @@ fn sustainable(per_second: f64, e: &LoadEstimate) -> CheckResult {
 }
 
 /// A time check under a load with no latency figure (an unsustainable rate) says why.
-fn no_figure(mut check: CheckResult, m: &Measured) -> CheckResult {
+fn no_figure(mut check: CheckResult, m: &Measured, w: bool) -> CheckResult {
     if let Some(l) = &m.load
         && check.actual.is_none()
+        && w
     {
         check.message = format!(
             "{}: no figure at an unsustainable rate (highest sustainable {})",
@@ -420,6 +455,7 @@ fn compare(
     detail: &str,
     required: f64,
     actual: Option<f64>,
+    w: bool,
 ) -> CheckResult {
     let bound = constraint.bound();
     let unit = constraint.unit();
@@ -432,6 +468,7 @@ fn compare(
     });
     let margin = actual.map(|a| round(a - required));
     let message = match (actual, margin) {
+        _ if !w => String::new(),
         (Some(a), Some(d)) => {
             let op = match (bound, ok) {
                 (Bound::Max, true) => "≤",
@@ -461,30 +498,39 @@ fn compare(
 }
 
 /// The device with the least room (the host when nothing runs on a GPU), against its capacity.
-fn fits(memory: &MemoryPlan) -> CheckResult {
-    let gpus = memory
-        .gpus
-        .iter()
-        .enumerate()
-        .map(|(i, g)| (format!("GPU {i}"), g));
-    let host = (memory.host.total > 0 || memory.gpus.is_empty())
-        .then(|| ("host RAM".to_string(), &memory.host));
+fn fits(memory: &MemoryPlan, w: bool) -> CheckResult {
+    // The device's index among the GPUs, `None` for the host.
+    let gpus = memory.gpus.iter().enumerate().map(|(i, g)| (Some(i), g));
+    let host = (memory.host.total > 0 || memory.gpus.is_empty()).then_some((None, &memory.host));
     let over = |d: &crate::sizing::DeviceMemory| d.total as f64 - d.capacity as f64;
     let tightest = gpus
         .chain(host)
         .max_by(|(_, a), (_, b)| over(a).total_cmp(&over(b)));
-    let (device, used, capacity) = match tightest {
-        Some((name, d)) => (name, d.total as f64, d.capacity as f64),
-        None => ("host RAM".to_string(), 0.0, 0.0),
+    let (index, used, capacity) = match tightest {
+        Some((i, d)) => (i, d.total as f64, d.capacity as f64),
+        None => (None, 0.0, 0.0),
+    };
+    let device = match index {
+        _ if !w => String::new(),
+        Some(i) => format!("GPU {i}"),
+        None => "host RAM".to_string(),
     };
     let mut check = compare(
         Constraint::Fits,
-        &format!(" on {device}"),
+        &if w {
+            format!(" on {device}")
+        } else {
+            String::new()
+        },
         capacity,
         Some(used),
+        w,
     );
     // The memory plan is the one source of the verdict (it also knows what an engine cannot do).
     check.ok = memory.fits;
+    if !w {
+        return check;
+    }
     if let Some(why) = &memory.shortfall {
         check.message = format!("memory: does not fit: {why}");
     } else {

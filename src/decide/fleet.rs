@@ -12,15 +12,17 @@
 use crate::error::Error;
 use crate::hardware::Hardware;
 use crate::perf::cost::{FleetCost, cost, fleet_cost};
-use crate::serving::{Load, MAX_RATE_PER_S};
+use crate::serving::{Load, SchedulerOverrides, Server};
 use crate::sizing::Deployment;
 
+use super::constraints::Words;
 use super::constraints::{Constraint, Constraints};
 use super::launch::{self, LaunchPlan};
-use super::load::{Traffic, rate_label, under_load};
+use super::load::{Loaded, Traffic, rate_label};
 use super::search::assess::hopeless;
+use super::search::assess::{assess_with, with_load, worded};
 use super::search::candidates::{Proposal, proposals};
-use super::search::{Candidate, Machines, Request, Subject, assess, judging, shortfall};
+use super::search::{Candidate, Machines, Request, Subject, judging, shortfall};
 
 /// Each replica runs at most this share of its highest sustainable rate unless `--headroom` says
 /// otherwise. Past about 70% an M/G/1-like queue's wait grows steeply (ρ/(1−ρ): 2.3 at 0.7, 9 at
@@ -186,18 +188,71 @@ pub struct FleetDecision<'a> {
 /// GPUs cost and run the same).
 type Group = (String, Option<(String, String, u32, bool, u64)>);
 
-/// A shape that runs, with its idle assessment and the least replicas the headroom allows.
+/// A shape that runs, with its idle assessment, its server prepared for loads, and the least
+/// replicas the headroom allows.
 struct Shape<'a> {
     subject: Subject<'a>,
     machine: usize,
     gpus: u32,
+    idle: Candidate<'a>,
+    server: Server,
     max_rate: f64,
     min_replicas: u32,
     usd_per_gpu_hour: Option<f64>,
-    lower_bound: (f64, u32),
+}
+
+/// Where a shape is in the search: only proposed (its bound from its GPUs alone), or sized and
+/// estimated (its bound from its highest sustainable rate).
+enum Stage<'a> {
+    Proposed(Subject<'a>),
+    Sized(Box<Shape<'a>>),
+}
+
+/// A shape waiting in the search, cheapest lower bound first; ties in proposal (catalog) order.
+struct Entry<'a> {
+    bound: (f64, u32),
+    order: usize,
+    machine: usize,
+    gpus: u32,
+    stage: Stage<'a>,
+}
+
+impl Entry<'_> {
+    fn cmp_key(&self, o: &Self) -> std::cmp::Ordering {
+        self.bound
+            .0
+            .total_cmp(&o.bound.0)
+            .then(self.bound.1.cmp(&o.bound.1))
+            .then(self.order.cmp(&o.order))
+    }
+}
+
+impl PartialEq for Entry<'_> {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp_key(o).is_eq()
+    }
+}
+impl Eq for Entry<'_> {}
+impl PartialOrd for Entry<'_> {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Entry<'_> {
+    /// Reversed, so the max-heap pops the cheapest bound first.
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        o.cmp_key(self)
+    }
 }
 
 /// Plan the fleet.
+///
+/// Best first: every proposed shape waits with the bound its GPUs alone give (one replica plus
+/// the spares); popped, it is sized and its highest sustainable rate estimated, and it waits again
+/// with the bound its fewest replicas give (never lower). A sized shape popped is tried at its
+/// replica counts. So shapes are tried in exactly the order of their replica-count bounds, as if
+/// all had been sized first, while a shape whose GPUs alone cost more than what it would have to
+/// beat is never sized.
 pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
     let base = req.search;
     let task = base.task;
@@ -214,15 +269,33 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
         constraints: replica_constraints.clone(),
         ..*base
     };
+    let loaded_req = Request {
+        traffic: Some(req.traffic),
+        machines: Machines::Cloud,
+        constraints: replica_constraints.clone(),
+        ..*base
+    };
+    // Misses found while sizing (kept in proposal order) and while trying replica counts.
+    let mut sizing_misses: Vec<(usize, Miss)> = vec![];
     let mut misses: Vec<Miss> = vec![];
-    let mut shapes: Vec<Shape> = vec![];
     let mut evaluated = 0usize;
     let mut subjects = 0usize;
+    let mut considered = 0usize;
     let machines: Vec<(Hardware, Vec<u32>)> = req
         .machines
         .iter()
         .map(|m| (m.hardware.clone(), m.gpu_counts.clone()))
         .collect();
+    let prices: Vec<Option<f64>> = req
+        .machines
+        .iter()
+        .map(|m| cost(&m.hardware, 1, 0.0, base.price, base.kwh_price).map(|c| c.usd_per_hour))
+        .collect();
+    let bound = |machine: usize, gpus: u32, replicas: u32| {
+        let total = (replicas + req.spares) * gpus;
+        (prices[machine].map_or(0.0, |p| p * f64::from(total)), total)
+    };
+    let mut queue = std::collections::BinaryHeap::new();
     for proposal in proposals(&idle_req, judging, &machines) {
         let Proposal::Deploy {
             subject,
@@ -233,98 +306,17 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
             continue;
         };
         subjects += 1;
-        let Some(mi) = machines.iter().position(|(h, _)| std::ptr::eq(h, hardware)) else {
+        let Some(machine) = machines.iter().position(|(h, _)| std::ptr::eq(h, hardware)) else {
             continue;
         };
-        let m = &req.machines[mi];
-        let Ok(idle) = assess(&idle_req, &replica_constraints, &subject, hardware, gpus) else {
-            continue;
-        };
-        let hard = idle
-            .checks
-            .iter()
-            .find(|k| !k.ok && matches!(k.constraint, Constraint::Fits | Constraint::MinQuality));
-        if hard.is_some() {
-            continue;
-        }
-        if let Some(miss) = hopeless(&idle.checks) {
-            if let Some(k) = idle.checks.iter().find(|k| k.constraint == miss) {
-                misses.push(Miss {
-                    constraint: miss,
-                    message: format!(
-                        "{} on {}: {} on an idle replica, so at any replica count",
-                        label(&idle),
-                        gpus_label(&m.hardware, gpus),
-                        k.message
-                    ),
-                    shortfall: shortfall(k),
-                });
-            }
-            continue;
-        }
-        let capacity = Traffic {
-            load: Load::Rate {
-                per_second: MAX_RATE_PER_S,
-            },
-            ..req.traffic
-        };
-        evaluated += 1;
-        let Ok(cap) = under_load(
-            &idle.evaluated.deployment,
-            &m.hardware,
-            &idle.evaluated.memory,
-            &capacity,
-        ) else {
-            continue;
-        };
-        let max_rate = cap.estimate.max_rate_per_s;
-        let min_replicas = match req.demand {
-            Demand::Rate { per_second } => {
-                let n = (per_second / (req.headroom * max_rate)).ceil();
-                if !(n.is_finite() && n <= f64::from(MAX_REPLICAS)) {
-                    misses.push(Miss {
-                                constraint: Constraint::Load,
-                                message: format!(
-                                    "{} on {}: one replica sustains {}; {} at {:.0}% utilization needs {} replicas, above the search's cap of {MAX_REPLICAS}",
-                                    label(&idle),
-                                    gpus_label(&m.hardware, gpus),
-                                    rate_label(max_rate),
-                                    req.demand.label(),
-                                    req.headroom * 100.0,
-                                    if n.is_finite() { format!("{n:.0}") } else { "unboundedly many".into() }
-                                ),
-                                shortfall: n / f64::from(MAX_REPLICAS) - 1.0,
-                            });
-                    continue;
-                }
-                (n as u32).max(1)
-            }
-            Demand::Users { .. } => 1,
-        };
-        let usd_per_gpu_hour =
-            cost(&m.hardware, 1, 0.0, base.price, base.kwh_price).map(|c| c.usd_per_hour);
-        let total = (min_replicas + req.spares) * gpus;
-        shapes.push(Shape {
-            subject,
-            machine: mi,
+        queue.push(Entry {
+            bound: bound(machine, gpus, 1),
+            order: queue.len(),
+            machine,
             gpus,
-            max_rate,
-            min_replicas,
-            usd_per_gpu_hour,
-            lower_bound: (
-                usd_per_gpu_hour.map_or(0.0, |p| p * f64::from(total)),
-                total,
-            ),
+            stage: Stage::Proposed(subject),
         });
     }
-    // Cheapest bound first; the sort is stable, so ties keep the catalog's order.
-    shapes.sort_by(|a, b| {
-        a.lower_bound
-            .0
-            .total_cmp(&b.lower_bound.0)
-            .then(a.lower_bound.1.cmp(&b.lower_bound.1))
-    });
-    let considered = shapes.len();
     // One fleet per group: per GPU type when several types compete (so `--cloud` lists the best
     // of every type), else per shape that differs in more than the quant's name.
     let by_type = req
@@ -332,17 +324,18 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
         .iter()
         .any(|m| gpu_id(&m.hardware) != gpu_id(&req.machines[0].hardware));
     let keep = if by_type { usize::MAX } else { RUNNERS_UP + 1 };
-    let group = |s: &Shape| -> Group {
-        let gpu = gpu_id(&req.machines[s.machine].hardware);
+    let gpu_ids: Vec<String> = req.machines.iter().map(|m| gpu_id(&m.hardware)).collect();
+    let group = |subject: &Subject, machine: usize, gpus: u32| -> Group {
+        let gpu = gpu_ids[machine].clone();
         if by_type {
             (gpu, None)
         } else {
-            let q = s.subject.quant;
+            let q = subject.quant;
             let format = q.format == crate::catalog::quant::QuantFormat::Gguf;
             let shape = (
-                s.subject.model.id.clone(),
-                s.subject.engine.id.clone(),
-                s.gpus,
+                subject.model.id.clone(),
+                subject.engine.id.clone(),
+                gpus,
                 format,
                 q.linear_bits.to_bits(),
             );
@@ -350,29 +343,72 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
         }
     };
     let mut fleets: Vec<(Fleet, Group)> = vec![];
-    for s in &shapes {
-        if fleets.len() >= keep && s.lower_bound > fleets[keep - 1].0.key() {
+    while let Some(entry) = queue.pop() {
+        if fleets.len() >= keep && entry.bound > fleets[keep - 1].0.key() {
             break;
         }
-        let g = group(s);
+        let s = match entry.stage {
+            Stage::Proposed(subject) => {
+                // Its group's fleet already costs no more than this shape's least: with every
+                // type kept, fleets are only ever replaced by cheaper ones, so it never would.
+                // (Every type kept means one group per GPU type, named by its id.)
+                if keep == usize::MAX
+                    && fleets.iter().any(|(f, (gpu, _))| {
+                        *gpu == gpu_ids[entry.machine] && f.key() <= entry.bound
+                    })
+                {
+                    continue;
+                }
+                let m = &req.machines[entry.machine];
+                match size(
+                    req,
+                    &idle_req,
+                    &replica_constraints,
+                    subject,
+                    entry.machine,
+                    m,
+                    entry.gpus,
+                    &mut evaluated,
+                    fleets.is_empty(),
+                ) {
+                    Ok(shape) => {
+                        considered += 1;
+                        queue.push(Entry {
+                            bound: bound(entry.machine, entry.gpus, shape.min_replicas),
+                            stage: Stage::Sized(Box::new(Shape {
+                                usd_per_gpu_hour: prices[entry.machine],
+                                ..shape
+                            })),
+                            ..entry
+                        });
+                    }
+                    Err(Some(miss)) => sizing_misses.push((entry.order, miss)),
+                    Err(None) => {}
+                }
+                continue;
+            }
+            Stage::Sized(s) => s,
+        };
+        let lower_bound = entry.bound;
+        let g = group(&s.subject, s.machine, s.gpus);
         let same = fleets.iter().position(|(_, h)| *h == g);
-        if same.is_some_and(|i| fleets[i].0.key() <= s.lower_bound) {
+        if same.is_some_and(|i| fleets[i].0.key() <= lower_bound) {
             continue;
         }
         let m = &req.machines[s.machine];
         let mut try_at = |n: u32| -> Option<Candidate<'a>> {
             evaluated += 1;
-            let t = Traffic {
-                load: req.demand.per_replica(n),
-                ..req.traffic
+            let l = Loaded {
+                estimate: s.server.at(req.demand.per_replica(n)).ok()?,
+                percentile: req.traffic.percentile,
             };
-            let r = Request {
-                traffic: Some(t),
-                machines: Machines::Cloud,
-                constraints: replica_constraints.clone(),
-                ..*base
-            };
-            assess(&r, &replica_constraints, &s.subject, &m.hardware, s.gpus).ok()
+            Some(with_load(
+                &loaded_req,
+                &replica_constraints,
+                s.idle.clone(),
+                l,
+                Words::None,
+            ))
         };
         let meets = |cand: &Candidate| {
             cand.qualifies()
@@ -389,8 +425,16 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
                 let Some(most) = try_at(MAX_REPLICAS) else {
                     continue;
                 };
-                if !meets(&most) {
+                // Misses are reported only when no fleet is found: word them only until one is.
+                if !meets(&most) && fleets.is_empty() {
+                    let most = Candidate {
+                        checks: worded(&loaded_req, &replica_constraints, &most),
+                        ..most
+                    };
                     misses.push(limiting(&most, req, MAX_REPLICAS));
+                    continue;
+                }
+                if !meets(&most) {
                     continue;
                 }
                 let (mut lo, mut hi, mut best) = (s.min_replicas, MAX_REPLICAS, most);
@@ -407,7 +451,7 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
                 (hi, best)
             }
         };
-        let fleet = fleet(req, s, m, n, cand);
+        let fleet = fleet(req, &s, m, n, cand);
         if let (Some(b), Some(fc)) = (&base.constraints.budget, &fleet.cost)
             && fc.usd_per_hour > b.usd_per_hour
         {
@@ -434,7 +478,14 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
         fleets.sort_by(|a, b| rank(&a.0, &b.0, &base.constraints));
         fleets.truncate(keep);
     }
-    let fleets: Vec<Fleet> = fleets.into_iter().map(|(f, _)| f).collect();
+    // The checks the search weighed, now worded: the fleets leave the search with them.
+    let fleets: Vec<Fleet> = fleets
+        .into_iter()
+        .map(|(mut f, _)| {
+            f.replica.checks = worded(&loaded_req, &replica_constraints, &f.replica);
+            f
+        })
+        .collect();
     let mut fleets = fleets.into_iter();
     let choice = fleets.next();
     let runners_up: Vec<Fleet> = match &choice {
@@ -447,8 +498,13 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
         None => vec![],
     };
     let miss = if choice.is_none() {
-        let closest = misses
+        // With no fleet found nothing was skipped: every shape was sized and tried, so the misses
+        // are all there, the sizing ones in proposal order, as a search that sized all first sees them.
+        sizing_misses.sort_by_key(|(order, _)| *order);
+        let closest = sizing_misses
             .into_iter()
+            .map(|(_, m)| m)
+            .chain(misses)
             .min_by(|a, b| a.shortfall.total_cmp(&b.shortfall));
         // Nothing got as far as the SLO: below the quality floor, or nothing fits or runs.
         closest.or_else(|| {
@@ -481,6 +537,110 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
         shapes: considered,
         evaluated,
     }
+}
+
+/// Size a proposed shape: its idle assessment (what cannot fit, misses the quality floor, or
+/// misses a time limit for good is out), its server and highest sustainable rate, and the fewest
+/// replicas the headroom allows. `Err(Some)`: out, with the miss that says why, worded only when
+/// `explain` (no fleet found yet: once one is, the misses are never reported).
+#[allow(clippy::too_many_arguments)]
+fn size<'a>(
+    req: &FleetRequest<'a, '_>,
+    idle_req: &Request<'a>,
+    replica_constraints: &Constraints,
+    subject: Subject<'a>,
+    machine: usize,
+    m: &ReplicaMachine,
+    gpus: u32,
+    evaluated: &mut usize,
+    explain: bool,
+) -> Result<Shape<'a>, Option<Miss>> {
+    let idle = assess_with(
+        idle_req,
+        replica_constraints,
+        &subject,
+        &m.hardware,
+        gpus,
+        Words::None,
+    )
+    .map_err(|_| None)?;
+    let hard = idle
+        .checks
+        .iter()
+        .find(|k| !k.ok && matches!(k.constraint, Constraint::Fits | Constraint::MinQuality));
+    if hard.is_some() {
+        return Err(None);
+    }
+    if let Some(miss) = hopeless(&idle.checks) {
+        if !explain {
+            return Err(None);
+        }
+        return Err(worded(idle_req, replica_constraints, &idle)
+            .iter()
+            .find(|k| k.constraint == miss)
+            .map(|k| Miss {
+                constraint: miss,
+                message: format!(
+                    "{} on {}: {} on an idle replica, so at any replica count",
+                    label(&idle),
+                    gpus_label(&m.hardware, gpus),
+                    k.message
+                ),
+                shortfall: shortfall(k),
+            }));
+    }
+    *evaluated += 1;
+    let d = &idle.evaluated.deployment;
+    let server = Server::with_weights(
+        d,
+        &m.hardware,
+        &idle.evaluated.memory,
+        req.traffic.lengths(&d.workload),
+        &SchedulerOverrides::default(),
+        &subject.weights,
+        &subject.params,
+    )
+    .map_err(|_| None)?;
+    let max_rate = server.max_rate_per_s();
+    let min_replicas = match req.demand {
+        Demand::Rate { per_second } => {
+            let n = (per_second / (req.headroom * max_rate)).ceil();
+            if !(n.is_finite() && n <= f64::from(MAX_REPLICAS)) {
+                if !explain {
+                    return Err(None);
+                }
+                return Err(Some(Miss {
+                    constraint: Constraint::Load,
+                    message: format!(
+                        "{} on {}: one replica sustains {}; {} at {:.0}% utilization needs {} replicas, above the search's cap of {MAX_REPLICAS}",
+                        label(&idle),
+                        gpus_label(&m.hardware, gpus),
+                        rate_label(max_rate),
+                        req.demand.label(),
+                        req.headroom * 100.0,
+                        if n.is_finite() {
+                            format!("{n:.0}")
+                        } else {
+                            "unboundedly many".into()
+                        }
+                    ),
+                    shortfall: n / f64::from(MAX_REPLICAS) - 1.0,
+                }));
+            }
+            (n as u32).max(1)
+        }
+        Demand::Users { .. } => 1,
+    };
+    Ok(Shape {
+        subject,
+        machine,
+        gpus,
+        idle,
+        server,
+        max_rate,
+        min_replicas,
+        usd_per_gpu_hour: None,
+    })
 }
 
 /// The rates `plan --plot` draws: from a quarter of the planned rate to three times it.

@@ -19,10 +19,12 @@ pub mod waves;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::catalog::ParamBreakdown;
 use crate::catalog::engine::Batching;
 use crate::error::{Error, Result};
 use crate::hardware::Hardware;
 use crate::sizing::capacity::{KvCapacity, KvRule, kv_capacity};
+use crate::sizing::weights::WeightBytes;
 use crate::sizing::{Deployment, MemoryPlan};
 pub use config::{Scheduler, SchedulerOverrides};
 use step::StepModel;
@@ -273,195 +275,287 @@ pub fn estimate(
     req: &LoadRequest,
 ) -> Result<LoadEstimate> {
     validate(req)?;
-    let profile = config::engine(&d.engine.id)?;
-    let scheduler = scheduler(d, hw, mem, &req.scheduler)?;
-    let kv = kv_capacity(
-        d,
-        hw,
-        mem,
-        &profile.kv_rule,
-        scheduler.token_budget,
-        profile.non_torch_mib,
-    );
-    let (p, o) = (req.lengths.prompt, req.lengths.output);
-    let (isl, osl) = (p.mean(), o.mean());
-    let longest = u64::from(p.max) + u64::from(o.max);
-    let per_seq_limit = match profile.kv_rule {
-        KvRule::Slots => u64::from(d.workload.context),
-        _ => kv.tokens,
-    };
-    if longest > per_seq_limit {
-        return Err(Error::input(format!(
-            "a request of up to {longest} tokens (prompt + output) does not fit: the deployment holds {per_seq_limit} tokens per sequence"
-        )));
+    Server::new(d, hw, mem, req.lengths, &req.scheduler)?.at(req.load)
+}
+
+/// A deployment with its lengths, prepared for loads: the scheduler, KV capacity, step model and
+/// saturated flow do not depend on the load, so a search that tries one deployment at several
+/// loads (the fleet planner's replica counts) builds them once. [`Server::at`] is then exactly
+/// what [`estimate`] gives at that load.
+#[derive(Debug, Clone)]
+pub struct Server {
+    lengths: Lengths,
+    scheduler: Scheduler,
+    kv: KvCapacity,
+    step: StepModel,
+    /// KV tokens a running sequence holds, on average (see [`LoadEstimate::tokens_per_seq`]).
+    tokens_per_seq: f64,
+    /// Sequences of the longest request a wave admits.
+    kv_seqs_full: u32,
+    max_batch: u32,
+    cap_limit: Limit,
+    saturated: flow::Flow,
+}
+
+impl Server {
+    /// Prepare `d` (planned as `mem` on `hw`) for requests of `lengths`; `Err` when the lengths
+    /// are out of range or a request does not fit the deployment.
+    pub fn new(
+        d: &Deployment,
+        hw: &Hardware,
+        mem: &MemoryPlan,
+        lengths: Lengths,
+        pins: &SchedulerOverrides,
+    ) -> Result<Server> {
+        let w = WeightBytes::of(d.model, d.quant);
+        let p = ParamBreakdown::of(d.model);
+        Self::with_weights(d, hw, mem, lengths, pins, &w, &p)
     }
-    let occupancy = isl
-        + if scheduler.reserves_output {
-            f64::from(o.max)
-        } else {
-            osl / 2.0
+
+    /// [`Server::new`] from the deployment's weights and parameters, already counted.
+    pub fn with_weights(
+        d: &Deployment,
+        hw: &Hardware,
+        mem: &MemoryPlan,
+        lengths: Lengths,
+        pins: &SchedulerOverrides,
+        weights: &WeightBytes,
+        params: &ParamBreakdown,
+    ) -> Result<Server> {
+        validate(&LoadRequest {
+            load: Load::Concurrency { requests: 1 },
+            lengths,
+            scheduler: *pins,
+        })?;
+        let profile = config::engine(&d.engine.id)?;
+        let scheduler = scheduler(d, hw, mem, pins)?;
+        let kv = kv_capacity(
+            d,
+            hw,
+            mem,
+            &profile.kv_rule,
+            scheduler.token_budget,
+            profile.non_torch_mib,
+        );
+        let (p, o) = (lengths.prompt, lengths.output);
+        let (isl, osl) = (p.mean(), o.mean());
+        let longest = u64::from(p.max) + u64::from(o.max);
+        let per_seq_limit = match profile.kv_rule {
+            KvRule::Slots => u64::from(d.workload.context),
+            _ => kv.tokens,
         };
-    let kv_seqs = match profile.kv_rule {
-        KvRule::Slots => d.workload.concurrency,
-        _ => u32::try_from((kv.tokens as f64 / occupancy).floor() as u64).unwrap_or(u32::MAX),
-    }
-    .max(1);
-    let max_batch = kv_seqs.min(scheduler.max_seqs).max(1);
-    let cap_limit = if kv_seqs < scheduler.max_seqs {
-        Limit::KvCapacity
-    } else {
-        Limit::SequenceLimit
-    };
-    let k = config::data().model;
-    let step = StepModel::new(d, hw, mem, &k);
-    let budget = f64::from(scheduler.token_budget);
-    let separate = scheduler.prefill_first;
-    let cv2 = p.cv2();
-    let saturated = flow::flow(&step, budget, isl, osl, f64::from(max_batch), separate, cv2);
-    let bound = |memory_bound: bool| {
-        if memory_bound {
-            Limit::MemoryBandwidth
+        if longest > per_seq_limit {
+            return Err(Error::input(format!(
+                "a request of up to {longest} tokens (prompt + output) does not fit: the deployment holds {per_seq_limit} tokens per sequence"
+            )));
+        }
+        let occupancy = isl
+            + if scheduler.reserves_output {
+                f64::from(o.max)
+            } else {
+                osl / 2.0
+            };
+        let kv_seqs = match profile.kv_rule {
+            KvRule::Slots => d.workload.concurrency,
+            _ => u32::try_from((kv.tokens as f64 / occupancy).floor() as u64).unwrap_or(u32::MAX),
+        }
+        .max(1);
+        let max_batch = kv_seqs.min(scheduler.max_seqs).max(1);
+        let cap_limit = if kv_seqs < scheduler.max_seqs {
+            Limit::KvCapacity
         } else {
-            Limit::Compute
-        }
-    };
-    let tokens_per_request = (isl + osl, osl);
-    let mut est = LoadEstimate {
-        load: req.load,
-        sustainable: true,
-        max_rate_per_s: saturated.lambda * 1e3,
-        waves: false,
-        ttft_ms: None,
-        tpot_ms: None,
-        itl_ms: None,
-        e2e_ms: None,
-        requests_per_s: 0.0,
-        output_tokens_per_s: 0.0,
-        total_tokens_per_s: 0.0,
-        batch: 0.0,
-        max_batch,
-        utilization: 0.0,
-        limit: bound(saturated.memory_bound),
-        scheduler,
-        kv,
-        tokens_per_seq: match profile.kv_rule {
-            KvRule::Slots => f64::from(d.workload.context),
-            _ => occupancy,
-        },
-    };
-    let set_rate = |est: &mut LoadEstimate, per_ms: f64| {
-        est.requests_per_s = per_ms * 1e3;
-        est.output_tokens_per_s = est.requests_per_s * tokens_per_request.1;
-        est.total_tokens_per_s = est.requests_per_s * tokens_per_request.0;
-    };
-    match req.load {
-        Load::Concurrency { requests }
-            if p.is_fixed() && o.is_fixed() && scheduler.prefill_first =>
-        {
-            let size = requests.min(kv_seqs_full(&kv, &profile.kv_rule, d, longest, scheduler));
-            let w = waves::waves(
-                &step,
-                budget,
-                scheduler.packs_prompts,
-                isl,
-                osl,
-                size,
-                requests,
-            );
-            // Queued clients wait whole waves: the fraction past the last full wave waits one more.
-            let whole = w.queued_waves.floor();
-            let extra = w.queued_waves - whole;
-            let n = w.ttft.len();
-            let mut ttft = Vec::with_capacity(n);
-            let mut e2e = Vec::with_capacity(n);
-            for (i, t) in w.ttft.iter().enumerate() {
-                let waits = whole + f64::from(u8::from((i as f64) < extra * n as f64));
-                ttft.push(t + waits * w.cycle);
-                e2e.push(w.cycle * (1.0 + waits));
+            Limit::SequenceLimit
+        };
+        let k = config::data().model;
+        let step = StepModel::with_weights(d, hw, mem, &k, weights, params);
+        let budget = f64::from(scheduler.token_budget);
+        let saturated = flow::flow(
+            &step,
+            budget,
+            isl,
+            osl,
+            f64::from(max_batch),
+            scheduler.prefill_first,
+            p.cv2(),
+        );
+        Ok(Server {
+            lengths,
+            scheduler,
+            kv_seqs_full: kv_seqs_full(&kv, &profile.kv_rule, d, longest, scheduler),
+            tokens_per_seq: match profile.kv_rule {
+                KvRule::Slots => f64::from(d.workload.context),
+                _ => occupancy,
+            },
+            kv,
+            step,
+            max_batch,
+            cap_limit,
+            saturated,
+        })
+    }
+
+    /// Highest request rate the deployment sustains with these lengths, per second.
+    pub fn max_rate_per_s(&self) -> f64 {
+        self.saturated.lambda * 1e3
+    }
+
+    /// The estimate under `load`.
+    pub fn at(&self, load: Load) -> Result<LoadEstimate> {
+        validate(&LoadRequest {
+            load,
+            lengths: self.lengths,
+            scheduler: SchedulerOverrides::default(),
+        })?;
+        let (p, o) = (self.lengths.prompt, self.lengths.output);
+        let (isl, osl) = (p.mean(), o.mean());
+        let (scheduler, max_batch, cap_limit) = (self.scheduler, self.max_batch, self.cap_limit);
+        let step = &self.step;
+        let saturated = &self.saturated;
+        let budget = f64::from(scheduler.token_budget);
+        let separate = scheduler.prefill_first;
+        let cv2 = p.cv2();
+        let bound = |memory_bound: bool| {
+            if memory_bound {
+                Limit::MemoryBandwidth
+            } else {
+                Limit::Compute
             }
-            est.waves = true;
-            est.ttft_ms = Some(percentiles(ttft));
-            est.itl_ms = Some(percentiles(w.tpot.clone()));
-            est.tpot_ms = Some(percentiles(w.tpot));
-            est.e2e_ms = Some(percentiles(e2e));
-            set_rate(&mut est, f64::from(size) / w.cycle);
-            est.batch = f64::from(size);
-            est.limit = if requests > size {
-                cap_limit
-            } else {
-                bound(w.memory_bound)
-            };
-        }
-        Load::Concurrency { requests } => {
-            let n = requests.min(max_batch);
-            let f = flow::flow(&step, budget, isl, osl, f64::from(n), separate, cv2);
-            let queue = f64::from(requests - n) / f.lambda + f.step_wait;
-            est.ttft_ms = Some(ttft_percentiles(&f, p, queue, 0.0, 0.0, f.interference));
-            est.tpot_ms = Some(tpot_percentiles(&f, osl));
-            est.itl_ms = Some(itl_percentiles(&f));
-            est.e2e_ms = Some(e2e_percentiles(est.ttft_ms, &f, o));
-            set_rate(&mut est, f.lambda);
-            est.batch = f64::from(n);
-            est.limit = if requests > max_batch {
-                cap_limit
-            } else {
-                bound(f.memory_bound)
-            };
-        }
-        Load::Rate { per_second } => {
-            let target = per_second / 1e3;
-            if target >= saturated.lambda {
-                est.sustainable = false;
-                est.limit = Limit::Queue;
-                set_rate(&mut est, saturated.lambda);
-                est.batch = f64::from(max_batch);
-                est.utilization = 1.0;
+        };
+        let tokens_per_request = (isl + osl, osl);
+        let mut est = LoadEstimate {
+            load,
+            sustainable: true,
+            max_rate_per_s: saturated.lambda * 1e3,
+            waves: false,
+            ttft_ms: None,
+            tpot_ms: None,
+            itl_ms: None,
+            e2e_ms: None,
+            requests_per_s: 0.0,
+            output_tokens_per_s: 0.0,
+            total_tokens_per_s: 0.0,
+            batch: 0.0,
+            max_batch,
+            utilization: 0.0,
+            limit: bound(saturated.memory_bound),
+            scheduler,
+            kv: self.kv,
+            tokens_per_seq: self.tokens_per_seq,
+        };
+        let set_rate = |est: &mut LoadEstimate, per_ms: f64| {
+            est.requests_per_s = per_ms * 1e3;
+            est.output_tokens_per_s = est.requests_per_s * tokens_per_request.1;
+            est.total_tokens_per_s = est.requests_per_s * tokens_per_request.0;
+        };
+        match load {
+            Load::Concurrency { requests }
+                if p.is_fixed() && o.is_fixed() && scheduler.prefill_first =>
+            {
+                let size = requests.min(self.kv_seqs_full);
+                let w = waves::waves(
+                    step,
+                    budget,
+                    scheduler.packs_prompts,
+                    isl,
+                    osl,
+                    size,
+                    requests,
+                );
+                // Queued clients wait whole waves: the fraction past the last full wave waits one more.
+                let whole = w.queued_waves.floor();
+                let extra = w.queued_waves - whole;
+                let n = w.ttft.len();
+                let mut ttft = Vec::with_capacity(n);
+                let mut e2e = Vec::with_capacity(n);
+                for (i, t) in w.ttft.iter().enumerate() {
+                    let waits = whole + f64::from(u8::from((i as f64) < extra * n as f64));
+                    ttft.push(t + waits * w.cycle);
+                    e2e.push(w.cycle * (1.0 + waits));
+                }
+                est.waves = true;
+                est.ttft_ms = Some(percentiles(ttft));
+                est.itl_ms = Some(percentiles(w.tpot.clone()));
+                est.tpot_ms = Some(percentiles(w.tpot));
+                est.e2e_ms = Some(percentiles(e2e));
+                set_rate(&mut est, f64::from(size) / w.cycle);
+                est.batch = f64::from(size);
+                est.limit = if requests > size {
+                    cap_limit
+                } else {
+                    bound(w.memory_bound)
+                };
+            }
+            Load::Concurrency { requests } => {
+                let n = requests.min(max_batch);
+                let f = flow::flow(step, budget, isl, osl, f64::from(n), separate, cv2);
+                let queue = f64::from(requests - n) / f.lambda + f.step_wait;
+                est.ttft_ms = Some(ttft_percentiles(&f, p, queue, 0.0, 0.0, f.interference));
+                est.tpot_ms = Some(tpot_percentiles(&f, osl));
+                est.itl_ms = Some(itl_percentiles(&f));
+                est.e2e_ms = Some(e2e_percentiles(est.ttft_ms, &f, o));
+                set_rate(&mut est, f.lambda);
+                est.batch = f64::from(n);
+                est.limit = if requests > max_batch {
+                    cap_limit
+                } else {
+                    bound(f.memory_bound)
+                };
+            }
+            Load::Rate { per_second } => {
+                let target = per_second / 1e3;
+                if target >= saturated.lambda {
+                    est.sustainable = false;
+                    est.limit = Limit::Queue;
+                    set_rate(&mut est, saturated.lambda);
+                    est.batch = f64::from(max_batch);
+                    est.utilization = 1.0;
+                    return Ok(est);
+                }
+                // The running set whose throughput is the arrival rate (λ rises with n).
+                let (mut lo, mut hi) = (0.0, f64::from(max_batch));
+                for _ in 0..32 {
+                    let mid = 0.5 * (lo + hi);
+                    if flow::flow(step, budget, isl, osl, mid, separate, cv2).lambda < target {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                let n = 0.5 * (lo + hi);
+                let f = flow::flow(step, budget, isl, osl, n, separate, cv2);
+                // Poisson arrivals: M/G/1 on the prefill pipeline (plus the residual of the running step); admission to the `max_batch` slots
+                // by Sakasegawa's M/G/c approximation (cs² from the spread of answer lengths).
+                let rho_p = f.chunk_share.min(0.999);
+                let prefill_wait = rho_p / (2.0 * (1.0 - rho_p)) * f.prefill * (1.0 + cv2);
+                let rho = target / saturated.lambda;
+                let c = f64::from(max_batch);
+                let p_wait = rho.powf((2.0 * (c + 1.0)).sqrt() - 1.0).min(1.0);
+                let admission = p_wait / (saturated.lambda * (1.0 - rho)) * (1.0 + o.cv2()) / 2.0;
+                est.ttft_ms = Some(ttft_percentiles(
+                    &flow::Flow { wait: 0.0, ..f },
+                    p,
+                    f.residual,
+                    prefill_wait,
+                    admission,
+                    rho_p.max(p_wait),
+                ));
+                est.tpot_ms = Some(tpot_percentiles(&f, osl));
+                est.itl_ms = Some(itl_percentiles(&f));
+                est.e2e_ms = Some(e2e_percentiles(est.ttft_ms, &f, o));
+                set_rate(&mut est, target);
+                est.batch = n;
+                est.utilization = rho;
+                if n >= 0.95 * f64::from(max_batch) {
+                    est.limit = cap_limit;
+                } else {
+                    est.limit = bound(f.memory_bound);
+                }
                 return Ok(est);
             }
-            // The running set whose throughput is the arrival rate (λ rises with n).
-            let (mut lo, mut hi) = (0.0, f64::from(max_batch));
-            for _ in 0..32 {
-                let mid = 0.5 * (lo + hi);
-                if flow::flow(&step, budget, isl, osl, mid, separate, cv2).lambda < target {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
-            }
-            let n = 0.5 * (lo + hi);
-            let f = flow::flow(&step, budget, isl, osl, n, separate, cv2);
-            // Poisson arrivals: M/G/1 on the prefill pipeline (plus the residual of the running step); admission to the `max_batch` slots
-            // by Sakasegawa's M/G/c approximation (cs² from the spread of answer lengths).
-            let rho_p = f.chunk_share.min(0.999);
-            let prefill_wait = rho_p / (2.0 * (1.0 - rho_p)) * f.prefill * (1.0 + cv2);
-            let rho = target / saturated.lambda;
-            let c = f64::from(max_batch);
-            let p_wait = rho.powf((2.0 * (c + 1.0)).sqrt() - 1.0).min(1.0);
-            let admission = p_wait / (saturated.lambda * (1.0 - rho)) * (1.0 + o.cv2()) / 2.0;
-            est.ttft_ms = Some(ttft_percentiles(
-                &flow::Flow { wait: 0.0, ..f },
-                p,
-                f.residual,
-                prefill_wait,
-                admission,
-                rho_p.max(p_wait),
-            ));
-            est.tpot_ms = Some(tpot_percentiles(&f, osl));
-            est.itl_ms = Some(itl_percentiles(&f));
-            est.e2e_ms = Some(e2e_percentiles(est.ttft_ms, &f, o));
-            set_rate(&mut est, target);
-            est.batch = n;
-            est.utilization = rho;
-            if n >= 0.95 * f64::from(max_batch) {
-                est.limit = cap_limit;
-            } else {
-                est.limit = bound(f.memory_bound);
-            }
-            return Ok(est);
         }
+        est.utilization = (est.requests_per_s / est.max_rate_per_s).min(1.0);
+        Ok(est)
     }
-    est.utilization = (est.requests_per_s / est.max_rate_per_s).min(1.0);
-    Ok(est)
 }
 
 /// Sequences of the longest request a wave admits: KV for the whole request (the wave grows to it).

@@ -58,6 +58,18 @@ impl StepModel {
     pub fn new(d: &Deployment, hw: &Hardware, mem: &MemoryPlan, k: &ModelConstants) -> Self {
         let w = WeightBytes::of(d.model, d.quant);
         let p = ParamBreakdown::of(d.model);
+        Self::with_weights(d, hw, mem, k, &w, &p)
+    }
+
+    /// [`StepModel::new`] from the deployment's weights and parameters, already counted.
+    pub fn with_weights(
+        d: &Deployment,
+        hw: &Hardware,
+        mem: &MemoryPlan,
+        k: &ModelConstants,
+        w: &WeightBytes,
+        p: &ParamBreakdown,
+    ) -> Self {
         let probe = |concurrency: u32, context: u32| -> Breakdown {
             let mut at = *d;
             at.workload = Workload {
@@ -66,7 +78,7 @@ impl StepModel {
                 output: 1,
                 concurrency,
             };
-            estimate_with(&at, hw, mem, &w, &p).breakdown
+            estimate_with(&at, hw, mem, w, p).breakdown
         };
         const CONTEXT: u32 = 4096;
         const WIDE: u32 = 64;

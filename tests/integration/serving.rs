@@ -948,3 +948,91 @@ fn r1_kv_capacity_on_eight_h200_counts_latent_tokens() {
         (kv.tokens / 4 / 16 * 16).min(163_840)
     );
 }
+
+/// The fleet planner prepares a deployment's server once and asks it at every replica count's
+/// load: each answer must be the estimate itself, field for field (the 70B FP8 on 2×H100 under
+/// TensorRT-LLM and the 7B on one H100 under vLLM and SGLang, rates and concurrencies, fixed
+/// lengths and a spread; a rate past capacity is the same unsustainable answer).
+#[test]
+fn a_prepared_server_answers_every_load_exactly_as_the_estimate() -> Result<(), r1pick::error::Error>
+{
+    let c = catalog();
+    let cases = [
+        (
+            "70b",
+            "fp8",
+            "trtllm",
+            "h100-sxm:2",
+            Span::fixed(5000),
+            Span::fixed(500),
+        ),
+        (
+            "7b",
+            "bf16",
+            "vllm",
+            "h100-sxm",
+            Span::fixed(1024),
+            Span::fixed(768),
+        ),
+        (
+            "7b",
+            "bf16",
+            "sglang",
+            "h100-sxm",
+            Span {
+                min: 512,
+                max: 4096,
+            },
+            Span {
+                min: 256,
+                max: 2048,
+            },
+        ),
+    ];
+    let loads = [
+        Load::Rate { per_second: 0.5 },
+        Load::Rate { per_second: 3.0 },
+        Load::Rate { per_second: 1e6 },
+        Load::Concurrency { requests: 1 },
+        Load::Concurrency { requests: 64 },
+        Load::Concurrency { requests: 250 },
+    ];
+    for (model, quant, engine, gpu, prompt, output) in cases {
+        let hw = machine(gpu);
+        let d = Deployment {
+            model: c.model(model)?,
+            quant: c.quant(quant)?,
+            engine: c.engine(engine)?,
+            gpus: hw.gpu_count(),
+            tensor_parallel: None,
+            kv_dtype: KvDtype::engine_default(c.engine(engine)?),
+            mla_kv: None,
+            mtp: 0,
+            parallel: Default::default(),
+            workload: Workload {
+                context: 8192,
+                prompt: prompt.max,
+                output: output.max,
+                concurrency: 1,
+            },
+        };
+        let mem = plan(&d, &hw)?;
+        let lengths = Lengths { prompt, output };
+        let server = serving::Server::new(&d, &hw, &mem, lengths, &SchedulerOverrides::default())?;
+        for load in loads {
+            let req = LoadRequest {
+                load,
+                lengths,
+                scheduler: SchedulerOverrides::default(),
+            };
+            let once = serving::estimate(&d, &hw, &mem, &req)?;
+            assert_eq!(
+                server.at(load)?,
+                once,
+                "{model} {engine} on {gpu} at {load:?}"
+            );
+            assert_eq!(server.max_rate_per_s(), once.max_rate_per_s);
+        }
+    }
+    Ok(())
+}

@@ -12,7 +12,9 @@ use crate::sizing::support::unsupported;
 use crate::sizing::weights::WeightBytes;
 use crate::sizing::{Deployment, MemoryPlan, Parallel, Workload, plan_with};
 
-use super::super::constraints::{CheckResult, Constraint, Constraints, Measured, evaluate};
+use super::super::constraints::{
+    CheckResult, Constraint, Constraints, Measured, Words, evaluate, verdicts,
+};
 use super::super::load::{Loaded, apply, memory_basis, under_load};
 use super::Request;
 
@@ -183,6 +185,19 @@ pub fn assess<'a>(
     hw: &Hardware,
     gpus: u32,
 ) -> Result<Candidate<'a>, Turned> {
+    assess_with(req, constraints, s, hw, gpus, Words::Full)
+}
+
+/// [`assess`], its checks worded or not ([`Words::None`]: verdicts and margins only, see
+/// [`worded`]).
+pub fn assess_with<'a>(
+    req: &Request<'a>,
+    constraints: &Constraints,
+    s: &Subject<'a>,
+    hw: &Hardware,
+    gpus: u32,
+    words: Words,
+) -> Result<Candidate<'a>, Turned> {
     let unrunnable = |message| Turned {
         reason: Reason::Support,
         message,
@@ -221,59 +236,97 @@ pub fn assess<'a>(
             shortfall: over,
         });
     }
-    let mut performance = estimate_with(&d, hw, &memory, &s.weights, &s.params);
-    let judge = |performance: &Performance, load: Option<&Loaded>| {
-        let cost = cost(
-            hw,
-            gpus,
-            performance.aggregate_tokens_per_s,
-            req.price,
-            req.kwh_price,
-        );
-        let checks = evaluate(
-            constraints,
-            &Measured {
-                memory: &memory,
-                performance,
-                cost: cost.as_ref(),
-                quality: Some(s.quality),
-                load,
-            },
-        );
-        (cost, checks)
+    let performance = estimate_with(&d, hw, &memory, &s.weights, &s.params);
+    let mut evaluated = Evaluated {
+        deployment: d,
+        hardware: hw.clone(),
+        memory,
+        performance,
+        load: None,
+        cost: None,
     };
-    let (mut cost, mut checks) = judge(&performance, None);
-    let mut load = None;
-    if let Some(t) = &req.traffic {
-        if let Some(miss) = hopeless(&checks) {
-            // Load only adds waiting and batch: the idle server's miss stands (and the search
-            // skips the serving model, most of its cost under --rate).
-            for c in checks.iter_mut().filter(|c| c.constraint == miss) {
-                c.message = format!("{} on an idle server, slower under load", c.message);
-            }
-        } else {
-            let l = under_load(&d, hw, &memory, t).map_err(|e| Turned {
-                reason: Reason::Unmet(Constraint::Fits),
-                message: e.to_string(),
-                shortfall: f64::INFINITY,
-            })?;
-            apply(&mut performance, &l);
-            (cost, checks) = judge(&performance, Some(&l));
-            load = Some(l);
-        }
-    }
-    Ok(Candidate {
-        evaluated: Evaluated {
-            deployment: d,
-            hardware: hw.clone(),
-            memory,
-            performance,
-            load,
-            cost,
-        },
+    let checks;
+    (evaluated.cost, checks) = judge(req, constraints, &evaluated, s.quality, words);
+    let mut cand = Candidate {
+        evaluated,
         quality: s.quality,
         checks,
-    })
+    };
+    if let Some(t) = &req.traffic {
+        match hopeless(&cand.checks) {
+            // Load only adds waiting and batch: the idle server's miss stands (and the search
+            // skips the serving model, most of its cost under --rate).
+            Some(miss) if words == Words::Full => {
+                for c in cand.checks.iter_mut().filter(|c| c.constraint == miss) {
+                    c.message = format!("{} on an idle server, slower under load", c.message);
+                }
+            }
+            Some(_) => {}
+            None => {
+                let e = &cand.evaluated;
+                let l = under_load(&e.deployment, hw, &e.memory, t).map_err(|e| Turned {
+                    reason: Reason::Unmet(Constraint::Fits),
+                    message: e.to_string(),
+                    shortfall: f64::INFINITY,
+                })?;
+                cand = with_load(req, constraints, cand, l, words);
+            }
+        }
+    }
+    Ok(cand)
+}
+
+/// An idle assessment `c` under the load `l` estimated for it: the means under load replace the
+/// idle numbers and the checks are taken again. What [`assess`] does under traffic, public so a
+/// search that estimates one deployment at several loads sizes it once.
+pub fn with_load<'a>(
+    req: &Request,
+    constraints: &Constraints,
+    mut c: Candidate<'a>,
+    l: Loaded,
+    words: Words,
+) -> Candidate<'a> {
+    apply(&mut c.evaluated.performance, &l);
+    c.evaluated.load = Some(l);
+    (c.evaluated.cost, c.checks) = judge(req, constraints, &c.evaluated, c.quality, words);
+    c
+}
+
+/// The checks of `c` with their messages (taken again: the same verdicts, now worded).
+pub fn worded(req: &Request, constraints: &Constraints, c: &Candidate) -> Vec<CheckResult> {
+    judge(req, constraints, &c.evaluated, c.quality, Words::Full).1
+}
+
+/// The cost and the checks of an evaluated deployment, at its load when it has one.
+fn judge(
+    req: &Request,
+    constraints: &Constraints,
+    e: &Evaluated,
+    quality: f64,
+    words: Words,
+) -> (Option<Cost>, Vec<CheckResult>) {
+    let cost = cost(
+        &e.hardware,
+        e.deployment.gpus,
+        e.performance.aggregate_tokens_per_s,
+        req.price,
+        req.kwh_price,
+    );
+    let judged = match words {
+        Words::Full => evaluate,
+        Words::None => verdicts,
+    };
+    let checks = judged(
+        constraints,
+        &Measured {
+            memory: &e.memory,
+            performance: &e.performance,
+            cost: cost.as_ref(),
+            quality: Some(quality),
+            load: e.load.as_ref(),
+        },
+    );
+    (cost, checks)
 }
 
 /// How far the idle server may miss a time limit before no load can meet it: the serving model
