@@ -139,7 +139,10 @@ pub fn kv_capacity(
             .max()
             .unwrap_or(d.model.layers()),
     );
-    let per_token = kv::per_layer_token(d.model, d.mla_layout(), d.kv_dtype, tp) * layers_here;
+    // With DP attention each rank's pool holds only its own sequences: the pools add up.
+    let atp = super::parallel::attention_tp(&d.parallel, tp);
+    let dp = u64::from(d.parallel.dp());
+    let per_token = kv::per_layer_token(d.model, d.mla_layout(), d.kv_dtype, atp) * layers_here;
     let tokens = match rule {
         KvRule::Slots => u64::from(w.context) * u64::from(w.concurrency),
         _ => {
@@ -169,13 +172,13 @@ pub fn kv_capacity(
             };
             let pool = pool_bytes(rule, &gpu, tp);
             if per_token > 0.0 {
-                (pool / per_token) as u64 / block * block
+                (pool / per_token) as u64 / block * block * dp
             } else {
                 0
             }
         }
     };
-    let pool = (tokens as f64 * per_token).round() as u64;
+    let pool = (tokens as f64 / dp as f64 * per_token).round() as u64;
     let ctx_blocks = u64::from(w.context).div_ceil(block) * block;
     let max_concurrency = match rule {
         KvRule::Single => u32::from(tokens >= ctx_blocks),

@@ -170,6 +170,7 @@ pub fn under_load(
         kv_dtype: kv,
         mla_kv: None,
         mtp: 0,
+        parallel: Default::default(),
         workload: Workload {
             context,
             prompt: lengths.prompt.max,
@@ -250,6 +251,7 @@ fn points() -> Vec<Point> {
                     kv_dtype: kv_dtype(&s.kv_dtype),
                     mla_kv: None,
                     mtp: 0,
+                    parallel: Default::default(),
                     workload: Workload {
                         context: isl + osl,
                         prompt: isl,
@@ -676,6 +678,7 @@ fn concurrency_one_reproduces_the_single_stream_numbers() {
             kv_dtype: KvDtype::Bf16,
             mla_kv: None,
             mtp: 0,
+            parallel: Default::default(),
             workload: Workload {
                 context: isl + osl,
                 prompt: isl,
@@ -829,6 +832,7 @@ fn vllm_kv_capacity_matches_its_log_on_an_rtx_3090() {
             kv_dtype: KvDtype::Bf16,
             mla_kv: None,
             mtp: 0,
+            parallel: Default::default(),
             workload: Workload {
                 context: len,
                 prompt: 1,
@@ -867,6 +871,7 @@ fn vllm_kv_capacity_pool_matches_its_log_on_two_rtx_4090() {
         kv_dtype: KvDtype::Bf16,
         mla_kv: None,
         mtp: 0,
+        parallel: Default::default(),
         workload: Workload {
             context: 131_072,
             prompt: 1,
@@ -926,6 +931,7 @@ fn r1_kv_capacity_on_eight_h200_counts_latent_tokens() {
         kv_dtype: KvDtype::Bf16,
         mla_kv: None,
         mtp: 0,
+        parallel: Default::default(),
         workload: Workload {
             context: 32_768,
             prompt: 1,

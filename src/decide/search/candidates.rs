@@ -9,13 +9,13 @@ use crate::catalog::gpu::GpuSpec;
 use crate::catalog::{Catalog, Engine, Model, ParamBreakdown, Quant, Task};
 use crate::hardware::Hardware;
 use crate::hardware::simulate::{SimulationRequest, simulate};
-use crate::sizing::Workload;
 use crate::sizing::weights::WeightBytes;
+use crate::sizing::{Parallel, Workload};
 
-use super::super::constraints::Constraint;
+use super::super::constraints::{Constraint, Unit};
 use super::assess::{Reason, Subject};
 use super::explain::{Rejection, rejection};
-use super::{Machines, Request, WorkloadSpec};
+use super::{Machines, ParallelPin, Request, WorkloadSpec};
 
 /// GPU counts tried on the cloud: one node of up to 8, or up to 4 nodes.
 pub const CLOUD_COUNTS: [u32; 6] = [1, 2, 4, 8, 16, 32];
@@ -96,18 +96,17 @@ pub fn proposals<'a, 'm>(
                     let params = Rc::clone(&params);
                     quants.into_iter().flat_map(move |quant| {
                         let quality = paper * quant.retention_for(params.total());
-                        if quality < judging.floor && !judging.unjudged {
+                        // at the decimals the check compares a quality, so the two never disagree
+                        let at = |q: f64| crate::quantity::round(q, Unit::Score.decimals());
+                        if at(quality) < at(judging.floor) && !judging.unjudged {
+                            let (shown, floor) = Unit::Score.pair(at(quality), at(judging.floor));
                             let r = rejection(
                                 model,
                                 Some(quant),
                                 Some(engine),
                                 None,
                                 Reason::Unmet(Constraint::MinQuality),
-                                format!(
-                                    "{} {quality:.1} < {:.1}",
-                                    task.benchmark.label(),
-                                    judging.floor
-                                ),
+                                format!("{} {shown} < {floor}", task.benchmark.label()),
                                 (judging.floor - quality) / judging.floor,
                             );
                             return Proposals::One(Some(Proposal::BelowFloor(r)));
@@ -120,6 +119,7 @@ pub fn proposals<'a, 'm>(
                             quality,
                             weights: Rc::new(WeightBytes::of(model, quant)),
                             params: Rc::clone(&params),
+                            parallel: Parallel::default(),
                         };
                         Proposals::Many(Box::new(machines.iter().flat_map(move |(hw, counts)| {
                             let subject = subject.clone();
@@ -129,16 +129,40 @@ pub fn proposals<'a, 'm>(
                                     gpus as usize <= hw.gpus.len()
                                         && count_suits(model, engine, gpus, &req.machines)
                                 })
-                                .map(move |&gpus| Proposal::Deploy {
-                                    subject: subject.clone(),
-                                    hardware: hw,
-                                    gpus,
+                                .flat_map(move |&gpus| {
+                                    let subject = subject.clone();
+                                    parallel_variants(&req.pins.parallel, model, engine, gpus)
+                                        .into_iter()
+                                        .map(move |parallel| Proposal::Deploy {
+                                            subject: Subject {
+                                                parallel,
+                                                ..subject.clone()
+                                            },
+                                            hardware: hw,
+                                            gpus,
+                                        })
                                 })
                         })))
                     })
                 })
             }))
     })
+}
+
+/// The EP / DP-attention layouts tried for `model` on `engine` over `gpus` GPUs: the pinned one,
+/// else plain tensor parallelism.
+pub fn parallel_variants(
+    pin: &ParallelPin,
+    model: &Model,
+    engine: &Engine,
+    gpus: u32,
+) -> Vec<Parallel> {
+    if pin.given() {
+        return vec![pin.on(gpus)];
+    }
+    // EP + DP attention is searched once speed and serving model it (issue 13, item 5).
+    let _ = (model, engine, gpus);
+    vec![Parallel::default()]
 }
 
 /// One rejection or the deployments of a subject.
