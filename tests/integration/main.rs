@@ -21,6 +21,7 @@ mod gpus;
 mod hardware;
 #[cfg(unix)]
 mod io_faults;
+mod kv_logs;
 mod launch;
 mod layers;
 mod load;

@@ -347,18 +347,26 @@ fn serving_calibration_predicts_runs_under_load() {
         points.iter().map(|p| (p.group.clone(), p.metric)).collect();
     groups.sort();
     groups.dedup();
-    println!("\nper engine, load shape and metric (fit set | held-out check):");
+    println!(
+        "\nper engine, load shape and metric (fit set | held-out check | check* without dstack's early-2025 671B sweeps):"
+    );
     for (g, m) in &groups {
         let fit = summary(&points, |p| p.fit && &p.group == g && p.metric == *m);
         let check = summary(&points, |p| !p.fit && &p.group == g && p.metric == *m);
+        let recent = summary(&points, |p| {
+            !p.fit && !early_671b(p) && &p.group == g && p.metric == *m
+        });
         println!(
-            "  {g:<20} {m:<9} fit {:>3} pts median {:>6.1}% worst {:>6.1}% | check {:>3} pts median {:>6.1}% worst {:>6.1}%",
+            "  {g:<20} {m:<9} fit {:>3} pts median {:>6.1}% worst {:>6.1}% | check {:>3} pts median {:>6.1}% worst {:>6.1}% | check* {:>3} pts median {:>6.1}% worst {:>6.1}%",
             fit.2,
             fit.0 * 100.0,
             fit.1 * 100.0,
             check.2,
             check.0 * 100.0,
-            check.1 * 100.0
+            check.1 * 100.0,
+            recent.2,
+            recent.0 * 100.0,
+            recent.1 * 100.0
         );
     }
     println!("\noverall (check* = the check without dstack's early-2025 671B sweeps):");

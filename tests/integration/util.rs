@@ -108,6 +108,11 @@ pub fn assert_refused(args: &[&str], needle: &str) {
 /// A dense model that is not in the catalog, built from its architecture (Llama / Qwen shapes the
 /// published measurements ran).
 pub fn dense_model(id: &str, name: &str, a: DenseArch, quant: &str) -> Model {
+    model_of(id, name, Architecture::Dense(a), quant)
+}
+
+/// A model of any architecture outside the catalog, offered in one quant.
+pub fn model_of(id: &str, name: &str, arch: Architecture, quant: &str) -> Model {
     Model {
         id: id.to_string(),
         name: name.to_string(),
@@ -123,7 +128,7 @@ pub fn dense_model(id: &str, name: &str, a: DenseArch, quant: &str) -> Model {
         repos: Default::default(),
         gguf_mla_kv: None,
         ollama_tags: Default::default(),
-        arch: Architecture::Dense(a),
+        arch,
         scores: Scores::default(),
         source: Default::default(),
         measured: None,

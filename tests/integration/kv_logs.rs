@@ -1,0 +1,91 @@
+//! The engines' KV-capacity log lines (serving.md §C) against `sizing::capacity`, end to end: the
+//! weights r1pick loads per rank, the engine's memory rule and r1pick's KV bytes per token.
+
+use r1pick::catalog::Catalog;
+use r1pick::catalog::model::{Architecture, GqaMoeArch, Model};
+use r1pick::serving;
+use r1pick::sizing::capacity::{KvRule, kv_capacity};
+use r1pick::sizing::{Deployment, Workload, plan};
+
+use crate::util::{assert_within, catalog, machine, model_of};
+
+/// Qwen3-235B-A22B (Qwen/Qwen3-235B-A22B config.json): 94 layers, hidden 4096, 64 query and 4 KV
+/// heads of 128, 128 experts of 1536 with 8 per token, vocab 151,936, untied embeddings, QK norm.
+fn qwen3_235b() -> Model {
+    let arch = GqaMoeArch {
+        layers: 94,
+        dense_layers: 0,
+        hidden: 4096,
+        ffn: 12288,
+        moe_ffn: 1536,
+        experts: 128,
+        experts_per_token: 8,
+        heads: 64,
+        kv_heads: 4,
+        head_dim: 128,
+        vocab: 151_936,
+        tied_embeddings: false,
+        qkv_bias: false,
+        qk_norm: true,
+        sliding_window: None,
+    };
+    model_of(
+        "qwen3-235b-a22b",
+        "Qwen3-235B-A22B",
+        Architecture::GqaMoe(arch),
+        "fp8",
+    )
+}
+
+fn on_four_h100<'a>(c: &'a Catalog, model: &'a Model, engine: &str) -> Deployment<'a> {
+    let workload = Workload {
+        context: 32_768,
+        prompt: 1,
+        output: 1,
+        concurrency: 1,
+    };
+    Deployment::new(
+        model,
+        c.quant("fp8").unwrap(),
+        c.engine(engine).unwrap(),
+        4,
+        workload,
+    )
+}
+
+/// vLLM issue #21348: Qwen3-235B-A22B-FP8 on 4×H100, TP4. SGLang with `--mem-fraction-static 0.93`
+/// logs "KV Cache is allocated. #tokens: 367404, K size: 8.23 GB, V size: 8.23 GB"; vLLM at its
+/// default 0.9 logs "GPU KV cache size: 178,880 tokens".
+///
+/// r1pick's KV bytes per token per rank reproduce SGLang's K size from its token count. Its pools
+/// do not reproduce either engine's: SGLang's rule (0.93 × total − weights, 55.12 GiB per rank)
+/// gives 15% more tokens than logged, vLLM's rule 98% more. vLLM's run of this MoE keeps about
+/// 8.5 GiB per rank besides the weights and the pool, where r1pick's rule counts 0.7 GiB (a 0.33
+/// GiB profiling peak fitted on dense models, 0.34 GiB non-torch); no source in the references
+/// splits it. Printed, not asserted: the README lists both as misses.
+#[test]
+fn qwen3_235b_fp8_kv_bytes_match_sglangs_log_and_its_pools_are_printed() {
+    let c = catalog();
+    let model = qwen3_235b();
+    let hw = machine("h100-sxm:4");
+    let d = on_four_h100(&c, &model, "sglang");
+    let mem = plan(&d, &hw).unwrap();
+    // 94 layers × 1 of the 4 KV heads per rank × 128 × K,V × 2 B.
+    let per_rank = mem.kv_bytes_per_token / 4;
+    assert_eq!(per_rank, 48_128);
+    let k_gib = 367_404.0 * (per_rank / 2) as f64 / f64::from(1u32 << 30);
+    assert_within("SGLang's K size, GiB", k_gib, 8.23, 0.005);
+    let rule = KvRule::StaticFraction { by_tp: [0.93; 5] };
+    let sglang = kv_capacity(&d, &hw, &mem, &rule, 8192, 0.0);
+    let v = on_four_h100(&c, &model, "vllm");
+    let vmem = plan(&v, &hw).unwrap();
+    let vllm = serving::kv_capacity_of(&v, &hw, &vmem).unwrap();
+    println!(
+        "Qwen3-235B FP8 4×H100: weights {:.2} GiB per rank; SGLang 0.93: {} tokens (log 367,404, {:+.0}%); vLLM 0.9: {} tokens (log 178,880, {:+.0}%)",
+        mem.gpus[0].weights as f64 / f64::from(1u32 << 30),
+        sglang.tokens,
+        (sglang.tokens as f64 / 367_404.0 - 1.0) * 100.0,
+        vllm.tokens,
+        (vllm.tokens as f64 / 178_880.0 - 1.0) * 100.0
+    );
+}
