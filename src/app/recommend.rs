@@ -8,7 +8,7 @@ use crate::decide::search::{
     Candidate, Decision, Machines, Prefer, Reason, Rejection, Request, search,
 };
 use crate::error::{Error, Result, exit};
-use crate::quantity::{QUALITY_DECIMALS, round};
+use crate::quantity::{QUALITY_DECIMALS, round, score};
 use crate::report::deployment::HardwareSummary;
 use crate::report::plot::{ParetoPoint, pareto_svg};
 use crate::report::recommend::{NearMiss, RecommendDocument, Recommendation};
@@ -208,11 +208,11 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Result<Recomme
         )
     } else {
         format!(
-            "{} {:.1} on {} ≥ {:.1} needed for {} ({} paper score × {:.3} retention of {})",
+            "{} {} on {} ≥ {} needed for {} ({} paper score × {:.3} retention of {})",
             task.benchmark.label(),
-            ch.quality,
+            score(ch.quality),
             d.model.id,
-            task.min_score,
+            score(task.min_score),
             task.id,
             d.model.scores.get(task.benchmark).unwrap_or(0.0),
             d.quant
@@ -295,6 +295,7 @@ fn suggest(req: &Request, d: &Decision) -> Vec<String> {
             Unit::UsdPerHour => format!("{:.2}/h", r.needed),
             // just under the highest sustainable rate, which itself is not sustainable
             Unit::RequestsPerS => format!("{:.2}/s", (r.needed * 100.0).ceil() / 100.0 - 0.01),
+            Unit::Score => score(r.needed),
             _ => format!("{:.1}", r.needed),
         };
         out.push(format!(

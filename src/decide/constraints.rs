@@ -15,7 +15,8 @@ use crate::perf::cost::Cost;
 use crate::serving::{Load, LoadEstimate, Percentiles};
 
 use super::load::Loaded;
-use crate::quantity::{SPEED_DECIMALS, USD_DECIMALS, bytes, duration_ms, parse_budget_rate};
+pub use crate::quantity::Unit;
+use crate::quantity::{USD_DECIMALS, parse_budget_rate};
 use crate::sizing::MemoryPlan;
 
 /// What a check is about. `fits` is always checked; the others only when asked for.
@@ -46,24 +47,6 @@ pub enum Constraint {
 pub enum Bound {
     Max,
     Min,
-}
-
-/// The unit of `required`, `actual` and `margin`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
-pub enum Unit {
-    #[serde(rename = "bytes")]
-    Bytes,
-    #[serde(rename = "ms")]
-    Ms,
-    #[serde(rename = "tokens/s")]
-    TokensPerS,
-    #[serde(rename = "usd/h")]
-    UsdPerHour,
-    /// Benchmark points (percent, or a Codeforces rating).
-    #[serde(rename = "score")]
-    Score,
-    #[serde(rename = "requests/s")]
-    RequestsPerS,
 }
 
 /// A budget in USD per hour, with how the user spelled it.
@@ -431,26 +414,6 @@ impl Bound {
     }
 }
 
-impl Unit {
-    /// A value for people: "420 ms", "22.4 GiB", "33.0 tok/s", "$3.14/h", "59.1".
-    pub fn show(self, v: f64) -> String {
-        match self {
-            Unit::Ms => duration_ms(v),
-            Unit::Bytes => bytes(v.max(0.0).round() as u64),
-            Unit::TokensPerS => format!("{v:.1} tok/s"),
-            Unit::UsdPerHour => format!("${v:.2}/h"),
-            Unit::Score => format!("{v:.1}"),
-            Unit::RequestsPerS => format!("{v:.2}/s"),
-        }
-    }
-
-    /// A signed difference: "+220 ms", "-5.0 tok/s".
-    pub fn show_signed(self, v: f64) -> String {
-        let sign = if v < 0.0 { '-' } else { '+' };
-        format!("{sign}{}", self.show(v.abs()))
-    }
-}
-
 /// One bound against one number; a missing number fails the check.
 fn compare(
     constraint: Constraint,
@@ -460,6 +423,7 @@ fn compare(
 ) -> CheckResult {
     let bound = constraint.bound();
     let unit = constraint.unit();
+    let round = |x: f64| crate::quantity::round(x, unit.decimals());
     let required = round(required);
     let actual = actual.map(round);
     let ok = actual.is_some_and(|a| match bound {
@@ -475,11 +439,10 @@ fn compare(
                 (Bound::Min, true) => "≥",
                 (Bound::Min, false) => "<",
             };
+            let (a, required) = unit.pair(a, required);
             format!(
-                "{}{detail}: {} {op} {} ({})",
+                "{}{detail}: {a} {op} {required} ({})",
                 constraint.label(),
-                unit.show(a),
-                unit.show(required),
                 unit.show_signed(d)
             )
         }
@@ -525,11 +488,8 @@ fn fits(memory: &MemoryPlan) -> CheckResult {
     if let Some(why) = &memory.shortfall {
         check.message = format!("memory: does not fit: {why}");
     } else {
-        check.message = format!(
-            "memory on {device}: {} of {} usable",
-            Unit::Bytes.show(used),
-            Unit::Bytes.show(capacity)
-        );
+        let (used, capacity) = Unit::Bytes.pair(used, capacity);
+        check.message = format!("memory on {device}: {used} of {capacity} usable");
     }
     check
 }
@@ -548,11 +508,6 @@ fn optional_number<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok,
         Some(v) => number(v, s),
         None => s.serialize_none(),
     }
-}
-
-/// Two decimals, like the report, so `actual` equals the number in the deployment object.
-fn round(x: f64) -> f64 {
-    crate::quantity::round(x, SPEED_DECIMALS)
 }
 
 #[cfg(test)]

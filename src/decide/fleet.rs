@@ -456,9 +456,10 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
                 Miss {
                     constraint: Constraint::MinQuality,
                     message: format!(
-                        "quality: no model and quant reaches the floor of {} ({} ≥ {floor:.1})",
+                        "quality: no model and quant reaches the floor of {} ({} ≥ {})",
                         task.id,
-                        task.benchmark.label()
+                        task.benchmark.label(),
+                        crate::quantity::score(floor)
                     ),
                     shortfall: f64::INFINITY,
                 }

@@ -4,8 +4,10 @@
 //! Parsing lives in [`parse`] (the units the README documents); display and rounding here.
 
 pub mod parse;
+mod unit;
 
 pub use parse::*;
+pub use unit::{Unit, score};
 
 const MIB: f64 = 1024.0 * 1024.0;
 const GIB: f64 = (1u64 << 30) as f64;
@@ -25,12 +27,7 @@ pub fn round(x: f64, decimals: i32) -> f64 {
 
 /// Bytes for people, in binary units: "22.4 GiB", "512 MiB".
 pub fn bytes(b: u64) -> String {
-    let b = b as f64;
-    if b >= GIB {
-        format!("{:.1} GiB", b / GIB)
-    } else {
-        format!("{:.0} MiB", b / MIB)
-    }
+    Unit::Bytes.show(b as f64)
 }
 
 /// A parameter count for people: "1.78 B", "671.0 B".
@@ -45,15 +42,7 @@ pub fn params(n: u64) -> String {
 
 /// Milliseconds for people: "4.20 ms", "42 ms", "1.8 s", "3.2 min".
 pub fn duration_ms(ms: f64) -> String {
-    if ms < 10.0 {
-        format!("{ms:.2} ms")
-    } else if ms < 1000.0 {
-        format!("{ms:.0} ms")
-    } else if ms < 120_000.0 {
-        format!("{:.1} s", ms / 1000.0)
-    } else {
-        format!("{:.1} min", ms / 60_000.0)
-    }
+    Unit::Ms.show(ms)
 }
 
 #[cfg(test)]

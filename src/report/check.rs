@@ -91,12 +91,18 @@ fn verdict_table(
     );
     let mut t = table(&["check", "required", "actual", "margin", "ok"]);
     for c in checks {
-        let show = |v: Option<f64>| v.map(|v| c.unit.show(v)).unwrap_or_else(|| "–".into());
+        let (required, actual) = match c.actual {
+            Some(a) => {
+                let (a, r) = c.unit.pair(a, c.required);
+                (r, a)
+            }
+            None => (c.unit.show(c.required), "–".into()),
+        };
         t.add_row(vec![
             // The JSON id, so the table and `--json` name a constraint alike.
             c.constraint.id().to_string(),
-            format!("{} {}", c.bound.symbol(), c.unit.show(c.required)),
-            show(c.actual),
+            format!("{} {required}", c.bound.symbol()),
+            actual,
             c.margin
                 .map(|m| c.unit.show_signed(m))
                 .unwrap_or_else(|| "–".into()),

@@ -84,7 +84,8 @@ impl Render for ModelsDocument {
                     .unwrap_or_else(|| "–".into())
             };
             let native = e.native_quant.as_str();
-            let score = |s: Option<f64>| s.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
+            let score =
+                |s: Option<f64>| s.map(crate::quantity::score).unwrap_or_else(|| "–".into());
             t.add_row(vec![
                 e.id.clone(),
                 e.aliases.first().cloned().unwrap_or_default(),

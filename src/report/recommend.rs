@@ -122,8 +122,8 @@ fn recommend_table(doc: &RecommendDocument) -> String {
                     format!("{}{host}", gpu_memory(d))
                 };
                 out.push_str(&format!(
-                    "  quality {:.1}{} · memory {memory} · TTFT {} · {} per token ({:.1} tok/s) · answer in {}{}\n",
-                    r.quality,
+                    "  quality {}{} · memory {memory} · TTFT {} · {} per token ({:.1} tok/s) · answer in {}{}\n",
+                    crate::quantity::score(r.quality),
                     if r.quality_measured { "" } else { " (unmeasured)" },
                     duration_ms(p.ttft_ms),
                     duration_ms(p.tpot_ms),

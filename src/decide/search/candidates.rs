@@ -12,7 +12,7 @@ use crate::hardware::simulate::{SimulationRequest, simulate};
 use crate::sizing::weights::WeightBytes;
 use crate::sizing::{Parallel, Workload};
 
-use super::super::constraints::Constraint;
+use super::super::constraints::{Constraint, Unit};
 use super::assess::{Reason, Subject};
 use super::explain::{Rejection, rejection};
 use super::{Machines, ParallelPin, Request, WorkloadSpec};
@@ -96,18 +96,17 @@ pub fn proposals<'a, 'm>(
                     let params = Rc::clone(&params);
                     quants.into_iter().flat_map(move |quant| {
                         let quality = paper * quant.retention_for(params.total());
-                        if quality < judging.floor && !judging.unjudged {
+                        // at the decimals the check compares a quality, so the two never disagree
+                        let at = |q: f64| crate::quantity::round(q, Unit::Score.decimals());
+                        if at(quality) < at(judging.floor) && !judging.unjudged {
+                            let (shown, floor) = Unit::Score.pair(at(quality), at(judging.floor));
                             let r = rejection(
                                 model,
                                 Some(quant),
                                 Some(engine),
                                 None,
                                 Reason::Unmet(Constraint::MinQuality),
-                                format!(
-                                    "{} {quality:.1} < {:.1}",
-                                    task.benchmark.label(),
-                                    judging.floor
-                                ),
+                                format!("{} {shown} < {floor}", task.benchmark.label()),
                                 (judging.floor - quality) / judging.floor,
                             );
                             return Proposals::One(Some(Proposal::BelowFloor(r)));

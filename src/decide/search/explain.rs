@@ -9,6 +9,7 @@ use super::assess::{Candidate, Reason};
 use super::candidates::{CLOUD_COUNTS, Judging, models, priced, screen};
 use super::rank::Prefer;
 use super::{KEEP, Machines, Request};
+use crate::quantity::score;
 
 /// Why a candidate was dropped: the first constraint it failed. Printed as is in `recommend --json`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
@@ -159,9 +160,10 @@ pub fn opening(req: &Request, judging: Judging) -> Vec<String> {
         )
     } else {
         format!(
-            "task {}: {} ≥ {floor:.1} — {}",
+            "task {}: {} ≥ {} — {}",
             task.id,
             task.benchmark.label(),
+            score(floor),
             task.why
         )
     };
@@ -191,7 +193,7 @@ pub fn below_floor(req: &Request, judging: Judging) -> Option<String> {
         .into_iter()
         .filter_map(|model| match screen(model, task, &req.workload, judging) {
             Ok((_, paper)) if paper < judging.floor && !judging.unjudged => {
-                Some(format!("{} ({paper:.1})", short(model)))
+                Some(format!("{} ({})", short(model), score(paper)))
             }
             Err(r) if r.constraint == Reason::Unmet(Constraint::MinQuality) => Some(format!(
                 "{} (no comparable {} score)",
@@ -211,13 +213,13 @@ pub fn verdict(prefer: Prefer, tolerance: f64, choice: Option<&Candidate>) -> St
     };
     let d = &ch.evaluated.deployment;
     format!(
-        "ranked by {}: {} {} on {} with {} (quality {:.1}{})",
+        "ranked by {}: {} {} on {} with {} (quality {}{})",
         prefer.order(tolerance),
         d.model.id,
         d.quant.id,
         ch.gpus_label(),
         d.engine.id,
-        ch.quality,
+        score(ch.quality),
         ch.usd_per_hour()
             .map(|c| format!(", ${c:.2}/h"))
             .unwrap_or_default()
