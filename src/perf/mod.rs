@@ -6,6 +6,7 @@
 //! Prefill is compute-bound: FLOPs of the prompt over the achievable tensor rate, chunked as the
 //! engine does, plus the PCIe upload of host-resident weights under offload (formulas.md §1(e)–(h)).
 
+pub mod alltoall;
 pub mod cost;
 
 use schemars::JsonSchema;
@@ -17,8 +18,9 @@ use crate::catalog::params::ParamBreakdown;
 use crate::catalog::quant::ComputeDtype;
 use crate::catalog::{Architecture, Model, Quant};
 use crate::hardware::{Gpu, Hardware};
+use crate::sizing::parallel::{attention_tp, layer_rank_bytes, rank_sequences};
 use crate::sizing::weights::WeightBytes;
-use crate::sizing::{Deployment, MemoryPlan, kv};
+use crate::sizing::{Deployment, MemoryPlan, Parallel, kv};
 
 /// Bytes per activation element passed between GPUs (bf16).
 const ACTIVATION_BYTES: f64 = 2.0;
@@ -264,6 +266,9 @@ fn decode_shares(
     }
 
     match d.engine.multi_gpu {
+        MultiGpu::Tensor if !d.parallel.is_plain() => {
+            parallel_share(d, hw, mem, w, p, batch, context)
+        }
         MultiGpu::Tensor => {
             let tp = f64::from(placement.tensor_parallel);
             let replicated: f64 = w
@@ -361,6 +366,95 @@ fn decode_shares(
             (shares, hops)
         }
     }
+}
+
+/// Weight bytes one rank of a `tp` group reads in a step of `tokens` tokens (all ranks' tokens
+/// route to the experts together) under expert parallelism and DP attention.
+pub fn rank_weight_bytes(par: &Parallel, tp: u32, w: &WeightBytes, tokens: f64) -> f64 {
+    let layers: f64 = w
+        .layers
+        .iter()
+        .map(|l| {
+            let routed = w.layer_read(l, tokens) - l.non_expert();
+            layer_rank_bytes(l, par, tp, routed)
+        })
+        .sum();
+    layers + w.output / f64::from(tp.max(1))
+}
+
+/// One rank's decode step under expert parallelism and DP attention, and its communication, ms.
+/// Each DP rank runs attention on its own `batch / dp` sequences (their KV only); the MoE layers
+/// see every rank's tokens, so the experts touched follow the whole batch. With DP attention the
+/// tokens reach their experts by all-to-all dispatch and combine in every MoE layer (FP8
+/// dispatch where the GEMMs run in FP8 or FP4, as DeepEP and TRT-LLM do; BF16 combine); attention,
+/// dense FFN and shared expert all-reduce over the rank's tp / dp GPUs only. Without DP
+/// attention, EP keeps TP's two all-reduces per layer (every rank holds every token).
+fn parallel_share(
+    d: &Deployment,
+    hw: &Hardware,
+    mem: &MemoryPlan,
+    w: &WeightBytes,
+    p: &ParamBreakdown,
+    batch: f64,
+    context: f64,
+) -> (Vec<DeviceShare>, f64) {
+    let s = &d.engine.speed;
+    let placement = &mem.placement;
+    let tp = placement.tensor_parallel.max(1);
+    let par = &d.parallel;
+    let dp = par.dp();
+    let atp = attention_tp(par, tp);
+    let steps = f64::from(d.mtp + 1);
+    let verified = batch * steps;
+    // The busiest DP rank's sequences.
+    let rank_batch = f64::from(rank_sequences(par, d.workload.concurrency.max(1))).min(batch);
+    let rank_tokens = rank_batch * steps;
+    let weights = rank_weight_bytes(par, tp, w, verified);
+    let layers = f64::from(d.model.layers());
+    let kv_bytes = kv::per_layer_token(d.model, d.mla_layout(), d.kv_dtype, atp)
+        * layers
+        * context
+        * rank_batch;
+    let gpu = slowest(hw, placement.gpus);
+    let share = DeviceShare {
+        weight_bytes: weights,
+        kv_bytes,
+        flops: 2.0 * (p.non_embedding_active() as f64) * verified / f64::from(tp),
+        bandwidth: gpu.bandwidth_gb_s,
+        efficiency: for_gpu(&s.bw_efficiency, gpu),
+        mfu: for_gpu(&s.prefill_mfu, gpu),
+        peak_flops: peak_flops(s, gpu, d.quant.compute),
+    };
+    let h = f64::from(d.model.hidden());
+    let moe = f64::from(d.model.moe_layers());
+    let mut comm = 0.0;
+    if dp > 1 {
+        let top_k = f64::from(w.experts_per_token);
+        let dispatch_bytes = match d.quant.compute {
+            crate::catalog::quant::ComputeDtype::Fp8 | crate::catalog::quant::ComputeDtype::Fp4 => {
+                1.0
+            }
+            _ => ACTIVATION_BYTES,
+        };
+        let routed = rank_tokens * h * top_k;
+        comm += if par.ep() > 1 {
+            moe * (alltoall::alltoall_ms(gpu, par.ep(), routed * dispatch_bytes)
+                + alltoall::alltoall_ms(gpu, par.ep(), routed * ACTIVATION_BYTES))
+        } else {
+            // TP-sharded experts under DP attention: every rank's tokens are gathered before the
+            // MoE and scattered after (SGLang's DP attention without --ep-size): an all-reduce's
+            // traffic in two collectives.
+            moe * 2.0 * allreduce_ms(s, gpu, tp, verified * h * ACTIVATION_BYTES / 2.0)
+        };
+        // Attention, the dense FFNs and the shared expert all-reduce within a DP rank only.
+        if atp > 1 {
+            comm += 2.0 * layers * allreduce_ms(s, gpu, atp, rank_tokens * h * ACTIVATION_BYTES);
+        }
+    } else if tp > 1 {
+        comm += 2.0 * layers * allreduce_ms(s, gpu, tp, verified * h * ACTIVATION_BYTES);
+    }
+    comm += f64::from(placement.pipeline_stages.saturating_sub(1)) * s.split_hop_us / 1e3;
+    (vec![share], comm)
 }
 
 /// The GPU with the least bandwidth among the first `n`: tensor-parallel ranks step together.

@@ -337,6 +337,13 @@ impl Server {
             scheduler.token_budget,
             profile.non_torch_mib,
         );
+        // Each DP-attention rank runs its own scheduler with the engine's limits (TRT-LLM's
+        // max_batch_size 128 per rank for 1024 in flight on 8 ranks, reference/serving.md B3): the
+        // deployment's sequence limit and token budget are the ranks' together.
+        let dp = d.parallel.dp();
+        let mut scheduler = scheduler;
+        scheduler.max_seqs = scheduler.max_seqs.saturating_mul(dp);
+        scheduler.token_budget = scheduler.token_budget.saturating_mul(dp);
         let (p, o) = (lengths.prompt, lengths.output);
         let (isl, osl) = (p.mean(), o.mean());
         let longest = u64::from(p.max) + u64::from(o.max);

@@ -10,7 +10,7 @@
 use crate::catalog::params::ParamBreakdown;
 use crate::catalog::{Architecture, Model};
 use crate::hardware::Hardware;
-use crate::perf::{Breakdown, estimate_with};
+use crate::perf::{Breakdown, estimate_with, rank_weight_bytes};
 use crate::sizing::weights::WeightBytes;
 use crate::sizing::{Deployment, MemoryPlan, Workload};
 
@@ -36,6 +36,8 @@ pub struct StepModel {
     comm_ms_per_token: f64,
     seq_ms: f64,
     sharpness: f64,
+    /// DP-attention ranks: each runs attention and schedules for its own share of the sequences.
+    dp: f64,
 }
 
 /// Prefill attention FLOPs per query token per key token: 2·L·H·(d_qk + d_v) (formulas.md §1(f)).
@@ -84,10 +86,19 @@ impl StepModel {
         const WIDE: u32 = 64;
         let one = probe(1, CONTEXT);
         let wide = probe(WIDE, CONTEXT);
-        let base = w.read_per_step(1.0).max(1.0);
+        // Under EP / DP attention a rank's read is not a fixed share of the model's: its
+        // attention, dense FFN and shared expert stay whole while the experts touched grow.
+        let read = |tokens: f64| {
+            if d.parallel.is_plain() {
+                w.read_per_step(tokens)
+            } else {
+                rank_weight_bytes(&d.parallel, mem.placement.tensor_parallel, &w, tokens)
+            }
+        };
+        let base = read(1.0).max(1.0);
         let mut weight_ratio = [1.0; TABLE_POINTS];
         for (i, r) in weight_ratio.iter_mut().enumerate() {
-            *r = w.read_per_step((1u64 << i) as f64) / base;
+            *r = read((1u64 << i) as f64) / base;
         }
         // FLOP/s of the deployment as the speed model runs its matmuls (all ranks of a TP group).
         let rate = (one.prefill_tflops * 1e12).max(1.0);
@@ -103,6 +114,7 @@ impl StepModel {
                 / f64::from(WIDE - 1),
             seq_ms: k.seq_us / 1e3,
             sharpness: k.roofline_sharpness,
+            dp: f64::from(d.parallel.dp()),
         }
     }
 
@@ -123,8 +135,10 @@ impl StepModel {
         // after the other: each is bound by its own resource, and they add.
         let weights = self.weights_at(tokens);
         let linear = tokens * self.flop_ms_per_token;
-        let attention =
-            self.kv_ms_per_token * decode * context + self.attention_ms_per_token2 * pairs;
+        // With DP attention each rank attends over its own share of the sequences, in parallel.
+        let attention = (self.kv_ms_per_token * decode * context
+            + self.attention_ms_per_token2 * pairs)
+            / self.dp;
         let k = self.sharpness;
         // A prefill-only step overlaps its weight reads with long GEMMs: the plain roofline, as the
         // single-stream prefill model has it.
@@ -141,13 +155,13 @@ impl StepModel {
             + self.comm_ms
             + self.comm_ms_per_token * (tokens - 1.0)
             + bound
-            + self.seq_ms * decode
+            + self.seq_ms * decode / self.dp
     }
 
     /// Is a step of this shape bound by memory (true) or compute?
     pub fn memory_bound(&self, decode: f64, context: f64, prefill: f64) -> bool {
         let tokens = (decode + prefill).max(1.0);
-        self.weights_at(tokens) + self.kv_ms_per_token * decode * context
+        self.weights_at(tokens) + self.kv_ms_per_token * decode * context / self.dp
             >= tokens * self.flop_ms_per_token
     }
 

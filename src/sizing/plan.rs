@@ -68,6 +68,11 @@ impl Parallel {
     pub fn dp(&self) -> u32 {
         self.dp.max(1)
     }
+
+    /// Plain tensor parallelism: no EP, no DP attention, no redundant experts.
+    pub fn is_plain(&self) -> bool {
+        self.ep() == 1 && self.dp() == 1 && self.redundant_experts == 0
+    }
 }
 
 impl<'a> Deployment<'a> {

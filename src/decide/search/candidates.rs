@@ -150,7 +150,9 @@ pub fn proposals<'a, 'm>(
 }
 
 /// The EP / DP-attention layouts tried for `model` on `engine` over `gpus` GPUs: the pinned one,
-/// else plain tensor parallelism.
+/// else plain tensor parallelism and, for an MoE model on an engine with both, EP over every GPU
+/// with one DP-attention rank per GPU (TRT-LLM's max-throughput layout, SGLang `--ep-size N
+/// --enable-dp-attention --dp N`) inside one node, where the routed experts split evenly.
 pub fn parallel_variants(
     pin: &ParallelPin,
     model: &Model,
@@ -160,9 +162,25 @@ pub fn parallel_variants(
     if pin.given() {
         return vec![pin.on(gpus)];
     }
-    // EP + DP attention is searched once speed and serving model it (issue 13, item 5).
-    let _ = (model, engine, gpus);
-    vec![Parallel::default()]
+    let mut out = vec![Parallel::default()];
+    let experts = model.routed_experts();
+    // One node only: across nodes the search keeps the engines' TP / PP layouts (the seed claims
+    // are sized that way); `--ep` / `--dp-attention` still place EP + DP across nodes.
+    if gpus > 1
+        && gpus <= crate::perf::alltoall::NODE_GPUS
+        && engine.expert_parallel
+        && engine.dp_attention
+        && engine.multi_gpu == MultiGpu::Tensor
+        && experts > 0
+        && experts.is_multiple_of(gpus)
+    {
+        out.push(Parallel {
+            ep: gpus,
+            dp: gpus,
+            redundant_experts: 0,
+        });
+    }
+    out
 }
 
 /// One rejection or the deployments of a subject.
