@@ -267,7 +267,7 @@ fn decode_shares(
 
     match d.engine.multi_gpu {
         MultiGpu::Tensor if !d.parallel.is_plain() => {
-            parallel_share(d, hw, mem, w, p, batch, context)
+            parallel_share(d, hw, mem, w, p, batch, context).unwrap_or_else(on_host)
         }
         MultiGpu::Tensor => {
             let tp = f64::from(placement.tensor_parallel);
@@ -389,6 +389,7 @@ pub fn rank_weight_bytes(par: &Parallel, tp: u32, w: &WeightBytes, tokens: f64) 
 /// dispatch where the GEMMs run in FP8 or FP4, as DeepEP and TRT-LLM do; BF16 combine); attention,
 /// dense FFN and shared expert all-reduce over the rank's tp / dp GPUs only. Without DP
 /// attention, EP keeps TP's two all-reduces per layer (every rank holds every token).
+/// `None` when the machine has none of the placement's GPUs (the caller computes on the host).
 fn parallel_share(
     d: &Deployment,
     hw: &Hardware,
@@ -397,7 +398,7 @@ fn parallel_share(
     p: &ParamBreakdown,
     batch: f64,
     context: f64,
-) -> (Vec<DeviceShare>, f64) {
+) -> Option<(Vec<DeviceShare>, f64)> {
     let s = &d.engine.speed;
     let placement = &mem.placement;
     let tp = placement.tensor_parallel.max(1);
@@ -415,7 +416,7 @@ fn parallel_share(
         * layers
         * context
         * rank_batch;
-    let gpu = slowest(hw, placement.gpus);
+    let gpu = slowest(hw, placement.gpus)?;
     let share = DeviceShare {
         weight_bytes: weights,
         kv_bytes,
@@ -454,7 +455,7 @@ fn parallel_share(
         comm += 2.0 * layers * allreduce_ms(s, gpu, tp, verified * h * ACTIVATION_BYTES);
     }
     comm += f64::from(placement.pipeline_stages.saturating_sub(1)) * s.split_hop_us / 1e3;
-    (vec![share], comm)
+    Some((vec![share], comm))
 }
 
 /// The GPU with the least bandwidth among the first `n`: tensor-parallel ranks step together.
