@@ -39,6 +39,7 @@ fn bench(c: &mut Criterion) {
             kv_dtype: KvDtype::Bf16,
             mla_kv: None,
             mtp: 0,
+            parallel: Default::default(),
             workload: Workload {
                 context: 16_384,
                 prompt: 4096,

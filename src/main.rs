@@ -2,18 +2,22 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use r1pick::app;
+use r1pick::app::config::{self, ParseError};
 use r1pick::app::output::{self, Stdout, line_to_stderr};
-use r1pick::cli::Cli;
 use r1pick::error::exit;
 
 fn main() -> ExitCode {
     // Before anything can open a file onto descriptor 1.
     let mut stdout = Stdout::open();
-    let cli = match Cli::try_parse() {
+    // Flags, then R1PICK_* variables, then the configuration file.
+    let cli = match config::parse(std::env::args_os().collect()) {
         Ok(cli) => cli,
-        Err(e) => return clap_error(e, &stdout),
+        Err(ParseError::Clap(e)) => return clap_error(e, &stdout),
+        Err(ParseError::Input(e)) => {
+            line_to_stderr(&format!("error: {e}"));
+            return ExitCode::from(e.exit_code());
+        }
     };
     match app::run(&cli) {
         Ok(outcome) => {

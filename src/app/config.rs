@@ -1,154 +1,102 @@
-//! Defaults from a configuration file and the environment, merged into the parsed flags here and
+//! Defaults from the environment and a configuration file, merged into the command line here and
 //! nowhere else, before any command runs.
 //!
 //! Precedence, highest first: command-line flags, then `R1PICK_*` environment variables, then the
 //! configuration file (`--config FILE`, else `$R1PICK_CONFIG`, else `./r1pick.toml` when present),
-//! then built-in defaults. Every key of the file is a long flag name with `_` for `-` (`min_quality`);
-//! every variable is `R1PICK_` and the key in capitals (`R1PICK_MIN_QUALITY`). Values go through the
-//! flags' own parsers, and a bad one is reported with where it came from (`R1PICK_LATENCY: …`,
-//! `r1pick.toml: line 3: latency: …`), exit 2.
+//! then built-in defaults. The settings are the flags declared with `env` (see
+//! [`crate::cli::settings`]): clap reads their variables itself, and a file key is the long flag
+//! name with `_` for `-` (`min_quality`). A file value is handed to clap as the flag it names, so
+//! it goes through the flag's own parser and rules; a bad value, from a variable or the file, is
+//! reported with where it came from (`R1PICK_LATENCY: …`, `r1pick.toml: line 3: latency: …`),
+//! exit 2.
 //!
 //! The machine is one setting: `gpu`, `gpus`, `hardware` and `no_gpu` come together from the
 //! layer with the highest precedence that names any of them, so `--no-gpu` on the command line is
 //! never mixed with a `gpu` list from the file.
 
 use std::collections::BTreeMap;
+use std::error::Error as _;
+use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use clap::ValueEnum;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::parser::ValueSource;
+use clap::{ArgAction, ArgMatches, FromArgMatches, ValueHint};
 use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
 
 use crate::catalog::one_line_toml_error;
-use crate::cli::{
-    Cli, Command, ConstraintArgs, CostArgs, DeploymentArgs, Format, HardwareArgs, LoadArgs, span,
-};
+use crate::cli::settings::{self, env_name};
+use crate::cli::{Cli, Command, HardwareArgs};
 use crate::error::{Error, Result, unknown};
-use crate::quantity::{
-    parse_bandwidth, parse_bool, parse_count, parse_duration_ms, parse_percentile, parse_rate,
-    parse_score, parse_size, parse_speed, parse_tokens, parse_usd,
-};
+use crate::quantity::parse_bool;
 
 /// The file looked for in the working directory.
 pub const FILE_NAME: &str = "r1pick.toml";
 
-/// Every setting, in the order the README documents them.
-pub const KEYS: &[&str] = &[
-    "format",
-    "catalog",
-    "prices",
-    "gpu",
-    "gpus",
-    "ram",
-    "cpu_bandwidth",
-    "hardware",
-    "no_gpu",
-    "quant",
-    "engine",
-    "context",
-    "prompt",
-    "output",
-    "concurrency",
-    "rate",
-    "percentile",
-    "task",
-    "latency",
-    "tpot",
-    "min_speed",
-    "answer_within",
-    "budget",
-    "min_quality",
-    "price",
-    "kwh_price",
-];
-
-/// The keys that together describe the machine.
+/// The settings that together describe the machine.
 const MACHINE: &[&str] = &["gpu", "gpus", "hardware", "no_gpu"];
 
-/// Keys whose value is a file path: relative paths in a config file are read from its folder.
-const PATHS: &[&str] = &["catalog", "prices", "hardware"];
+/// The setting that names the file: a variable or a flag, never a key of the file itself.
+const CONFIG: &str = "config";
 
-/// The variable that names a key: `min_quality` → `R1PICK_MIN_QUALITY`.
-pub fn env_var(key: &str) -> String {
-    format!("R1PICK_{}", key.to_ascii_uppercase())
+/// Why a command line did not become a [`Cli`].
+#[derive(Debug)]
+pub enum ParseError {
+    /// clap's own: help, version, or a bad flag typed on the command line; `main` renders it.
+    Clap(clap::Error),
+    /// A bad value from a variable or the file, or a file that cannot be read.
+    Input(Error),
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Origin {
-    Env(String),
-    File { name: String, line: usize },
+impl From<Error> for ParseError {
+    fn from(e: Error) -> Self {
+        ParseError::Input(e)
+    }
+}
+
+impl From<clap::Error> for ParseError {
+    fn from(e: clap::Error) -> Self {
+        ParseError::Clap(e)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 struct Value {
-    text: String,
-    origin: Origin,
+    items: Vec<String>,
+    line: usize,
 }
 
-/// The settings of one layer (the file, or the environment), by key.
+/// The settings of a configuration file, by key.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Layer(BTreeMap<&'static str, Value>);
+pub struct Layer {
+    name: String,
+    values: BTreeMap<String, Value>,
+}
 
 impl Layer {
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.values.is_empty()
     }
 
-    pub fn keys(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.0.keys().copied()
+    pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
+        self.values.keys().map(String::as_str)
     }
 
-    /// The value of `key` through `parse`; an error names the variable or the file line.
-    fn get<T>(&self, key: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Option<T>> {
-        let Some(v) = self.0.get(key) else {
-            return Ok(None);
-        };
-        parse(&v.text).map(Some).map_err(|e| {
-            Error::input(match &v.origin {
-                Origin::Env(var) => format!("{var}: {e}"),
-                Origin::File { name, line } => format!("{name}: line {line}: {key}: {e}"),
-            })
-        })
-    }
-
-    /// Where `key` was set, as errors name it: the variable, or the file, line and key.
-    fn origin(&self, key: &str) -> Option<String> {
-        self.0.get(key).map(|v| match &v.origin {
-            Origin::Env(var) => var.clone(),
-            Origin::File { name, line } => format!("{name}: line {line}: {key}"),
-        })
-    }
-
-    /// Fill an empty slot from this layer: a flag, when given, always wins.
-    fn fill<T>(
-        &self,
-        slot: &mut Option<T>,
-        key: &str,
-        parse: impl Fn(&str) -> Result<T, String>,
-    ) -> Result<()> {
-        if slot.is_none() {
-            *slot = self.get(key, parse)?;
-        }
-        Ok(())
+    /// Where `key` was set, as errors name it: the file, line and key.
+    fn origin(&self, key: &str) -> String {
+        let line = self.values.get(key).map_or(0, |v| v.line);
+        format!("{}: line {line}: {key}", self.name)
     }
 }
 
-/// The `R1PICK_*` variables that are set and not empty.
-pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Layer {
-    let mut layer = Layer::default();
-    for key in KEYS {
-        let var = env_var(key);
-        if let Some(text) = env(&var).filter(|t| !t.trim().is_empty()) {
-            layer.0.insert(
-                key,
-                Value {
-                    text,
-                    origin: Origin::Env(var),
-                },
-            );
-        }
-    }
-    layer
+/// Every key a configuration file may set, in the order `--help` lists the flags.
+pub fn keys() -> Vec<String> {
+    settings::settings(&settings::command())
+        .into_iter()
+        .map(|(key, _)| key)
+        .filter(|key| key != CONFIG)
+        .collect()
 }
 
 /// A configuration file: flat `key = value` lines, unknown keys refused with their line.
@@ -162,199 +110,275 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Layer> {
         };
         Error::input(format!("{name}: {}{hint}", one_line_toml_error(&e, text)))
     })?;
+    let cmd = settings::command();
+    let known: Vec<_> = settings::settings(&cmd)
+        .into_iter()
+        .filter(|(key, _)| key != CONFIG)
+        .collect();
     let folder = path.parent().unwrap_or(Path::new(""));
-    let mut layer = Layer::default();
+    let mut values = BTreeMap::new();
     for (key, spanned) in table {
         let line = text[..spanned.span().start.min(text.len())]
             .matches('\n')
             .count()
             + 1;
-        let Some(known) = KEYS.iter().find(|k| **k == key) else {
-            let e = unknown("key", &key, KEYS);
+        let Some((_, arg)) = known.iter().find(|(k, _)| *k == key) else {
+            let names: Vec<&str> = known.iter().map(|(k, _)| k.as_str()).collect();
+            let e = unknown("key", &key, &names);
             return Err(Error::input(format!("{name}: line {line}: {e}")));
         };
         let setting = spanned.into_inner();
-        if setting.list && *known != "gpu" {
+        if setting.list && !matches!(arg.get_action(), ArgAction::Append) {
             return Err(Error::input(format!(
                 "{name}: line {line}: {key} takes one value, not a list"
             )));
         }
-        let text = if PATHS.contains(known) {
-            folder.join(&setting.text).display().to_string()
+        let is_path = matches!(
+            arg.get_value_hint(),
+            ValueHint::AnyPath | ValueHint::FilePath | ValueHint::DirPath
+        );
+        let items = if is_path {
+            let within = |p: &String| folder.join(p).display().to_string();
+            setting.items.iter().map(within).collect()
         } else {
-            setting.text
+            setting.items
         };
-        layer.0.insert(
-            known,
-            Value {
-                text,
-                origin: Origin::File {
-                    name: name.clone(),
-                    line,
-                },
-            },
+        values.insert(key, Value { items, line });
+    }
+    Ok(Layer { name, values })
+}
+
+/// The edge: parse the process's command line, with its `R1PICK_*` variables and configuration
+/// file.
+pub fn parse(argv: Vec<OsString>) -> std::result::Result<Cli, ParseError> {
+    let load = |flag: Option<&Path>| -> Result<Option<(PathBuf, String)>> {
+        let path = flag.map(Path::to_path_buf).or_else(|| {
+            Path::new(FILE_NAME)
+                .is_file()
+                .then(|| PathBuf::from(FILE_NAME))
+        });
+        match path {
+            Some(p) => super::read_file(&p, "config").map(|text| Some((p, text))),
+            None => Ok(None),
+        }
+    };
+    resolve(without_empty_variables(settings::command()), &argv, load)
+}
+
+/// An empty variable counts as unset (clap would read it as an empty value).
+fn without_empty_variables(cmd: clap::Command) -> clap::Command {
+    let empty = |a: &clap::Arg| {
+        a.get_env()
+            .and_then(std::env::var_os)
+            .is_some_and(|v| v.to_string_lossy().trim().is_empty())
+    };
+    let unset = move |a: clap::Arg| if empty(&a) { a.env(None::<&str>) } else { a };
+    cmd.mut_args(unset)
+        .mut_subcommands(move |s| s.mut_args(unset))
+}
+
+/// `argv` parsed by `cmd` (whose variables clap has read), with the configuration file that
+/// `load` finds (given the `--config` or `R1PICK_CONFIG` path, if any) under both. Pure but for
+/// `load`.
+pub fn resolve(
+    cmd: clap::Command,
+    argv: &[OsString],
+    load: impl Fn(Option<&Path>) -> Result<Option<(PathBuf, String)>>,
+) -> std::result::Result<Cli, ParseError> {
+    let first = cmd
+        .clone()
+        .try_get_matches_from(argv)
+        .map_err(|e| blame(e, argv, None))?;
+    let Some((name, sub)) = first.subcommand() else {
+        return Ok(Cli::from_arg_matches(&first)?);
+    };
+    // Completion scripts and the man page are generated, not configured: no file is read.
+    if matches!(name, "completions" | "man") {
+        return Ok(Cli::from_arg_matches(&first)?);
+    }
+    let file = match load(sub.get_one::<PathBuf>(CONFIG).map(PathBuf::as_path))? {
+        Some((path, text)) => parse_file(&path, &text)?,
+        None => Layer::default(),
+    };
+    let mut built = cmd.clone();
+    built.build();
+    let Some(subcmd) = built.find_subcommand(name) else {
+        return Ok(Cli::from_arg_matches(&first)?);
+    };
+    let source = |id: &str| {
+        subcmd
+            .get_arguments()
+            .any(|a| a.get_id() == id)
+            .then(|| sub.value_source(id))
+            .flatten()
+    };
+    let typed = |id: &str| source(id) == Some(ValueSource::CommandLine);
+    let given = |id: &str| {
+        matches!(
+            source(id),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        )
+    };
+    let machine_typed = MACHINE.iter().any(|id| typed(id));
+    let machine_given = MACHINE.iter().any(|id| given(id));
+    let json = typed("json");
+
+    // Variables this run does not take: the machine's when flags name the machine, the format
+    // beside --json.
+    let mut ignored: Vec<&str> = Vec::new();
+    if machine_typed {
+        ignored.extend(
+            MACHINE
+                .iter()
+                .filter(|id| source(id) == Some(ValueSource::EnvVariable)),
         );
     }
-    Ok(layer)
-}
-
-/// The file's layer with the environment's on top (the machine moves as one setting).
-fn merge(file: &Layer, env: &Layer) -> Layer {
-    let mut merged = file.clone();
-    if MACHINE.iter().any(|k| env.0.contains_key(k)) {
-        merged.0.retain(|k, _| !MACHINE.contains(k));
+    if json && source("format") == Some(ValueSource::EnvVariable) {
+        ignored.push("format");
     }
-    merged.0.extend(env.0.clone());
-    merged
-}
 
-/// The flags with every empty slot filled from the environment, then the file. Pure.
-pub fn apply(cli: &Cli, env: &Layer, file: &Layer) -> Result<Cli> {
-    let layer = merge(file, env);
-    let mut cli = cli.clone();
-    let g = &mut cli.global;
-    if !g.json {
-        layer.fill(&mut g.format, "format", parse_format)?;
+    // The file's values for this command's settings that no flag or variable gave, as flags.
+    let mut extra: Vec<OsString> = Vec::new();
+    let mut from_file: Vec<&str> = Vec::new();
+    for (key, value) in &file.values {
+        let Some(arg) = subcmd
+            .get_arguments()
+            .find(|a| settings::key(a).as_deref() == Some(key.as_str()))
+        else {
+            continue; // a setting of other commands
+        };
+        let id = arg.get_id().as_str();
+        let machine = MACHINE.contains(&id);
+        if given(id) || (machine && machine_given) || (id == "format" && json) {
+            continue;
+        }
+        let Some(long) = arg.get_long() else { continue };
+        if matches!(arg.get_action(), ArgAction::SetTrue) {
+            let on = value
+                .items
+                .iter()
+                .try_fold(false, |on, item| parse_bool(item).map(|b| on || b));
+            let on = on.map_err(|e| Error::input(format!("{}: {e}", file.origin(key))))?;
+            if on {
+                extra.push(format!("--{long}").into());
+            }
+        } else {
+            extra.extend(value.items.iter().map(|v| format!("--{long}={v}").into()));
+        }
+        from_file.push(key);
     }
-    layer.fill(&mut g.catalog, "catalog", parse_path)?;
-    layer.fill(&mut g.prices, "prices", parse_path)?;
-    match &mut cli.command {
-        Command::Size(a) => {
-            deployment(&layer, &mut a.deployment)?;
-            hardware(&layer, &mut a.hardware)?;
-        }
-        Command::Estimate(a) => {
-            deployment(&layer, &mut a.deploy.deployment)?;
-            hardware(&layer, &mut a.deploy.hardware)?;
-            cost(&layer, &mut a.cost)?;
-            load(&layer, &mut a.load)?;
-            layer.fill(&mut a.task, "task", parse_text)?;
-        }
-        Command::Recommend(a) => {
-            constraints(&layer, &mut a.constraints)?;
-            deployment(&layer, &mut a.deployment)?;
-            hardware(&layer, &mut a.hardware)?;
-            cost(&layer, &mut a.cost)?;
-            load(&layer, &mut a.load)?;
-        }
-        Command::Check(a) => {
-            constraints(&layer, &mut a.constraints)?;
-            deployment(&layer, &mut a.deployment)?;
-            hardware(&layer, &mut a.hardware)?;
-            cost(&layer, &mut a.cost)?;
-            load(&layer, &mut a.load)?;
-        }
-        Command::Plan(a) => {
-            constraints(&layer, &mut a.constraints)?;
-            deployment(&layer, &mut a.deployment)?;
-            hardware(&layer, &mut a.hardware)?;
-            cost(&layer, &mut a.cost)?;
-            load(&layer, &mut a.load)?;
-        }
-        Command::Finetune(a) => {
-            hardware(&layer, &mut a.hardware)?;
-            cost(&layer, &mut a.cost)?;
-        }
-        Command::Probe(_)
-        | Command::Models(_)
-        | Command::Gpus
-        | Command::Tasks
-        | Command::Completions { .. }
-        | Command::Man => {}
+
+    let cmd = ignore_variables(cmd, name, &ignored);
+    // Before a `--`, after which every word is a positional value.
+    let at = argv.iter().position(|a| a == "--").unwrap_or(argv.len());
+    let mut full = argv[..at].to_vec();
+    full.extend(extra);
+    full.extend_from_slice(&argv[at..]);
+    let matches = cmd
+        .try_get_matches_from(&full)
+        .map_err(|e| blame(e, argv, Some(&file)))?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    if let Some(h) = hardware_mut(&mut cli.command) {
+        h.gpu_origin = gpu_origin(&matches, &from_file, &file);
     }
     Ok(cli)
 }
 
-/// The edge: read the environment and the configuration file, then [`apply`] them.
-pub fn resolve(cli: &Cli) -> Result<Cli> {
-    if matches!(cli.command, Command::Completions { .. } | Command::Man) {
-        return Ok(cli.clone());
+/// Where the GPU list came from when not from the flags, so an unknown GPU is blamed there.
+fn gpu_origin(matches: &ArgMatches, from_file: &[&str], file: &Layer) -> Option<String> {
+    if from_file.contains(&"gpu") {
+        return Some(file.origin("gpu"));
     }
-    let env = |var: &str| std::env::var_os(var).map(|v| v.to_string_lossy().into_owned());
-    let path = cli.global.config.clone().or_else(|| {
-        env("R1PICK_CONFIG")
-            .filter(|p| !p.trim().is_empty())
-            .map(PathBuf::from)
-    });
-    let path = path.or_else(|| Path::new(FILE_NAME).is_file().then(|| FILE_NAME.into()));
-    let file = match path {
-        Some(p) => parse_file(&p, &super::read_file(&p, "config")?)?,
-        None => Layer::default(),
-    };
-    apply(cli, &from_env(env), &file)
+    let (_, sub) = matches.subcommand()?;
+    sub.try_get_raw("gpu").ok()??;
+    (sub.value_source("gpu") == Some(ValueSource::EnvVariable)).then(|| env_name("gpu"))
 }
 
-fn deployment(l: &Layer, d: &mut DeploymentArgs) -> Result<()> {
-    l.fill(&mut d.quant, "quant", parse_text)?;
-    l.fill(&mut d.engine, "engine", parse_text)?;
-    l.fill(&mut d.context, "context", parse_tokens)?;
-    l.fill(&mut d.prompt, "prompt", span)?;
-    l.fill(&mut d.output, "output", span)?;
-    l.fill(&mut d.concurrency, "concurrency", parse_count)
+fn hardware_mut(command: &mut Command) -> Option<&mut HardwareArgs> {
+    match command {
+        Command::Size(a) => Some(&mut a.hardware),
+        Command::Estimate(a) => Some(&mut a.deploy.hardware),
+        Command::Recommend(a) => Some(&mut a.hardware),
+        Command::Check(a) => Some(&mut a.hardware),
+        Command::Plan(a) => Some(&mut a.hardware),
+        Command::Finetune(a) => Some(&mut a.hardware),
+        Command::Probe(a) => Some(&mut a.hardware),
+        Command::Models(_)
+        | Command::Gpus
+        | Command::Tasks
+        | Command::Completions { .. }
+        | Command::Man => None,
+    }
 }
 
-fn load(l: &Layer, a: &mut LoadArgs) -> Result<()> {
-    l.fill(&mut a.rate, "rate", parse_rate)?;
-    l.fill(&mut a.percentile, "percentile", parse_percentile)
-}
-
-fn hardware(l: &Layer, h: &mut HardwareArgs) -> Result<()> {
-    let flags_name_the_machine = !h.gpu.is_empty() || h.hardware.is_some() || h.no_gpu;
-    if !flags_name_the_machine {
-        if let Some(gpus) = l.get("gpu", parse_list)? {
-            h.gpu = gpus;
-            h.gpu_origin = l.origin("gpu");
+/// `cmd` with the variables of `ids` (flags of `sub`, or global) left unread.
+fn ignore_variables(cmd: clap::Command, sub: &str, ids: &[&str]) -> clap::Command {
+    ids.iter().fold(cmd, |cmd, id| {
+        let unset = |a: clap::Arg| a.env(None::<&str>);
+        if cmd.get_arguments().any(|a| a.get_id() == *id) {
+            cmd.mut_arg(id, unset)
+        } else {
+            // (`mut_subcommand` would move the command last)
+            cmd.mut_subcommands(|s| {
+                if s.get_name() == sub {
+                    s.mut_arg(id, unset)
+                } else {
+                    s
+                }
+            })
         }
-        l.fill(&mut h.gpus, "gpus", parse_count)?;
-        l.fill(&mut h.hardware, "hardware", parse_path)?;
-        h.no_gpu = l.get("no_gpu", parse_bool)?.unwrap_or(false);
+    })
+}
+
+/// A bad value clap found in a variable or the file, named by where it came from; anything else
+/// (a typed flag among them) stays clap's error.
+fn blame(e: clap::Error, argv: &[OsString], file: Option<&Layer>) -> ParseError {
+    if !matches!(
+        e.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
+        return ParseError::Clap(e);
     }
-    l.fill(&mut h.ram, "ram", parse_size)?;
-    l.fill(&mut h.cpu_bandwidth, "cpu_bandwidth", parse_bandwidth)
-}
-
-fn constraints(l: &Layer, c: &mut ConstraintArgs) -> Result<()> {
-    l.fill(&mut c.task, "task", parse_text)?;
-    l.fill(&mut c.latency, "latency", parse_duration_ms)?;
-    l.fill(&mut c.tpot, "tpot", parse_duration_ms)?;
-    l.fill(&mut c.min_speed, "min_speed", parse_speed)?;
-    l.fill(&mut c.answer_within, "answer_within", parse_duration_ms)?;
-    l.fill(&mut c.budget, "budget", parse_text)?;
-    l.fill(&mut c.min_quality, "min_quality", parse_score)
-}
-
-fn cost(l: &Layer, c: &mut CostArgs) -> Result<()> {
-    l.fill(&mut c.price, "price", parse_usd)?;
-    l.fill(&mut c.kwh_price, "kwh_price", parse_usd)
-}
-
-fn parse_format(s: &str) -> Result<Format, String> {
-    Format::from_str(s.trim(), true)
-        .map_err(|_| format!("'{s}' is not a format (valid: table, json)"))
-}
-
-fn parse_text(s: &str) -> Result<String, String> {
-    Ok(s.trim().to_string())
-}
-
-fn parse_path(s: &str) -> Result<PathBuf, String> {
-    Ok(PathBuf::from(s))
-}
-
-/// `h100-sxm:8` or `rtx-4090,rtx-3090`: GPU specs separated by commas.
-fn parse_list(s: &str) -> Result<Vec<String>, String> {
-    let items: Vec<String> = s.split(',').map(|i| i.trim().to_string()).collect();
-    if items.iter().any(String::is_empty) {
-        return Err(format!(
-            "'{s}' has an empty GPU spec; write e.g. h100-sxm:8 or l40s,l40s"
-        ));
+    let (Some(ContextValue::String(flag)), Some(ContextValue::String(value))) = (
+        e.get(ContextKind::InvalidArg),
+        e.get(ContextKind::InvalidValue),
+    ) else {
+        return ParseError::Clap(e);
+    };
+    let Some(long) = flag
+        .split([' ', '='])
+        .next()
+        .and_then(|f| f.strip_prefix("--"))
+    else {
+        return ParseError::Clap(e);
+    };
+    let typed = argv
+        .iter()
+        .filter_map(|a| a.to_str())
+        .any(|a| a == format!("--{long}") || a.starts_with(&format!("--{long}=")));
+    if typed {
+        return ParseError::Clap(e);
     }
-    Ok(items)
+    let key = long.replace('-', "_");
+    let why = match (e.kind(), e.get(ContextKind::ValidValue)) {
+        (ErrorKind::InvalidValue, Some(ContextValue::Strings(valid))) => {
+            format!("'{value}' is not a {key} (valid: {})", valid.join(", "))
+        }
+        _ => match e.source() {
+            Some(source) => source.to_string(),
+            None => format!("'{value}' is not valid"),
+        },
+    };
+    let origin = match file {
+        Some(file) if file.values.contains_key(&key) => file.origin(&key),
+        _ => env_name(&key),
+    };
+    ParseError::Input(Error::input(format!("{origin}: {why}")))
 }
 
 /// One file value: a string, number or switch, or (for `gpu`) a list of strings.
 struct Setting {
-    text: String,
+    items: Vec<String>,
     list: bool,
 }
 
@@ -368,7 +392,10 @@ struct SettingVisitor;
 
 impl SettingVisitor {
     fn one<E>(text: String) -> std::result::Result<Setting, E> {
-        Ok(Setting { text, list: false })
+        Ok(Setting {
+            items: vec![text],
+            list: false,
+        })
     }
 }
 
@@ -404,39 +431,46 @@ impl<'de> Visitor<'de> for SettingVisitor {
         while let Some(item) = seq.next_element::<String>()? {
             items.push(item);
         }
-        Ok(Setting {
-            text: items.join(","),
-            list: true,
-        })
+        Ok(Setting { items, list: true })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    /// Tests return errors with `?` instead of unwrapping.
-    type TestResult = Result<(), Box<dyn std::error::Error>>;
+    //! The file layer, through [`resolve`] with the file given here; the variables are clap's and
+    //! are tested through the binary (tests/integration/config.rs).
 
-    use clap::Parser;
+    /// Tests return errors with `?` instead of unwrapping.
+    type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
     use super::*;
+    use crate::cli::CheckArgs;
+    use crate::sizing::KvDtype;
 
-    fn cli(args: &[&str]) -> Cli {
-        Cli::try_parse_from(std::iter::once("r1pick").chain(args.iter().copied())).unwrap()
+    const PATH: &str = "conf/r1pick.toml";
+
+    fn argv(args: &[&str]) -> Vec<OsString> {
+        std::iter::once("r1pick")
+            .chain(args.iter().copied())
+            .map(OsString::from)
+            .collect()
     }
 
-    fn env(vars: &[(&str, &str)]) -> Layer {
-        from_env(|k| {
-            vars.iter()
-                .find(|(name, _)| *name == k)
-                .map(|(_, v)| v.to_string())
-        })
+    /// `args` with `text` as the configuration file.
+    fn with_file(args: &[&str], text: &str) -> std::result::Result<Cli, ParseError> {
+        let load = |_: Option<&Path>| Ok(Some((PathBuf::from(PATH), text.to_string())));
+        resolve(settings::command(), &argv(args), load)
     }
 
-    fn file(text: &str) -> Layer {
-        parse_file(Path::new("conf/r1pick.toml"), text).unwrap()
+    fn message(r: std::result::Result<Cli, ParseError>) -> String {
+        match r {
+            Ok(cli) => format!("parsed: {cli:?}"),
+            Err(ParseError::Input(e)) => e.to_string(),
+            Err(ParseError::Clap(e)) => format!("clap: {e}"),
+        }
     }
 
-    fn check_args(c: &Cli) -> &crate::cli::CheckArgs {
+    fn check_args(c: &Cli) -> &CheckArgs {
         match &c.command {
             Command::Check(a) => a,
             other => panic!("not check: {other:?}"),
@@ -444,18 +478,17 @@ mod tests {
     }
 
     #[test]
-    fn flags_beat_env_beat_file() -> TestResult {
-        let f = file("latency = \"1s\"\ntpot = \"80ms\"\nquant = \"int4\"\ncontext = \"32k\"\n");
-        let e = env(&[("R1PICK_LATENCY", "500ms"), ("R1PICK_TPOT", "60ms")]);
-        let out = apply(&cli(&["check", "7b", "--tpot", "40ms"]), &e, &f)?;
+    fn flags_beat_the_file() -> TestResult {
+        let f = "latency = \"1s\"\ntpot = \"80ms\"\nquant = \"int4\"\ncontext = \"32k\"\n";
+        let out = with_file(&["check", "7b", "--tpot", "40ms"], f).map_err(|e| message(Err(e)))?;
         let a = check_args(&out);
         assert_eq!(a.constraints.tpot, Some(40.0), "flag");
-        assert_eq!(a.constraints.latency, Some(500.0), "env");
+        assert_eq!(a.constraints.latency, Some(1000.0), "file");
         assert_eq!(a.deployment.quant.as_deref(), Some("int4"), "file");
         assert_eq!(
             a.deployment.context,
             Some(32_768),
-            "file, through parse_tokens"
+            "file, through --context's parser"
         );
         assert_eq!(a.constraints.min_speed, None, "default");
         Ok(())
@@ -463,8 +496,8 @@ mod tests {
 
     #[test]
     fn the_machine_comes_from_one_layer() -> TestResult {
-        let f = file("gpu = [\"l40s:2\"]\nram = \"256GiB\"\n");
-        let out = apply(&cli(&["check", "7b", "--no-gpu"]), &Layer::default(), &f)?;
+        let f = "gpu = [\"l40s:2\"]\nram = \"256GiB\"\n";
+        let out = with_file(&["check", "7b", "--no-gpu"], f).map_err(|e| message(Err(e)))?;
         let h = &check_args(&out).hardware;
         assert!(
             h.no_gpu && h.gpu.is_empty(),
@@ -472,56 +505,89 @@ mod tests {
         );
         assert_eq!(h.ram, Some(256 << 30), "ram is its own setting");
 
-        let e = env(&[("R1PICK_NO_GPU", "1")]);
-        let out = apply(&cli(&["check", "7b"]), &e, &f)?;
+        let out = with_file(&["check", "7b"], f).map_err(|e| message(Err(e)))?;
         let h = &check_args(&out).hardware;
-        assert!(
-            h.no_gpu && h.gpu.is_empty(),
-            "the environment's machine replaces the file's"
-        );
-
-        let out = apply(&cli(&["check", "7b"]), &Layer::default(), &f)?;
-        assert_eq!(check_args(&out).hardware.gpu, vec!["l40s:2"]);
-        Ok(())
-    }
-
-    #[test]
-    fn json_and_format_flags_beat_the_environment() -> TestResult {
-        let e = env(&[("R1PICK_FORMAT", "json")]);
-        let out = apply(&cli(&["models"]), &e, &Layer::default())?;
-        assert_eq!(out.global.format, Some(Format::Json));
-        let out = apply(
-            &cli(&["models", "--format", "table"]),
-            &e,
-            &Layer::default(),
-        )?;
-        assert_eq!(out.global.format, Some(Format::Table));
-        let f = file("format = \"json\"");
-        let out = apply(&cli(&["models"]), &Layer::default(), &f)?;
-        assert_eq!(out.global.format, Some(Format::Json));
-        Ok(())
-    }
-
-    #[test]
-    fn a_bad_value_names_its_variable_or_line() -> TestResult {
-        let e = env(&[("R1PICK_LATENCY", "fast")]);
-        let err = apply(&cli(&["check", "7b"]), &e, &Layer::default()).unwrap_err();
+        assert_eq!(h.gpu, vec!["l40s:2"]);
         assert_eq!(
-            err.to_string(),
-            "R1PICK_LATENCY: 'fast' is not a duration; write e.g. 200ms or 1.5s"
+            h.gpu_origin.as_deref(),
+            Some("conf/r1pick.toml: line 1: gpu")
         );
-        let f = file("quant = \"int4\"\n\nlatency = \"fast\"\n");
-        let err = apply(&cli(&["check", "7b"]), &Layer::default(), &f).unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("conf/r1pick.toml: line 3: latency: 'fast'"),
-            "{err}"
-        );
+
+        let out = with_file(
+            &["check", "7b"],
+            "gpu = \"l40s,h100-sxm:2\"\nno_gpu = false\n",
+        )
+        .map_err(|e| message(Err(e)))?;
+        let h = &check_args(&out).hardware;
+        assert_eq!(h.gpu, vec!["l40s", "h100-sxm:2"], "commas separate specs");
+        assert!(!h.no_gpu);
         Ok(())
     }
 
     #[test]
-    fn unknown_keys_and_lists_are_refused_with_their_line() -> TestResult {
+    fn json_beats_the_files_format() -> TestResult {
+        let f = "format = \"table\"";
+        let out = with_file(&["models", "--json"], f).map_err(|e| message(Err(e)))?;
+        assert_eq!(out.global.format, None);
+        let out = with_file(&["models"], "format = \"json\"").map_err(|e| message(Err(e)))?;
+        assert_eq!(out.global.format, Some(crate::cli::Format::Json));
+        Ok(())
+    }
+
+    #[test]
+    fn a_bad_value_names_its_line_and_key() {
+        let f = "quant = \"int4\"\n\nlatency = \"fast\"\n";
+        assert_eq!(
+            message(with_file(&["check", "7b"], f)),
+            "conf/r1pick.toml: line 3: latency: 'fast' is not a duration; write e.g. 200ms or 1.5s"
+        );
+        assert_eq!(
+            message(with_file(&["check", "7b"], "no_gpu = \"maybe\"")),
+            "conf/r1pick.toml: line 1: no_gpu: 'maybe' is not a switch (true/false, 1/0, yes/no, on/off)"
+        );
+        assert_eq!(
+            message(with_file(&["size", "7b"], "kv_dtype = \"fp4\"")),
+            "conf/r1pick.toml: line 1: kv_dtype: 'fp4' is not a kv_dtype \
+             (valid: bf16, fp16, fp8, q8_0, q4_0)"
+        );
+        // a typed flag's bad value stays clap's error, whatever the file says
+        let typed = message(with_file(
+            &["check", "7b", "--latency", "slow"],
+            "latency = \"1s\"",
+        ));
+        assert!(typed.starts_with("clap: "), "{typed}");
+    }
+
+    #[test]
+    fn a_key_the_flag_list_gained_reaches_its_flag() -> TestResult {
+        // `kv_dtype`, `tp`, `prefer`, `headroom` were flags without a configuration key.
+        let out = with_file(&["check", "7b"], "kv_dtype = \"fp8\"\ntp = 2\n")
+            .map_err(|e| message(Err(e)))?;
+        let d = &check_args(&out).deployment;
+        assert_eq!((d.kv_dtype, d.tp), (Some(KvDtype::Fp8), Some(2)));
+        let out = with_file(
+            &["plan", "--rate", "2/s"],
+            "headroom = 0.5\nprefer = \"cost\"\n",
+        )
+        .map_err(|e| message(Err(e)))?;
+        match &out.command {
+            Command::Plan(a) => assert_eq!(a.fleet.headroom, Some(0.5)),
+            other => panic!("{other:?}"),
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_key_of_another_command_is_left_alone() -> TestResult {
+        // `headroom` is plan's; `check` neither reads nor parses it.
+        let out = with_file(&["check", "7b"], "headroom = \"much\"\nquant = \"int4\"\n")
+            .map_err(|e| message(Err(e)))?;
+        assert_eq!(check_args(&out).deployment.quant.as_deref(), Some("int4"));
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_keys_and_lists_are_refused_with_their_line() {
         let e = parse_file(
             Path::new("r1pick.toml"),
             "quant = \"int4\"\nlatncy = \"1s\"\n",
@@ -532,6 +598,16 @@ mod tests {
             e.starts_with("r1pick.toml: line 2: unknown key 'latncy'; did you mean 'latency'?"),
             "{e}"
         );
+        // the file names no other file, and no flag that is not a setting
+        for key in ["config", "explain", "quiet"] {
+            let e = parse_file(Path::new("r1pick.toml"), &format!("{key} = \"x\""))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with(&format!("r1pick.toml: line 1: unknown key '{key}'")),
+                "{e}"
+            );
+        }
         let e = parse_file(Path::new("r1pick.toml"), "[hardware]\ngpu = \"l40s\"\n")
             .unwrap_err()
             .to_string();
@@ -539,14 +615,16 @@ mod tests {
         let e = parse_file(Path::new("r1pick.toml"), "latency = [\"1s\"]")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("not a list"), "{e}");
-        Ok(())
+        assert_eq!(
+            e,
+            "r1pick.toml: line 1: latency takes one value, not a list"
+        );
     }
 
     #[test]
     fn paths_in_the_file_are_read_from_its_folder() -> TestResult {
-        let f = file("catalog = \"extra.toml\"\nhardware = \"/abs/box.toml\"\n");
-        let out = apply(&cli(&["size", "7b"]), &Layer::default(), &f)?;
+        let f = "catalog = \"extra.toml\"\nhardware = \"/abs/box.toml\"\n";
+        let out = with_file(&["size", "7b"], f).map_err(|e| message(Err(e)))?;
         assert_eq!(out.global.catalog, Some(PathBuf::from("conf/extra.toml")));
         match &out.command {
             Command::Size(a) => {
@@ -557,30 +635,69 @@ mod tests {
         Ok(())
     }
 
-    #[test]
-    fn every_key_reaches_a_flag() -> TestResult {
-        // A key nobody applies would be accepted and silently ignored.
-        let valid = |key: &str| match key {
-            "format" => "json",
-            "gpu" => "l40s:2",
-            "gpus" | "concurrency" => "2",
-            "rate" => "2/s",
-            "percentile" => "p99",
-            "ram" => "64GiB",
-            "cpu_bandwidth" => "90",
-            "no_gpu" => "true",
-            "context" | "prompt" | "output" => "4k",
-            "latency" | "tpot" | "answer_within" => "1s",
-            "min_speed" | "min_quality" | "price" | "kwh_price" => "3",
-            _ => "some-name",
-        };
-        let before = cli(&["check", "7b"]);
-        for key in KEYS {
-            let var = env_var(key);
-            let e = env(&[(var.as_str(), valid(key))]);
-            let after = apply(&before, &e, &Layer::default())?;
-            assert_ne!(format!("{before:?}"), format!("{after:?}"), "{key}");
+    /// A value each kind of setting accepts, by the flag's value name (or its choices).
+    fn sample(arg: &clap::Arg) -> String {
+        if matches!(arg.get_action(), ArgAction::SetTrue) {
+            return "true".into();
         }
+        if let Some(first) = arg.get_possible_values().first() {
+            return first.get_name().into();
+        }
+        let name = arg
+            .get_value_names()
+            .and_then(|v| v.first())
+            .map(|n| n.as_str().to_string())
+            .unwrap_or_default();
+        match name.as_str() {
+            "SPEC" => "l40s:2",
+            "N" => "2",
+            "SIZE" => "64GiB",
+            "GB/S" | "USD" | "TOK/S" | "SCORE" => "3",
+            "FILE" => "some.toml",
+            "TOKENS" => "4k",
+            "RATE" => "2/s",
+            "P" => "p99",
+            "DURATION" => "1s",
+            "BUDGET" => "3/h",
+            "U" => "0.5",
+            _ => "some-name",
+        }
+        .into()
+    }
+
+    #[test]
+    fn every_key_reaches_its_flag_in_every_command_that_has_it() -> TestResult {
+        // A key nobody applies would be accepted and silently ignored.
+        let cmd = settings::command();
+        let runs: [&[&str]; 6] = [
+            &["size", "7b"],
+            &["estimate", "7b"],
+            &["recommend"],
+            &["plan"],
+            &["check", "7b"],
+            &["finetune", "7b"],
+        ];
+        let mut reached = 0;
+        for run in runs {
+            let Some(sub) = cmd.find_subcommand(run[0]) else {
+                panic!("{}", run[0]);
+            };
+            let before = with_file(run, "").map_err(|e| message(Err(e)))?;
+            let args = sub.get_arguments().chain(cmd.get_arguments());
+            for arg in args.filter(|a| settings::key(a).is_some_and(|k| k != CONFIG)) {
+                let key = settings::key(arg).unwrap_or_default();
+                let text = format!("{key} = {:?}\n", sample(arg));
+                let after =
+                    with_file(run, &text).map_err(|e| format!("{text}: {}", message(Err(e))))?;
+                assert_ne!(
+                    format!("{before:?}"),
+                    format!("{after:?}"),
+                    "{run:?}: {key}"
+                );
+                reached += 1;
+            }
+        }
+        assert!(reached > 100, "{reached}");
         Ok(())
     }
 }

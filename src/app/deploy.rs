@@ -5,11 +5,12 @@ use crate::catalog::model::ModelSource;
 use crate::catalog::quant::QuantFormat;
 use crate::catalog::{Catalog, Engine, Model, Quant, Task};
 use crate::cli::DeploymentArgs;
+use crate::cli::parallel::ParallelArgs;
 use crate::error::{Error, Result};
 use crate::hardware::Hardware;
 use crate::serving::Span;
 use crate::sizing::support::unsupported;
-use crate::sizing::{Deployment, KvDtype, Workload};
+use crate::sizing::{Deployment, KvDtype, Parallel, Workload};
 
 /// Context when neither a flag nor a task gives one.
 pub const DEFAULT_CONTEXT: u32 = 8192;
@@ -167,8 +168,25 @@ pub fn resolve<'a>(
         kv_dtype: args.kv_dtype.unwrap_or(KvDtype::engine_default(engine)),
         mla_kv: args.mla_kv,
         mtp: mtp_steps(args.mtp, model, quant, engine)?,
+        parallel: parallel(&args.parallel, args.tp, gpus),
         workload,
     })
+}
+
+/// `--ep`, `--dp-attention`, `--dp`, `--redundant-experts` as sizing reads them: DP attention
+/// without `--dp` gives every GPU of the tensor-parallel group its own DP rank (TRT-LLM's
+/// `enable_attention_dp`, SGLang's usual `--dp` = `--tp`). Sizing refuses what cannot run.
+pub fn parallel(args: &ParallelArgs, tp: Option<u32>, gpus: u32) -> Parallel {
+    let dp = match args.dp {
+        Some(n) => n,
+        None if args.dp_attention => tp.unwrap_or(gpus).max(1),
+        None => 1,
+    };
+    Parallel {
+        ep: args.ep.unwrap_or(1),
+        dp,
+        redundant_experts: args.redundant_experts.unwrap_or(0),
+    }
 }
 
 /// `--mtp N`: draft steps of the model's MTP module, where the engine, the model and the artifact

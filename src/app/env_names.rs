@@ -2,11 +2,10 @@
 //! a variable cannot be one (other programs may share the prefix), but a mistyped one
 //! (`R1PICK_LATNCY`) silently changing nothing is worse than a note that names the nearest setting.
 
-use super::config::{KEYS, env_var};
+use crate::cli::settings::{command, env_name, settings};
 
-/// Variables read outside the configuration layer.
+/// Variables read outside the settings (the flags declared with `env`).
 const OTHER_VARS: &[&str] = &[
-    "R1PICK_CONFIG",
     "R1PICK_NVML_LIB",
     "R1PICK_NVML_SNAPSHOT",
     "R1PICK_WRITE_SCHEMA",
@@ -14,9 +13,9 @@ const OTHER_VARS: &[&str] = &[
 
 /// One note per unknown `R1PICK_*` name among `names`, with the nearest known variable. Pure.
 pub fn unknown_vars<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let known: Vec<String> = KEYS
+    let known: Vec<String> = settings(&command())
         .iter()
-        .map(|k| env_var(k))
+        .map(|(key, _)| env_name(key))
         .chain(OTHER_VARS.iter().map(|v| v.to_string()))
         .collect();
     let refs: Vec<&str> = known.iter().map(String::as_str).collect();

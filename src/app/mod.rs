@@ -50,8 +50,9 @@ pub struct Context {
 }
 
 /// Run one command to completion; nothing is printed here, so a failure never leaves half an output.
+/// `cli` holds the settings of the environment and the configuration file already
+/// ([`config::parse`]).
 pub fn run(cli: &Cli) -> Result<Outcome> {
-    let cli = &config::resolve(cli)?;
     let mut ctx = context(cli)?;
     byo::register(&mut ctx.catalog, &cli.command)?;
     // Tables fit a terminal; a width the library's caller set (a test) wins over the probe.
@@ -129,7 +130,7 @@ fn context(cli: &Cli) -> Result<Context> {
         }
         None => catalog,
     };
-    // config::resolve has put R1PICK_FORMAT or the file's format here when no flag gave one, and
+    // config::parse has put R1PICK_FORMAT or the file's format here when no flag gave one, and
     // never beside --json: both set means both flags were typed.
     if cli.global.json && cli.global.format == Some(Format::Table) {
         return Err(Error::input(
@@ -147,16 +148,19 @@ fn context(cli: &Cli) -> Result<Context> {
 pub use input::{MAX_INPUT_BYTES, read_file};
 
 fn completions(shell: clap_complete::Shell) -> Outcome {
-    use clap::CommandFactory;
     let mut buf = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "r1pick", &mut buf);
+    clap_complete::generate(
+        shell,
+        &mut crate::cli::settings::command(),
+        "r1pick",
+        &mut buf,
+    );
     Outcome::ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
 fn man() -> Result<Outcome> {
-    use clap::CommandFactory;
     let mut buf = Vec::new();
-    clap_mangen::Man::new(Cli::command())
+    clap_mangen::Man::new(crate::cli::settings::command())
         .render(&mut buf)
         .map_err(|e| Error::Environment(format!("cannot render the man page: {e}")))?;
     Ok(Outcome::ok(String::from_utf8_lossy(&buf).into_owned()))

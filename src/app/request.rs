@@ -5,7 +5,7 @@ use crate::catalog::{Catalog, Task};
 use crate::cli::{ConstraintArgs, CostArgs, DeploymentArgs, LoadArgs};
 use crate::decide::constraints::{Constraints, Limits};
 use crate::decide::load::Traffic;
-use crate::decide::search::{Machines, Pins, Prefer, Request, WorkloadSpec};
+use crate::decide::search::{Machines, ParallelPin, Pins, Prefer, Request, WorkloadSpec};
 use crate::error::{Error, Result};
 
 use super::deploy::mean_tokens;
@@ -103,5 +103,11 @@ fn pins<'a>(
         quant,
         engine,
         mtp: args.mtp.unwrap_or(0),
+        parallel: ParallelPin {
+            ep: args.parallel.ep,
+            dp_per_gpu: args.parallel.dp_attention,
+            dp: args.parallel.dp,
+            redundant_experts: args.parallel.redundant_experts,
+        },
     })
 }

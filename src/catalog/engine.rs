@@ -52,6 +52,15 @@ pub struct Engine {
     /// instead of pipeline stages.
     #[serde(default)]
     pub tp_across_nodes: bool,
+    /// Expert parallelism for MoE models: routed experts split whole across ranks (vLLM
+    /// `--enable-expert-parallel`, SGLang `--ep-size`, TRT-LLM `moe_expert_parallel_size`).
+    #[serde(default)]
+    pub expert_parallel: bool,
+    /// Data-parallel attention: each rank runs attention on its own sequences and holds only their
+    /// MLA cache (vLLM `--data-parallel-size`, SGLang `--enable-dp-attention --dp`, TRT-LLM
+    /// `enable_attention_dp`).
+    #[serde(default)]
+    pub dp_attention: bool,
     /// Serves several sequences in one decode step.
     pub batching: Batching,
     /// How it stores DeepSeek's MLA cache.
@@ -64,7 +73,7 @@ pub struct Engine {
     /// Launch command template; placeholders are filled by `decide::launch::command`: {repo} {gguf}
     /// {model_flag} {tp} {pp} {gpus} {pp_flag} {nnodes_flag} {context} {ctx_total} {concurrency}
     /// {memory_fraction} {quant_flag} {backend_flag} {dtype_flag} {kv_flag} {ngl} {split_flag}
-    /// {moe_flag} {mtp_flag} {port} {options_file} {temperature} {top_p} {output}.
+    /// {moe_flag} {mtp_flag} {parallel_flag} {port} {options_file} {temperature} {top_p} {output}.
     pub launch: String,
     /// What the head node runs before `launch` when the deployment spans nodes (the Ray head).
     #[serde(default, skip_serializing_if = "Option::is_none")]

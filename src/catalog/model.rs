@@ -149,6 +149,15 @@ impl Model {
         }
     }
 
+    /// Routed experts of each MoE layer (0 for a dense model).
+    pub fn routed_experts(&self) -> u32 {
+        match &self.arch {
+            Architecture::Dense(_) => 0,
+            Architecture::Moe(a) => a.experts,
+            Architecture::GqaMoe(a) => a.experts,
+        }
+    }
+
     /// Layers with routed experts.
     pub fn moe_layers(&self) -> u32 {
         match &self.arch {

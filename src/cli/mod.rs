@@ -2,7 +2,9 @@
 //! generated from these types.
 
 pub mod finetune;
+pub mod parallel;
 pub mod plan;
+pub mod settings;
 pub mod units;
 
 use std::path::PathBuf;
@@ -35,20 +37,20 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Output format [env: R1PICK_FORMAT]
-    #[arg(long, global = true, value_enum)]
+    /// Output format
+    #[arg(long, global = true, value_enum, env = "R1PICK_FORMAT")]
     pub format: Option<Format>,
     /// Shorthand for --format json
     #[arg(long, global = true)]
     pub json: bool,
-    /// Extra catalog TOML: adds models, quants, engines, GPUs or tasks, or replaces same-id entries [env: R1PICK_CATALOG]
-    #[arg(long, global = true, value_name = "FILE")]
+    /// Extra catalog TOML: adds models, quants, engines, GPUs or tasks, or replaces same-id entries
+    #[arg(long, global = true, value_name = "FILE", env = "R1PICK_CATALOG")]
     pub catalog: Option<PathBuf>,
-    /// Your own GPU prices, TOML in the format of data/prices.toml: they replace the listed prices of each GPU they name [env: R1PICK_PRICES]
-    #[arg(long, global = true, value_name = "FILE")]
+    /// Your own GPU prices, TOML in the format of data/prices.toml: they replace the listed prices of each GPU they name
+    #[arg(long, global = true, value_name = "FILE", env = "R1PICK_PRICES")]
     pub prices: Option<PathBuf>,
-    /// Configuration file (default: ./r1pick.toml when present) [env: R1PICK_CONFIG]
-    #[arg(long, global = true, value_name = "FILE")]
+    /// Configuration file (default: ./r1pick.toml when present)
+    #[arg(long, global = true, value_name = "FILE", env = "R1PICK_CONFIG")]
     pub config: Option<PathBuf>,
     /// Print nothing on success; only the exit code and errors (for CI gates)
     #[arg(long, short, global = true)]
@@ -107,23 +109,28 @@ pub struct ProbeArgs {
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Hardware (default: probe this machine)")]
 pub struct HardwareArgs {
-    /// Simulate GPUs: catalog id, NVML name or close spelling, with :N for a count (repeatable) [env: R1PICK_GPU]
-    #[arg(long = "gpu", value_name = "SPEC")]
+    /// Simulate GPUs: catalog id, NVML name or close spelling, with :N for a count (repeatable)
+    #[arg(
+        long = "gpu",
+        value_name = "SPEC",
+        value_delimiter = ',',
+        env = "R1PICK_GPU"
+    )]
     pub gpu: Vec<String>,
     /// Number of GPUs of the single --gpu type
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = units::parse_count)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = units::parse_count, env = "R1PICK_GPUS")]
     pub gpus: Option<u32>,
-    /// Host RAM of the simulated machine (e.g. 256GiB) [env: R1PICK_RAM]
-    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = units::parse_size)]
+    /// Host RAM of the simulated machine (e.g. 256GiB)
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = units::parse_size, env = "R1PICK_RAM")]
     pub ram: Option<u64>,
     /// Host memory bandwidth in GB/s (CPU decode and offload)
-    #[arg(long, value_name = "GB/S", allow_hyphen_values = true, value_parser = units::parse_bandwidth)]
+    #[arg(long, value_name = "GB/S", allow_hyphen_values = true, value_parser = units::parse_bandwidth, env = "R1PICK_CPU_BANDWIDTH")]
     pub cpu_bandwidth: Option<f64>,
-    /// Machine description TOML (GPUs by catalog id or by their specs) [env: R1PICK_HARDWARE]
-    #[arg(long, value_name = "FILE")]
+    /// Machine description TOML (GPUs by catalog id or by their specs)
+    #[arg(long, value_name = "FILE", env = "R1PICK_HARDWARE")]
     pub hardware: Option<PathBuf>,
     /// Plan for a machine without GPUs
-    #[arg(long)]
+    #[arg(long, env = "R1PICK_NO_GPU")]
     pub no_gpu: bool,
     /// Where `gpu` came from when not from the command line ("r1pick.toml: line 3: gpu",
     /// "R1PICK_GPU"), so a GPU the catalog does not know is blamed there.
@@ -135,36 +142,38 @@ pub struct HardwareArgs {
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Deployment")]
 pub struct DeploymentArgs {
-    /// Quantization (bf16, fp8, int4, q4_k_m, ud-iq1_s, …) [env: R1PICK_QUANT]
-    #[arg(long, value_name = "QUANT")]
+    /// Quantization (bf16, fp8, int4, q4_k_m, ud-iq1_s, …)
+    #[arg(long, value_name = "QUANT", env = "R1PICK_QUANT")]
     pub quant: Option<String>,
-    /// Engine (vllm, sglang, trtllm, llama.cpp, ollama, transformers) [env: R1PICK_ENGINE]
-    #[arg(long, value_name = "ENGINE")]
+    /// Engine (vllm, sglang, trtllm, llama.cpp, ollama, transformers)
+    #[arg(long, value_name = "ENGINE", env = "R1PICK_ENGINE")]
     pub engine: Option<String>,
     /// Tensor-parallel degree (default: all GPUs used, up to 8 per node)
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = units::parse_count)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = units::parse_count, env = "R1PICK_TP")]
     pub tp: Option<u32>,
-    /// Tokens each sequence holds: prompt + reasoning + answer (e.g. 8k, 64k) [env: R1PICK_CONTEXT]
-    #[arg(long, value_name = "TOKENS", allow_hyphen_values = true, value_parser = units::parse_tokens)]
+    /// Tokens each sequence holds: prompt + reasoning + answer (e.g. 8k, 64k)
+    #[arg(long, value_name = "TOKENS", allow_hyphen_values = true, value_parser = units::parse_tokens, env = "R1PICK_CONTEXT")]
     pub context: Option<u32>,
     /// Prompt tokens of one request, or a uniform spread MIN..MAX (e.g. 512..4k)
-    #[arg(long, value_name = "TOKENS", allow_hyphen_values = true, value_parser = span)]
+    #[arg(long, value_name = "TOKENS", allow_hyphen_values = true, value_parser = span, env = "R1PICK_PROMPT")]
     pub prompt: Option<Span>,
     /// Generated tokens of one request, reasoning included, or a spread MIN..MAX (e.g. 256..2k)
-    #[arg(long, value_name = "TOKENS", allow_hyphen_values = true, value_parser = span)]
+    #[arg(long, value_name = "TOKENS", allow_hyphen_values = true, value_parser = span, env = "R1PICK_OUTPUT")]
     pub output: Option<Span>,
-    /// Requests in flight at once (closed loop: a new one as one finishes) [env: R1PICK_CONCURRENCY]
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = units::parse_count)]
+    /// Requests in flight at once (closed loop: a new one as one finishes)
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = units::parse_count, env = "R1PICK_CONCURRENCY")]
     pub concurrency: Option<u32>,
     /// KV-cache element type
-    #[arg(long, value_enum, value_name = "DTYPE")]
+    #[arg(long, value_enum, value_name = "DTYPE", env = "R1PICK_KV_DTYPE")]
     pub kv_dtype: Option<KvDtype>,
     /// MLA cache layout of the 671B (default: the engine's; latent-v and expanded for older llama.cpp / transformers)
-    #[arg(long, value_enum, value_name = "LAYOUT")]
+    #[arg(long, value_enum, value_name = "LAYOUT", env = "R1PICK_MLA_KV")]
     pub mla_kv: Option<MlaKvLayout>,
     /// MTP speculative decoding: draft steps of the 671B's MTP module (vllm, sglang, trtllm; default 0, off)
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = units::parse_count)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = units::parse_count, env = "R1PICK_MTP")]
     pub mtp: Option<u32>,
+    #[command(flatten)]
+    pub parallel: parallel::ParallelArgs,
 }
 
 /// A token count or spread as the serving model reads it.
@@ -176,11 +185,11 @@ pub fn span(s: &str) -> Result<Span, String> {
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Load")]
 pub struct LoadArgs {
-    /// Poisson arrivals instead of a fixed concurrency: 2/s, 120/min, 100k/day [env: R1PICK_RATE]
-    #[arg(long, value_name = "RATE", value_parser = units::parse_rate, allow_hyphen_values = true)]
+    /// Poisson arrivals instead of a fixed concurrency: 2/s, 120/min, 100k/day
+    #[arg(long, value_name = "RATE", value_parser = units::parse_rate, allow_hyphen_values = true, env = "R1PICK_RATE")]
     pub rate: Option<f64>,
-    /// Percentile the latency constraints hold at under load: p50, p90, p99 or e.g. 95 (default p90) [env: R1PICK_PERCENTILE]
-    #[arg(long, value_name = "P", value_parser = units::parse_percentile, allow_hyphen_values = true)]
+    /// Percentile the latency constraints hold at under load: p50, p90, p99 or e.g. 95 (default p90)
+    #[arg(long, value_name = "P", value_parser = units::parse_percentile, allow_hyphen_values = true, env = "R1PICK_PERCENTILE")]
     pub percentile: Option<f64>,
 }
 
@@ -207,11 +216,11 @@ pub struct PlotArgs {
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Cost")]
 pub struct CostArgs {
-    /// Price per GPU-hour in USD (default: the catalog's cloud price) [env: R1PICK_PRICE]
-    #[arg(long, value_name = "USD", allow_hyphen_values = true, value_parser = units::parse_usd, allow_negative_numbers = true)]
+    /// Price per GPU-hour in USD (default: the catalog's cloud price)
+    #[arg(long, value_name = "USD", allow_hyphen_values = true, value_parser = units::parse_usd, allow_negative_numbers = true, env = "R1PICK_PRICE")]
     pub price: Option<f64>,
-    /// Electricity price per kWh in USD, for local hardware without a cloud price [env: R1PICK_KWH_PRICE]
-    #[arg(long, value_name = "USD", allow_hyphen_values = true, value_parser = units::parse_usd, allow_negative_numbers = true)]
+    /// Electricity price per kWh in USD, for local hardware without a cloud price
+    #[arg(long, value_name = "USD", allow_hyphen_values = true, value_parser = units::parse_usd, allow_negative_numbers = true, env = "R1PICK_KWH_PRICE")]
     pub kwh_price: Option<f64>,
 }
 
@@ -219,26 +228,31 @@ pub struct CostArgs {
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Constraints")]
 pub struct ConstraintArgs {
-    /// Task whose quality floor and token profile apply (code, chat, math, research, …) [env: R1PICK_TASK]
-    #[arg(long, value_name = "TASK")]
+    /// Task whose quality floor and token profile apply (code, chat, math, research, …)
+    #[arg(long, value_name = "TASK", env = "R1PICK_TASK")]
     pub task: Option<String>,
-    /// Longest time to first token, e.g. 200ms [env: R1PICK_LATENCY]
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_duration_ms)]
+    /// Longest time to first token, e.g. 200ms
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_duration_ms, env = "R1PICK_LATENCY")]
     pub latency: Option<f64>,
     /// Longest time per output token, e.g. 50ms
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_duration_ms)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_duration_ms, env = "R1PICK_TPOT")]
     pub tpot: Option<f64>,
     /// Slowest acceptable streaming speed per sequence, tokens/s
-    #[arg(long, value_name = "TOK/S", allow_hyphen_values = true, value_parser = units::parse_speed, allow_negative_numbers = true)]
+    #[arg(long, value_name = "TOK/S", allow_hyphen_values = true, value_parser = units::parse_speed, allow_negative_numbers = true, env = "R1PICK_MIN_SPEED")]
     pub min_speed: Option<f64>,
     /// Longest time for the whole reasoning answer, e.g. 30s
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_duration_ms)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = units::parse_duration_ms, env = "R1PICK_ANSWER_WITHIN")]
     pub answer_within: Option<f64>,
-    /// Budget: 3/h, 2000/month, or a tier (personal, startup, enterprise, lab) [env: R1PICK_BUDGET]
-    #[arg(long, value_name = "BUDGET", allow_hyphen_values = true)]
+    /// Budget: 3/h, 2000/month, or a tier (personal, startup, enterprise, lab)
+    #[arg(
+        long,
+        value_name = "BUDGET",
+        allow_hyphen_values = true,
+        env = "R1PICK_BUDGET"
+    )]
     pub budget: Option<String>,
     /// Lowest quantization-adjusted score on the task's benchmark
-    #[arg(long, value_name = "SCORE", allow_hyphen_values = true, value_parser = units::parse_score, allow_negative_numbers = true)]
+    #[arg(long, value_name = "SCORE", allow_hyphen_values = true, value_parser = units::parse_score, allow_negative_numbers = true, env = "R1PICK_MIN_QUALITY")]
     pub min_quality: Option<f64>,
     /// A score of a model you bring (MODEL as a file or hf:), e.g. gpqa_diamond=62.1; repeatable
     #[arg(long, value_name = "BENCH=SCORE")]
@@ -282,7 +296,7 @@ pub struct EstimateArgs {
     #[command(flatten)]
     pub cost: CostArgs,
     /// Task whose prompt/reasoning/answer lengths set the workload
-    #[arg(long, value_name = "TASK")]
+    #[arg(long, value_name = "TASK", env = "R1PICK_TASK")]
     pub task: Option<String>,
     #[command(flatten)]
     pub sweep: SweepArgs,
@@ -314,7 +328,7 @@ pub struct RecommendArgs {
     #[command(flatten)]
     pub cost: CostArgs,
     /// What wins among deployments that meet every constraint
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, env = "R1PICK_PREFER")]
     pub prefer: Option<Prefer>,
     /// Choose GPU type and count from the priced cloud catalog instead of this machine
     #[arg(long)]

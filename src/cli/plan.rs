@@ -42,9 +42,9 @@ pub struct FleetArgs {
     #[arg(long, value_name = "F", requires = "daily", allow_hyphen_values = true, value_parser = units::parse_peak_factor)]
     pub peak_factor: Option<f64>,
     /// Utilization target: each replica runs at most this share of its highest sustainable rate (default 0.7)
-    #[arg(long, value_name = "U", allow_hyphen_values = true, value_parser = units::parse_headroom)]
+    #[arg(long, value_name = "U", allow_hyphen_values = true, value_parser = units::parse_headroom, env = "R1PICK_HEADROOM")]
     pub headroom: Option<f64>,
     /// Extra replicas beyond the ones the load needs, so one can fail or restart (default 0)
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = units::parse_count_or_zero)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = units::parse_count_or_zero, env = "R1PICK_SPARES")]
     pub spares: Option<u32>,
 }

@@ -253,6 +253,14 @@ fn trtllm_options(d: &Deployment, mem: &MemoryPlan, a: &Artifact) -> String {
     if let Artifact::Repo { cast: true, .. } = a {
         top.insert("dtype".into(), "float16".into());
     }
+    // Expert parallelism and attention DP (TensorRT-LLM LLM API `moe_expert_parallel_size`,
+    // `enable_attention_dp`; the DeepSeek-R1 best-practice blog's max-throughput config).
+    if d.parallel.ep() > 1 {
+        top.insert("moe_expert_parallel_size".into(), d.parallel.ep().into());
+    }
+    if d.parallel.dp() > 1 {
+        top.insert("enable_attention_dp".into(), true.into());
+    }
     // A small map of strings and numbers always serializes.
     serde_yaml_ng::to_string(&serde_json::Value::Object(top)).unwrap_or_default()
 }
@@ -374,6 +382,21 @@ fn template(t: &str, d: &Deployment, mem: &MemoryPlan, a: &Artifact, rank: u32) 
     };
     let kv_flag = kv_cache_flag(d.engine.id.as_str(), d.kv_dtype);
     let mtp_flag = mtp_flag(d.engine.id.as_str(), d.mtp);
+    let parallel_flag = parallel_flag(d.engine.id.as_str(), &d.parallel);
+    // vLLM's --max-num-seqs and TRT-LLM's --max_batch_size bound each DP rank (the blog's
+    // max_batch_size 128 for 1024 in flight on 8 ranks); SGLang's --max-running-requests is the
+    // total it splits over its DP ranks.
+    let batch_limit = if d.engine.id == "sglang" {
+        w.concurrency
+    } else {
+        crate::sizing::parallel::rank_sequences(&d.parallel, w.concurrency)
+    };
+    // vLLM's --tensor-parallel-size is per DP rank; SGLang's --tp and TRT-LLM's --tp_size span all.
+    let tp = if d.engine.id == "vllm" {
+        crate::sizing::parallel::attention_tp(&d.parallel, p.tensor_parallel)
+    } else {
+        p.tensor_parallel
+    };
     let nodes = node_count(d, p);
     let pp_flag = if nodes > 1 {
         format!(" --pipeline-parallel-size {nodes} --distributed-executor-backend ray")
@@ -414,20 +437,21 @@ fn template(t: &str, d: &Deployment, mem: &MemoryPlan, a: &Artifact, rank: u32) 
         .unwrap_or_default();
     t.replace("{repo}", &a.name())
         .replace("{model_flag}", &model_flag)
-        .replace("{tp}", &p.tensor_parallel.to_string())
+        .replace("{tp}", &tp.to_string())
         .replace("{pp}", &nodes.to_string())
         .replace("{gpus}", &p.gpus.to_string())
         .replace("{pp_flag}", &pp_flag)
         .replace("{nnodes_flag}", &nnodes_flag)
         .replace("{context}", &w.context.to_string())
         .replace("{ctx_total}", &(w.context * w.concurrency).to_string())
-        .replace("{concurrency}", &w.concurrency.to_string())
+        .replace("{concurrency}", &batch_limit.to_string())
         .replace("{memory_fraction}", &fraction)
         .replace("{quant_flag}", &quant_flag)
         .replace("{backend_flag}", backend_flag)
         .replace("{dtype_flag}", dtype_flag)
         .replace("{kv_flag}", &kv_flag)
         .replace("{mtp_flag}", &mtp_flag)
+        .replace("{parallel_flag}", &parallel_flag)
         .replace("{ngl}", &ngl.to_string())
         .replace("{split_flag}", &split_flag)
         .replace("{moe_flag}", &moe_flag)
@@ -436,6 +460,40 @@ fn template(t: &str, d: &Deployment, mem: &MemoryPlan, a: &Artifact, rank: u32) 
         .replace("{temperature}", &TEMPERATURE.to_string())
         .replace("{top_p}", &TOP_P.to_string())
         .replace("{output}", &w.output.to_string())
+}
+
+/// The engine's expert-parallel and DP-attention flags: vLLM `--data-parallel-size N
+/// --enable-expert-parallel` (docs.vllm.ai serving/expert_parallel_deployment; EP spans TP × DP),
+/// SGLang `--enable-dp-attention --dp N --ep-size N --ep-num-redundant-experts N` (docs.sglang.ai
+/// "Server Arguments"). TRT-LLM takes them in its options YAML ([`trtllm_options`]).
+fn parallel_flag(engine: &str, p: &crate::sizing::Parallel) -> String {
+    let mut out = String::new();
+    match engine {
+        "vllm" => {
+            if p.dp() > 1 {
+                out.push_str(&format!(" --data-parallel-size {}", p.dp()));
+            }
+            if p.ep() > 1 {
+                out.push_str(" --enable-expert-parallel");
+            }
+        }
+        "sglang" => {
+            if p.dp() > 1 {
+                out.push_str(&format!(" --enable-dp-attention --dp {}", p.dp()));
+            }
+            if p.ep() > 1 {
+                out.push_str(&format!(" --ep-size {}", p.ep()));
+            }
+            if p.redundant_experts > 0 {
+                out.push_str(&format!(
+                    " --ep-num-redundant-experts {}",
+                    p.redundant_experts
+                ));
+            }
+        }
+        _ => {}
+    }
+    out
 }
 
 /// The engine's MTP speculative-decoding flags: vLLM's `--speculative-config` with the

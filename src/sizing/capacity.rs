@@ -5,14 +5,15 @@
 //! * vLLM: `gpu_memory_utilization` × total memory − weights − non-torch memory − the activation
 //!   peak of its profiling run (a forward of `max_num_batched_tokens` tokens).
 //! * SGLang: `mem_fraction_static(TP)` × total memory covers weights + KV pool.
-//! * TRT-LLM: `free_gpu_memory_fraction` × (memory free after the weights load).
+//! * TRT-LLM: `free_gpu_memory_fraction` × (memory free after the weights, the runtime and its
+//!   buffers load).
 //! * llama.cpp / Ollama: exactly context × slots, as launched.
 //! * transformers: one sequence; its cache grows into whatever memory is left.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Deployment, MemoryPlan, kv};
+use super::{Deployment, MemoryPlan, costs, kv};
 use crate::catalog::Architecture;
 use crate::hardware::Hardware;
 
@@ -116,7 +117,8 @@ pub struct KvCapacity {
 }
 
 /// Capacity of `d` as planned in `mem`, under `rule`. `profile_tokens` is the engine's profiling
-/// forward (vLLM `max_num_batched_tokens`), `non_torch_mib` its memory outside the pools.
+/// forward (vLLM `max_num_batched_tokens`), `non_torch_mib` its memory outside the pools (vLLM's
+/// logged non-torch memory; TensorRT-LLM uses its memory plan's per-GPU overhead instead).
 pub fn kv_capacity(
     d: &Deployment,
     hw: &Hardware,
@@ -137,7 +139,10 @@ pub fn kv_capacity(
             .max()
             .unwrap_or(d.model.layers()),
     );
-    let per_token = kv::per_layer_token(d.model, d.mla_layout(), d.kv_dtype, tp) * layers_here;
+    // With DP attention each rank's pool holds only its own sequences: the pools add up.
+    let atp = super::parallel::attention_tp(&d.parallel, tp);
+    let dp = u64::from(d.parallel.dp());
+    let per_token = kv::per_layer_token(d.model, d.mla_layout(), d.kv_dtype, atp) * layers_here;
     let tokens = match rule {
         KvRule::Slots => u64::from(w.context) * u64::from(w.concurrency),
         _ => {
@@ -152,21 +157,28 @@ pub fn kv_capacity(
                 }
                 _ => 0.0,
             };
+            // TRT-LLM measures the free memory once everything else is allocated: its runtime
+            // (aiconfigurator's other_mem), NCCL buffers — the same per-GPU overhead the memory
+            // plan reserves (data/engines.toml). vLLM's own log reports its non-torch memory.
+            let non_torch = match rule {
+                KvRule::FreeFraction { .. } => costs::overhead(d, mem.placement.gpus > 1),
+                _ => non_torch_mib * MIB,
+            };
             let gpu = GpuBudget {
                 total: if total.is_finite() { total } else { 0.0 },
                 weights,
                 activation,
-                non_torch: non_torch_mib * MIB,
+                non_torch,
             };
             let pool = pool_bytes(rule, &gpu, tp);
             if per_token > 0.0 {
-                (pool / per_token) as u64 / block * block
+                (pool / per_token) as u64 / block * block * dp
             } else {
                 0
             }
         }
     };
-    let pool = (tokens as f64 * per_token).round() as u64;
+    let pool = (tokens as f64 / dp as f64 * per_token).round() as u64;
     let ctx_blocks = u64::from(w.context).div_ceil(block) * block;
     let max_concurrency = match rule {
         KvRule::Single => u32::from(tokens >= ctx_blocks),

@@ -10,6 +10,7 @@ pub mod capacity;
 mod costs;
 pub mod kv;
 mod layer_split;
+pub mod parallel;
 mod plan;
 pub mod support;
 mod tensor;
@@ -19,8 +20,8 @@ use crate::catalog::engine::{Batching, MultiGpu};
 use crate::error::{Error, Result};
 use crate::hardware::Hardware;
 pub use kv::KvDtype;
-pub use plan::{Deployment, DeviceMemory, MemoryPlan, Placement, Spread, Workload};
-pub use tensor::{stage_layers, stage_weights};
+pub use plan::{Deployment, DeviceMemory, MemoryPlan, Parallel, Placement, Spread, Workload};
+pub use tensor::{stage_layers, stage_weights, stage_weights_with};
 pub use weights::WeightBytes;
 
 /// Plan the memory of `d` on `hw`. Errors are impossible requests (bad TP degree, too few GPUs);
@@ -58,6 +59,12 @@ pub fn plan_with(d: &Deployment, hw: &Hardware, weights: &WeightBytes) -> Result
         return Err(Error::input(why));
     }
     let kv_per_token = kv::per_token(d.model, d.mla_layout(), d.kv_dtype);
+    // The tensor planner checks EP / DP attention against its group; elsewhere only the engine.
+    if (d.gpus == 0 || d.engine.multi_gpu == MultiGpu::Layer)
+        && let Some(why) = parallel::refusal(d, d.gpus.max(1))
+    {
+        return Err(Error::input(why));
+    }
     let mut plan = if d.gpus == 0 {
         layer_split::cpu_only(d, hw, weights)
     } else {

@@ -39,7 +39,35 @@ pub struct Deployment<'a> {
     pub mla_kv: Option<MlaKvLayout>,
     /// MTP speculative draft steps per decode step; 0 is off.
     pub mtp: u32,
+    /// Expert parallelism and DP attention of an MoE model; off by default.
+    pub parallel: Parallel,
     pub workload: Workload,
+}
+
+/// How an MoE deployment spreads its experts and attention over a tensor-parallel group
+/// (reference/serving.md B2–B5): vLLM `--enable-expert-parallel --data-parallel-size`, SGLang
+/// `--ep-size --enable-dp-attention --dp`, TRT-LLM `moe_expert_parallel_size` / `enable_attention_dp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Parallel {
+    /// Expert-parallel ranks: each holds routed experts / `ep` whole experts; 0 or 1 is off (the
+    /// experts are then TP-sharded like every other matrix).
+    pub ep: u32,
+    /// Data-parallel attention ranks: attention is TP-sharded over tp / `dp` GPUs only and each rank
+    /// holds only its own sequences' MLA cache; 0 or 1 is off.
+    pub dp: u32,
+    /// Extra expert copies spread over the EP ranks (SGLang `--ep-num-redundant-experts`, DeepSeek's
+    /// EPLB: 32 in its prefill deployment); 0 by default.
+    pub redundant_experts: u32,
+}
+
+impl Parallel {
+    pub fn ep(&self) -> u32 {
+        self.ep.max(1)
+    }
+
+    pub fn dp(&self) -> u32 {
+        self.dp.max(1)
+    }
 }
 
 impl<'a> Deployment<'a> {
@@ -61,6 +89,7 @@ impl<'a> Deployment<'a> {
             kv_dtype: KvDtype::engine_default(engine),
             mla_kv: None,
             mtp: 0,
+            parallel: Parallel::default(),
             workload,
         }
     }

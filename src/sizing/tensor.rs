@@ -5,9 +5,9 @@ use crate::error::{Error, Result};
 use crate::hardware::Hardware;
 
 use super::costs::{activation, capacities, kv_tokens, overhead};
-use super::plan::{Deployment, DeviceMemory, MemoryPlan, Placement, Spread};
+use super::plan::{Deployment, DeviceMemory, MemoryPlan, Parallel, Placement, Spread, Workload};
 use super::weights::WeightBytes;
-use super::{kv, support};
+use super::{kv, parallel, support};
 
 pub(super) fn tensor_parallel(
     d: &Deployment,
@@ -15,8 +15,10 @@ pub(super) fn tensor_parallel(
     w: &WeightBytes,
 ) -> Result<MemoryPlan> {
     let node_tp = d.engine.max_tensor_parallel;
-    // One TP group across every GPU when the engine spans nodes that way (size what is launched).
-    let max_tp = if d.engine.tp_across_nodes && d.engine.multi_node {
+    let dp = d.parallel.dp();
+    // One TP group across every GPU when the engine spans nodes that way (size what is launched);
+    // with DP attention the group is every GPU too: attention only spans tp / dp of them.
+    let max_tp = if (d.engine.tp_across_nodes || dp > 1) && d.engine.multi_node {
         node_tp.max(d.gpus)
     } else {
         node_tp
@@ -34,7 +36,17 @@ pub(super) fn tensor_parallel(
             d.engine.name
         )));
     }
-    if let Some(why) = support::tp_refusal(d.model, tp) {
+    if let Some(why) = parallel::refusal(d, tp) {
+        return Err(Error::input(why));
+    }
+    let atp = parallel::attention_tp(&d.parallel, tp);
+    if dp > 1 && atp > node_tp {
+        return Err(Error::input(format!(
+            "{} runs attention tensor parallel at most {node_tp} inside one node; --dp {dp} leaves {atp}",
+            d.engine.name
+        )));
+    }
+    if let Some(why) = support::tp_refusal(d.model, atp) {
         return Err(Error::input(format!(
             "{why} (valid: {})",
             support::valid_tp(d.model, d.gpus.min(max_tp))
@@ -58,8 +70,13 @@ pub(super) fn tensor_parallel(
         )));
     }
     let stages = stage_layers(layers, pp);
-    let kv_layer_token = kv::per_layer_token(d.model, d.mla_layout(), d.kv_dtype, tp);
-    let tokens = kv_tokens(d.engine, &d.workload);
+    let kv_layer_token = kv::per_layer_token(d.model, d.mla_layout(), d.kv_dtype, atp);
+    // With DP attention each rank holds only its own sequences' cache.
+    let rank_workload = Workload {
+        concurrency: parallel::rank_sequences(&d.parallel, d.workload.concurrency),
+        ..d.workload
+    };
+    let tokens = kv_tokens(d.engine, &rank_workload);
     let act = activation(d, tp);
     let over = overhead(d, d.gpus > 1);
     let caps = capacities(d, hw, d.gpus);
@@ -78,7 +95,7 @@ pub(super) fn tensor_parallel(
         .enumerate()
         .map(|(s, range)| {
             let last = s + 1 == stages.len();
-            let mut weights = stage_weights(w, range.clone(), tp, s == 0, last);
+            let mut weights = stage_weights_with(w, range.clone(), tp, s == 0, last, &d.parallel);
             let mut kv = kv_layer_token * range.len() as f64 * tokens;
             if last {
                 weights += mtp_weights;
@@ -140,13 +157,22 @@ pub fn stage_weights(
     first: bool,
     last: bool,
 ) -> f64 {
+    stage_weights_with(w, layers, tp, first, last, &Parallel::default())
+}
+
+/// [`stage_weights`] under expert parallelism and DP attention ([`parallel`]).
+pub fn stage_weights_with(
+    w: &WeightBytes,
+    layers: std::ops::Range<usize>,
+    tp: u32,
+    first: bool,
+    last: bool,
+    p: &Parallel,
+) -> f64 {
     let tpf = f64::from(tp.max(1));
     let mut bytes: f64 = w.layers[layers]
         .iter()
-        .map(|l| {
-            let replicated = l.attention_replicated + l.router;
-            (l.total() - replicated) / tpf + replicated
-        })
+        .map(|l| parallel::layer_rank_bytes(l, p, tp, parallel::routed_held(l, p)))
         .sum();
     if first {
         bytes += w.embedding / tpf;

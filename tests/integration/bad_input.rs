@@ -196,6 +196,10 @@ const ROWS: &[Row] = &[
     row("r1pick estimate 671b --quant q4_k_m --engine llama.cpp --gpu h200:8 --mtp 3", 2, "llama.cpp has no MTP speculative decoding"),
     row("r1pick estimate 671b --quant fp8 --engine sglang --gpu h200:8 --mtp 5", 2, "--mtp 5: sglang's MTP acceptance is measured only"),
     row("r1pick estimate 7b --engine vllm --gpu h100-sxm --mtp 1", 2, "has no MTP module"),
+    row("r1pick size 671b --quant fp8 --engine sglang --gpu h200:8 --ep 512", 2, "--ep 512: deepseek-r1's 256 routed experts do not split evenly over 512 ranks"),
+    row("r1pick size 671b --quant fp8 --engine sglang --gpu h200:8 --ep 3", 2, "--ep 3: deepseek-r1's 256 routed experts do not split evenly"),
+    row("r1pick size 671b --quant q4_k_m --engine llama.cpp --gpu h200:8 --dp-attention", 2, "llama.cpp has no DP attention"),
+    row("r1pick size 70b --engine vllm --gpu h200:8 --ep 8", 2, "--ep 8: deepseek-r1-distill-llama-70b is a dense model"),
     row("r1pick size 671b --quant nvfp4 --engine trtllm --gpu h200:8", 2, "NVFP4 only on GPUs with FP4 tensor cores"),
     // --emit
     row("r1pick estimate 7b --gpu l40s --emit helm", 2, "'helm' for '--emit <FORMAT>'"),

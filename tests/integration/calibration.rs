@@ -201,6 +201,7 @@ fn predict(c: &Catalog, refs: &[ReferenceModel], m: &Measurement) -> Option<f64>
             kv_dtype: KvDtype::Bf16,
             mla_kv: None,
             mtp: 0,
+            parallel: Default::default(),
             workload: Workload {
                 context: context.max(prompt + 1),
                 prompt,
@@ -267,6 +268,7 @@ fn saturation_throughput(
         kv_dtype,
         mla_kv: None,
         mtp: 0,
+        parallel: Default::default(),
         workload: Workload {
             context: ctx,
             prompt,

@@ -107,3 +107,100 @@ fn a_broken_file_is_exit_2_naming_the_line() {
         .assert()
         .code(0);
 }
+
+/// stderr of a run that fails, in `dir` with `env`.
+fn failure_in(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
+    let mut cmd = r1pick();
+    cmd.current_dir(dir).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{args:?}");
+    assert!(out.stdout.is_empty(), "nothing half-written");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn the_machine_moves_as_one_setting_between_flags_variables_and_the_file() {
+    let dir = folder_with(SHIPPED);
+    let cpu = ["size", "7b", "--quant", "q4_k_m", "--engine", "llama.cpp"];
+    // a variable's machine replaces the file's GPUs
+    let doc = json_in(dir.path(), &[("R1PICK_NO_GPU", "1")], &cpu, 0);
+    assert_eq!(doc["hardware"]["gpu_count"], 0);
+    // a flag's machine replaces the variable's
+    let with_flag: Vec<&str> = cpu.iter().copied().chain(["--no-gpu"]).collect();
+    let doc = json_in(dir.path(), &[("R1PICK_GPU", "h100-sxm")], &with_flag, 0);
+    assert_eq!(doc["hardware"]["gpu_count"], 0);
+    // commas separate GPU specs in the variable
+    let doc = json_in(
+        dir.path(),
+        &[("R1PICK_GPU", "l40s,h100-sxm")],
+        &["size", "7b"],
+        0,
+    );
+    assert_eq!(doc["hardware"]["gpus"][0]["id"], "l40s");
+    assert_eq!(doc["hardware"]["gpus"][1]["id"], "h100-sxm");
+}
+
+#[test]
+fn json_beats_the_format_variable_and_empty_variables_are_unset() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = json_in(dir.path(), &[("R1PICK_FORMAT", "table")], &["models"], 0);
+    assert_eq!(doc["schema"], "r1pick.models/v1");
+    let doc = json_in(
+        dir.path(),
+        &[("R1PICK_LATENCY", ""), ("R1PICK_GPU", " ")],
+        &["check", "7b", "--gpu", "l40s"],
+        0,
+    );
+    assert_eq!(doc["ok"], true);
+}
+
+#[test]
+fn a_setting_the_old_key_list_lacked_reads_its_variable_and_file_key() {
+    let dir = folder_with("kv_dtype = \"fp8\"\n");
+    let doc = json_in(dir.path(), &[], &["size", "7b", "--gpu", "l40s"], 0);
+    assert_eq!(doc["basis"]["kv_dtype"], "fp8", "from the file");
+    let doc = json_in(
+        dir.path(),
+        &[("R1PICK_KV_DTYPE", "q8_0")],
+        &[
+            "size",
+            "7b",
+            "--gpu",
+            "l40s",
+            "--engine",
+            "llama.cpp",
+            "--quant",
+            "q4_k_m",
+        ],
+        0,
+    );
+    assert_eq!(
+        doc["basis"]["kv_dtype"], "q8_0",
+        "the variable beats the file"
+    );
+    let e = failure_in(dir.path(), &[("R1PICK_KV_DTYPE", "fp4")], &["size", "7b"]);
+    assert_eq!(
+        e,
+        "error: R1PICK_KV_DTYPE: 'fp4' is not a kv_dtype (valid: bf16, fp16, fp8, q8_0, q4_0)\n"
+    );
+    let e = failure_in(dir.path(), &[("R1PICK_LATENCY", "fast")], &["check", "7b"]);
+    assert_eq!(
+        e,
+        "error: R1PICK_LATENCY: 'fast' is not a duration; write e.g. 200ms or 1.5s\n"
+    );
+}
+
+#[test]
+fn an_unknown_key_is_refused_with_the_nearest_setting() {
+    let dir = folder_with("gpu = \"l40s\"\nkv_dtyp = \"fp8\"\n");
+    let e = failure_in(dir.path(), &[], &["size", "7b"]);
+    assert!(
+        e.starts_with(
+            "error: r1pick.toml: line 2: unknown key 'kv_dtyp'; did you mean 'kv_dtype'?"
+        ),
+        "{e}"
+    );
+}

@@ -90,9 +90,10 @@ fn past_the_kv_limit_ttft_grows_linearly_with_clients_while_tpot_and_throughput_
     for v in [&b, &c] {
         let l = &v["performance"]["load"];
         assert_eq!(l["limit"], "kv-capacity");
-        // NIM saturates near 100 clients (TTFT 0.8 s at 50, 8.0 s at 100: serving.md).
+        // NIM already queues at 100 clients (TTFT 0.8 s at 50, 8.0 s at 100: serving.md); its
+        // queueing rows (+26.9 s per 50 clients, 34.8 s at 150) fit about 87 running sequences.
         let max = l["max_batch"].as_u64().expect("max_batch");
-        assert!((90..=100).contains(&max), "KV limit {max} sequences");
+        assert!((84..=90).contains(&max), "KV limit {max} sequences");
         assert_eq!(
             l["batch"].as_f64(),
             Some(max as f64),

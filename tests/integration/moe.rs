@@ -232,3 +232,109 @@ fn mtp_launches_with_the_engines_flags_and_holds_its_module() {
     let module = weights(&["--mtp", "3"]) - weights(&[]);
     assert_within("MTP module per GPU, bytes", module, 11.7e9 / 8.0, 0.10);
 }
+
+fn size(extra: &[&str]) -> Value {
+    let mut args = vec![
+        "size",
+        "671b",
+        "--quant",
+        "fp8",
+        "--engine",
+        "sglang",
+        "--gpu",
+        "h200:8",
+        "--context",
+        "3k",
+        "--concurrency",
+        "1024",
+    ];
+    args.extend_from_slice(extra);
+    json(&args)
+}
+
+/// With DP attention each of the 8 ranks holds only its own 128 sequences' MLA cache (576 latent
+/// elements × 2 bytes × 61 layers = 70,272 B per token) instead of all 1024: what lets TRT-LLM run
+/// 1024 sequences on 8×H200 (reference/serving.md B3).
+#[test]
+fn dp_attention_holds_each_ranks_own_mla_cache() {
+    let per_token = 576.0 * 2.0 * 61.0;
+    let kv = |v: &Value| {
+        v["memory"]["devices"][0]["kv_cache_bytes"]
+            .as_f64()
+            .unwrap()
+    };
+    let tp = size(&[]);
+    let dp = size(&["--ep", "8", "--dp-attention"]);
+    assert_eq!(kv(&tp), 1024.0 * 3072.0 * per_token);
+    assert_eq!(kv(&dp), 128.0 * 3072.0 * per_token);
+    assert_eq!(tp["memory"]["fits"], false);
+    assert_eq!(dp["memory"]["fits"], true);
+    // The pools of the 8 ranks add up. Each rank's pool is smaller than under TP (it holds the
+    // attention, dense FFN and shared expert of its DP rank whole, ~12.5 GB more), so the total
+    // is 5.3× the replicated cache's 526,128 tokens, not 8×.
+    let tokens = |v: &Value| v["memory"]["kv_capacity_tokens"].as_f64().unwrap();
+    assert_eq!(tokens(&tp), 526_128.0);
+    assert!(
+        tokens(&dp) > 5.0 * tokens(&tp),
+        "{} vs {}",
+        tokens(&dp),
+        tokens(&tp)
+    );
+}
+
+/// 32 redundant experts (DeepSeek's prefill EPLB) over 8 ranks: 4 more experts per rank in each of
+/// the 58 MoE layers, 3 × 7168 × 2048 FP8 weights each (44.0 MB with block scales ≈ 0.1%).
+#[test]
+fn redundant_experts_add_their_copies_per_rank() {
+    let w = |v: &Value| v["memory"]["devices"][0]["weights_bytes"].as_f64().unwrap();
+    let plain = size(&["--ep", "8", "--dp-attention"]);
+    let redundant = size(&["--ep", "8", "--dp-attention", "--redundant-experts", "32"]);
+    let expert = 3.0 * 7168.0 * 2048.0;
+    assert_within(
+        "redundant expert bytes per GPU",
+        w(&redundant) - w(&plain),
+        4.0 * 58.0 * expert,
+        0.02,
+    );
+}
+
+#[test]
+fn ep_and_dp_attention_launch_with_the_engines_flags() {
+    let command = |engine: &str| {
+        pick(&[
+            "--task",
+            "research",
+            "--gpu",
+            "h200:8",
+            "--engine",
+            engine,
+            "--quant",
+            "fp8",
+            "--ep",
+            "8",
+            "--dp-attention",
+            "--concurrency",
+            "256",
+            "--min-speed",
+            "1",
+            "--latency",
+            "60s",
+        ])["command"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let sglang = command("sglang");
+    assert!(
+        sglang.contains("--tp 8") && sglang.contains("--enable-dp-attention --dp 8 --ep-size 8"),
+        "{sglang}"
+    );
+    assert!(sglang.contains("--max-running-requests 256"), "{sglang}");
+    let vllm = command("vllm");
+    assert!(
+        vllm.contains("--tensor-parallel-size 1")
+            && vllm.contains("--data-parallel-size 8 --enable-expert-parallel")
+            && vllm.contains("--max-num-seqs 32"),
+        "{vllm}"
+    );
+}

@@ -43,6 +43,7 @@ fn perf(s: Setup) -> Performance {
         kv_dtype: KvDtype::Bf16,
         mla_kv: None,
         mtp: 0,
+        parallel: Default::default(),
         workload: Workload {
             context: s.context,
             prompt: s.prompt,

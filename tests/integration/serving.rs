@@ -170,6 +170,7 @@ pub fn under_load(
         kv_dtype: kv,
         mla_kv: None,
         mtp: 0,
+        parallel: Default::default(),
         workload: Workload {
             context,
             prompt: lengths.prompt.max,
@@ -250,6 +251,7 @@ fn points() -> Vec<Point> {
                     kv_dtype: kv_dtype(&s.kv_dtype),
                     mla_kv: None,
                     mtp: 0,
+                    parallel: Default::default(),
                     workload: Workload {
                         context: isl + osl,
                         prompt: isl,
@@ -391,15 +393,15 @@ fn serving_calibration_predicts_runs_under_load() {
             );
         }
     }
-    // Stated tolerances (median |error|). Fit set: the goal, TPOT ≤ 10%, TTFT ≤ 25%, and
-    // throughput ≤ 10%. Held-out check (without the early-2025 671B engines, whose MLA/MoE kernels
-    // were 2–3× slower than the model's — listed in the README): TPOT ≤ 25%, TTFT ≤ 50%, output
-    // throughput ≤ 10%.
+    // Stated tolerances (median |error|). Fit set: TPOT ≤ 5%, TTFT ≤ 10%, throughput ≤ 5%.
+    // Held-out check (without the early-2025 671B engines, whose MLA/MoE kernels were 2–3× slower
+    // than the model's — listed in the README): the goal, TPOT ≤ 10%, TTFT ≤ 25%, and
+    // output throughput ≤ 10%.
     let limit = |m: &str, fit: bool| match (m, fit) {
-        ("tpot", true) | ("out_tps", true) => 0.10,
-        ("ttft", true) => 0.25,
-        ("tpot", false) => 0.25,
-        ("ttft", false) => 0.50,
+        ("tpot", true) | ("out_tps", true) => 0.05,
+        ("ttft", true) => 0.10,
+        ("tpot", false) => 0.10,
+        ("ttft", false) => 0.25,
         ("out_tps", false) => 0.10,
         _ => f64::INFINITY,
     };
@@ -410,8 +412,8 @@ fn serving_calibration_predicts_runs_under_load() {
     });
     assert_eq!(offline.2, 20);
     assert!(
-        offline.0 <= 0.10 && offline.1 <= 0.15,
-        "TensorRT-LLM offline tables: median {:.1}%, worst {:.1}% (bounds 10%, 15%)",
+        offline.0 <= 0.10 && offline.1 <= 0.12,
+        "TensorRT-LLM offline tables: median {:.1}%, worst {:.1}% (bounds 10%, 12%)",
         offline.0 * 100.0,
         offline.1 * 100.0
     );
@@ -668,6 +670,7 @@ fn concurrency_one_reproduces_the_single_stream_numbers() {
             kv_dtype: KvDtype::Bf16,
             mla_kv: None,
             mtp: 0,
+            parallel: Default::default(),
             workload: Workload {
                 context: isl + osl,
                 prompt: isl,
@@ -821,6 +824,7 @@ fn vllm_kv_capacity_matches_its_log_on_an_rtx_3090() {
             kv_dtype: KvDtype::Bf16,
             mla_kv: None,
             mtp: 0,
+            parallel: Default::default(),
             workload: Workload {
                 context: len,
                 prompt: 1,
@@ -859,6 +863,7 @@ fn vllm_kv_capacity_pool_matches_its_log_on_two_rtx_4090() {
         kv_dtype: KvDtype::Bf16,
         mla_kv: None,
         mtp: 0,
+        parallel: Default::default(),
         workload: Workload {
             context: 131_072,
             prompt: 1,
@@ -918,6 +923,7 @@ fn r1_kv_capacity_on_eight_h200_counts_latent_tokens() {
         kv_dtype: KvDtype::Bf16,
         mla_kv: None,
         mtp: 0,
+        parallel: Default::default(),
         workload: Workload {
             context: 32_768,
             prompt: 1,

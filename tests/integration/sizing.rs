@@ -48,6 +48,7 @@ fn sized(
         kv_dtype: KvDtype::Bf16,
         mla_kv: None,
         mtp: 0,
+        parallel: Default::default(),
         workload: Workload {
             context,
             prompt: 1024,
@@ -112,6 +113,7 @@ fn the_671b_on_one_gpu_keeps_attention_on_the_gpu_and_experts_in_ram() {
         kv_dtype: KvDtype::Bf16,
         mla_kv: None,
         mtp: 0,
+        parallel: Default::default(),
         workload: Workload {
             context: 8192,
             prompt: 1024,

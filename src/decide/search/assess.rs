@@ -10,7 +10,7 @@ use crate::perf::cost::{Cost, cost};
 use crate::perf::{Performance, estimate_with};
 use crate::sizing::support::unsupported;
 use crate::sizing::weights::WeightBytes;
-use crate::sizing::{Deployment, MemoryPlan, Workload, plan_with};
+use crate::sizing::{Deployment, MemoryPlan, Parallel, Workload, plan_with};
 
 use super::super::constraints::{CheckResult, Constraint, Constraints, Measured, evaluate};
 use super::super::load::{Loaded, apply, memory_basis, under_load};
@@ -153,6 +153,8 @@ pub struct Subject<'a> {
     pub quality: f64,
     pub weights: Rc<WeightBytes>,
     pub params: Rc<ParamBreakdown>,
+    /// Expert parallelism and DP attention of this candidate.
+    pub parallel: Parallel,
 }
 
 /// The pinned MTP depth where this engine measured it and the artifact carries the module (GGUF
@@ -200,6 +202,7 @@ pub fn assess<'a>(
             .unwrap_or(crate::sizing::KvDtype::engine_default(s.engine)),
         mla_kv: None,
         mtp: mtp_steps(req.pins.mtp, s),
+        parallel: s.parallel,
         workload: s.workload,
     };
     let memory = plan_with(&memory_basis(&d, req.traffic.is_some()), hw, &s.weights)
@@ -360,6 +363,7 @@ mod tests {
                 quality: 50.0,
                 weights: Rc::new(WeightBytes::of(model, quant)),
                 params: Rc::new(ParamBreakdown::of(model)),
+                parallel: Parallel::default(),
             };
             match assess(&req, &req.constraints, &s, &hw, 1) {
                 Ok(cand) => {

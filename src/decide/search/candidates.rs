@@ -9,13 +9,13 @@ use crate::catalog::gpu::GpuSpec;
 use crate::catalog::{Catalog, Engine, Model, ParamBreakdown, Quant, Task};
 use crate::hardware::Hardware;
 use crate::hardware::simulate::{SimulationRequest, simulate};
-use crate::sizing::Workload;
 use crate::sizing::weights::WeightBytes;
+use crate::sizing::{Parallel, Workload};
 
 use super::super::constraints::{Constraint, Unit};
 use super::assess::{Reason, Subject};
 use super::explain::{Rejection, rejection};
-use super::{Machines, Request, WorkloadSpec};
+use super::{Machines, ParallelPin, Request, WorkloadSpec};
 
 /// GPU counts tried on the cloud: one node of up to 8, or up to 4 nodes.
 pub const CLOUD_COUNTS: [u32; 6] = [1, 2, 4, 8, 16, 32];
@@ -119,6 +119,7 @@ pub fn proposals<'a, 'm>(
                             quality,
                             weights: Rc::new(WeightBytes::of(model, quant)),
                             params: Rc::clone(&params),
+                            parallel: Parallel::default(),
                         };
                         Proposals::Many(Box::new(machines.iter().flat_map(move |(hw, counts)| {
                             let subject = subject.clone();
@@ -128,16 +129,40 @@ pub fn proposals<'a, 'm>(
                                     gpus as usize <= hw.gpus.len()
                                         && count_suits(model, engine, gpus, &req.machines)
                                 })
-                                .map(move |&gpus| Proposal::Deploy {
-                                    subject: subject.clone(),
-                                    hardware: hw,
-                                    gpus,
+                                .flat_map(move |&gpus| {
+                                    let subject = subject.clone();
+                                    parallel_variants(&req.pins.parallel, model, engine, gpus)
+                                        .into_iter()
+                                        .map(move |parallel| Proposal::Deploy {
+                                            subject: Subject {
+                                                parallel,
+                                                ..subject.clone()
+                                            },
+                                            hardware: hw,
+                                            gpus,
+                                        })
                                 })
                         })))
                     })
                 })
             }))
     })
+}
+
+/// The EP / DP-attention layouts tried for `model` on `engine` over `gpus` GPUs: the pinned one,
+/// else plain tensor parallelism.
+pub fn parallel_variants(
+    pin: &ParallelPin,
+    model: &Model,
+    engine: &Engine,
+    gpus: u32,
+) -> Vec<Parallel> {
+    if pin.given() {
+        return vec![pin.on(gpus)];
+    }
+    // EP + DP attention is searched once speed and serving model it (issue 13, item 5).
+    let _ = (model, engine, gpus);
+    vec![Parallel::default()]
 }
 
 /// One rejection or the deployments of a subject.

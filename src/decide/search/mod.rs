@@ -13,7 +13,7 @@ pub mod rank;
 use crate::catalog::model::ModelSource;
 use crate::catalog::{Catalog, Engine, Model, Quant, Task};
 use crate::hardware::Hardware;
-use crate::sizing::KvDtype;
+use crate::sizing::{KvDtype, Parallel};
 
 use super::constraints::{Constraint, Constraints, QualityFloor};
 use super::load::Traffic;
@@ -50,6 +50,42 @@ pub struct Pins<'a> {
     /// `--mtp N`: MTP draft steps wherever the engine measured that depth and the artifact has the
     /// module; 0 is off.
     pub mtp: u32,
+    /// `--ep`, `--dp-attention` / `--dp`, `--redundant-experts`: fixed for every candidate when
+    /// given; otherwise the search also tries EP + DP attention where the engine has them.
+    pub parallel: ParallelPin,
+}
+
+/// The EP / DP-attention flags as given, resolved per candidate's GPU count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParallelPin {
+    pub ep: Option<u32>,
+    /// `--dp-attention` without `--dp`: one DP rank per GPU.
+    pub dp_per_gpu: bool,
+    pub dp: Option<u32>,
+    pub redundant_experts: Option<u32>,
+}
+
+impl ParallelPin {
+    pub fn given(&self) -> bool {
+        self.ep.is_some()
+            || self.dp_per_gpu
+            || self.dp.is_some()
+            || self.redundant_experts.is_some()
+    }
+
+    /// The deployment's parallelism on `gpus` GPUs.
+    pub fn on(&self, gpus: u32) -> Parallel {
+        let dp = match self.dp {
+            Some(n) => n,
+            None if self.dp_per_gpu => gpus.max(1),
+            None => 1,
+        };
+        Parallel {
+            ep: self.ep.unwrap_or(1),
+            dp,
+            redundant_experts: self.redundant_experts.unwrap_or(0),
+        }
+    }
 }
 
 /// Workload overrides; the task fills what is not given.
