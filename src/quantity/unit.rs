@@ -1,6 +1,6 @@
 //! The units a required/actual pair is compared in, and the one rule for printing such a pair:
-//! both numbers at one scale, with as many decimals as it takes for different numbers to print
-//! differently (a failing check never reads "1.0 s > 1.0 s").
+//! each number at its own scale, unless two different numbers would then read alike; then both at
+//! one scale with as many decimals as it takes (a failing check never reads "1.0 s > 1.0 s").
 
 use schemars::JsonSchema;
 use serde::Serialize;

@@ -27,6 +27,7 @@ mod layers;
 mod load;
 mod memory;
 mod moe;
+mod naming;
 mod perf;
 mod props;
 mod readme;

@@ -257,3 +257,54 @@ fn every_fact_sheet_the_output_or_the_readme_cites_ships() {
     );
     says(&readme(), "docs/reference/");
 }
+
+/// "Examples" under "## Commands": 8 × H200 holds the 671B in FP8, 8 × H100 80GB does not, and
+/// its FP8 weights are 681 GB in memory (688.6 GB is the checkpoint on disk, MTP included).
+#[test]
+fn the_671b_examples_fit_where_the_readme_says() {
+    says(
+        &readme(),
+        "r1pick size 671b --quant fp8 --gpu h100-sxm:8          # … on 8×H100 80GB? (no: 681 GB of FP8 weights)",
+    );
+    let h200 = stdout(&["size", "671b", "--quant", "fp8", "--gpu", "h200:8"]);
+    assert!(
+        h200.lines().next().is_some_and(|l| l.ends_with("— fits")),
+        "{h200}"
+    );
+    let h100 = stdout(&[
+        "size",
+        "671b",
+        "--quant",
+        "fp8",
+        "--gpu",
+        "h100-sxm:8",
+        "--json",
+    ]);
+    let doc: Value = serde_json::from_str(&h100).expect("JSON");
+    assert_eq!(doc["memory"]["fits"], false);
+    let weights = doc["memory"]["weights_bytes"].as_f64().expect("bytes");
+    assert_eq!((weights / 1e9).round(), 681.0);
+}
+
+/// "When nothing qualifies": the relaxation the README quotes is what r1pick says (exit 1).
+#[test]
+fn the_quoted_relaxation_is_what_r1pick_suggests() {
+    says(
+        &readme(),
+        "(`recommend --task code --latency 100ms --gpu rtx-4090`: \"relax\n   --latency to 184ms: deepseek-r1-distill-qwen-14b int8 with vllm on 1 × NVIDIA GeForce RTX 4090\n   would then qualify\")",
+    );
+    let (code, out) = run(&[
+        "recommend",
+        "--task",
+        "code",
+        "--latency",
+        "100ms",
+        "--gpu",
+        "rtx-4090",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("  - relax --latency to 184ms: deepseek-r1-distill-qwen-14b int8 with vllm on 1 × NVIDIA GeForce RTX 4090 would then qualify\n"),
+        "{out}"
+    );
+}

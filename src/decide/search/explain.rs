@@ -230,15 +230,16 @@ fn short(m: &Model) -> &str {
     m.aliases.first().map(String::as_str).unwrap_or(&m.id)
 }
 
+/// "1 × NVIDIA GeForce RTX 4090, 48.0 GiB RAM (simulated)": the GPUs named as every other
+/// line names them (by type, mixed machines by each type), units as they print elsewhere.
 fn describe_machine(hw: &Hardware) -> String {
-    let gpus = match hw.gpus.first() {
-        Some(g) => format!("{} × {}", hw.gpu_count(), g.name),
-        None => "no GPU".to_string(),
+    let source = match hw.source {
+        crate::hardware::HardwareSource::Probed => "probed",
+        crate::hardware::HardwareSource::Simulated => "simulated",
     };
     format!(
-        "{gpus}, {} RAM ({:?})",
-        crate::quantity::bytes(hw.host.ram_bytes),
-        hw.source
+        "{}, {} RAM ({source})",
+        super::gpus_label(hw, hw.gpu_count()),
+        crate::quantity::bytes(hw.host.ram_bytes)
     )
-    .to_lowercase()
 }

@@ -121,6 +121,13 @@ pub struct HostDetail {
     pub cpu_bandwidth_basis: String,
     /// RAM is capped by the container's cgroup limit.
     pub ram_limited_by_cgroup: bool,
+    /// Physical cores this process may use (affinity and cgroup CPU quota applied); the
+    /// bandwidth is their share of the platform's peak. Absent when simulated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usable_cores: Option<f64>,
+    /// Peak DRAM bandwidth of the platform the CPU names, GB/s, before the core share.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_cpu_bandwidth_gb_s: Option<f64>,
 }
 
 /// What became of the NVIDIA probe.
@@ -277,6 +284,8 @@ impl ProbeReport {
                 cpu_bandwidth_basis: "simulated (hardware.md §6 platform defaults unless given)"
                     .into(),
                 ram_limited_by_cgroup: false,
+                usable_cores: None,
+                platform_cpu_bandwidth_gb_s: None,
             },
             nvidia: NvidiaStatus::NotProbed,
             hardware,
