@@ -92,7 +92,7 @@ impl StepModel {
             if d.parallel.is_plain() {
                 w.read_per_step(tokens)
             } else {
-                rank_weight_bytes(&d.parallel, mem.placement.tensor_parallel, &w, tokens)
+                rank_weight_bytes(&d.parallel, mem.placement.tensor_parallel, w, tokens)
             }
         };
         let base = read(1.0).max(1.0);
