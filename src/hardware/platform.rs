@@ -1,66 +1,91 @@
 //! Host platforms and their peak DRAM bandwidth: the per-socket figures of hardware.md §6
-//! (MT/s × 8 bytes × channels). The probe reads them for the CPU it finds; simulation assumes
-//! one of them for the host a simulated GPU sits in. One table, so the two never disagree.
+//! (MT/s × 8 bytes × channels) and each platform's top core count, one table in
+//! data/platforms.toml with a source per row. The probe reads them for the CPU it finds;
+//! simulation assumes one of them for the host a simulated GPU sits in.
+
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+const TEXT: &str = include_str!("../../data/platforms.toml");
+
+/// The platforms r1pick tells apart. Each has exactly one row in data/platforms.toml
+/// (`every_platform_has_one_row`), so looking one up cannot fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlatformId {
+    EpycTurin,
+    EpycGenoa,
+    EpycMilan,
+    EpycUnnamed,
+    XeonEmeraldRapids,
+    XeonSapphireRapids,
+    XeonIceLake,
+    XeonUnnamed,
+    #[serde(rename = "raspberry-pi-5")]
+    RaspberryPi5,
+    #[serde(rename = "desktop-ddr5-5600")]
+    DesktopDdr5_5600,
+    #[serde(rename = "desktop-ddr5-4800")]
+    DesktopDdr5_4800,
+    DesktopUnnamed,
+}
 
 /// A host platform: its peak DRAM bandwidth, GB/s, the most cores one socket of it has (its
-/// top part, on the vendor's product page), and how it is named in output.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// top part), how it is named in output, and where each figure comes from.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Platform {
+    pub id: PlatformId,
+    pub name: String,
     pub gb_s: f64,
+    pub bandwidth_source: String,
     pub cores: u32,
-    pub name: &'static str,
+    pub cores_source: String,
 }
 
-const fn platform(gb_s: f64, cores: u32, name: &'static str) -> Platform {
-    Platform { gb_s, cores, name }
+/// The host a simulated GPU is assumed to sit in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Simulated {
+    /// Beside a data-center GPU.
+    pub server: PlatformId,
+    /// Beside a consumer card, and for CPU-only.
+    pub desktop: PlatformId,
+    /// Cores of the simulated host's CPU (its prefill FLOPS).
+    pub cores: u32,
 }
 
-// Top parts (amd.com / intel.com product pages): EPYC 9965 192 cores (9005), EPYC 9754 128
-// (9004, Bergamo), EPYC 7763 64 (7003), Xeon Platinum 8592+ 64 (5th gen), 8490H 60 (4th gen),
-// 8380 40 (3rd gen), Core Ultra 9 285K 24, Ryzen 9 7950X 16, Ryzen 9 5950X 16, Raspberry Pi 5 4.
-pub const EPYC_TURIN: Platform = platform(576.0, 192, "EPYC 9005 (Turin): 12-channel DDR5-6000");
-pub const EPYC_GENOA: Platform = platform(460.8, 128, "EPYC 9004 (Genoa): 12-channel DDR5-4800");
-pub const EPYC_MILAN: Platform = platform(204.8, 64, "EPYC 7003 (Milan): 8-channel DDR4-3200");
-pub const EPYC_UNNAMED: Platform = platform(
-    204.8,
-    64,
-    "EPYC of unnamed generation: 8-channel DDR4-3200, the lowest EPYC platform",
-);
-pub const XEON_EMERALD_RAPIDS: Platform = platform(
-    358.4,
-    64,
-    "Xeon 5th gen (Emerald Rapids): 8-channel DDR5-5600",
-);
-pub const XEON_SAPPHIRE_RAPIDS: Platform = platform(
-    307.2,
-    60,
-    "Xeon 4th gen (Sapphire Rapids): 8-channel DDR5-4800",
-);
-pub const XEON_ICE_LAKE: Platform =
-    platform(204.8, 40, "Xeon 3rd gen (Ice Lake-SP): 8-channel DDR4-3200");
-pub const XEON_UNNAMED: Platform = platform(
-    204.8,
-    64,
-    "Xeon of unnamed generation: 8-channel DDR4-3200, the lowest server platform",
-);
-pub const RASPBERRY_PI_5: Platform = platform(17.07, 4, "Raspberry Pi 5: LPDDR4X-4267, 32-bit");
-pub const DESKTOP_DDR5_5600: Platform = platform(
-    89.6,
-    24,
-    "Ryzen 9000 / Core Ultra 200S desktop: 2-channel DDR5-5600",
-);
-pub const DESKTOP_DDR5_4800: Platform =
-    platform(76.8, 16, "Ryzen 7000 desktop: 2-channel DDR5-4800");
-pub const DESKTOP_UNNAMED: Platform = platform(
-    51.2,
-    16,
-    "desktop of unnamed platform: 2-channel DDR4-3200, the lowest desktop platform",
-);
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlatformData {
+    #[allow(dead_code)]
+    schema_version: u32,
+    simulated: Simulated,
+    platform: Vec<Platform>,
+}
 
-/// The host simulation assumes beside a data-center GPU: a 12-channel DDR5-4800 server.
-pub const SIMULATED_SERVER: Platform = EPYC_GENOA;
-/// The host simulation assumes beside a consumer card, and for CPU-only: a DDR5-5600 desktop.
-pub const SIMULATED_DESKTOP: Platform = DESKTOP_DDR5_5600;
+fn data() -> &'static PlatformData {
+    static DATA: OnceLock<PlatformData> = OnceLock::new();
+    // Embedded and parsed by the unit tests (`every_platform_has_one_row`), so a parse error is a
+    // build defect, not a user error.
+    DATA.get_or_init(|| toml::from_str(TEXT).expect("data/platforms.toml parses"))
+}
+
+/// The row of `id`.
+pub fn platform(id: PlatformId) -> &'static Platform {
+    data()
+        .platform
+        .iter()
+        .find(|p| p.id == id)
+        // every id has a row: `every_platform_has_one_row`
+        .expect("data/platforms.toml has a row for every PlatformId")
+}
+
+/// The host simulation assumes.
+pub fn simulated() -> &'static Simulated {
+    &data().simulated
+}
 
 /// The DRAM bandwidth a process can count on when it may run on `usable` of the platform
 /// socket's `cores` cores: each core's fair share of the socket's peak (`peak / cores`, what a
@@ -75,6 +100,65 @@ pub fn usable_bandwidth(peak_gb_s: f64, cores: u32, usable: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const ALL: [PlatformId; 12] = [
+        PlatformId::EpycTurin,
+        PlatformId::EpycGenoa,
+        PlatformId::EpycMilan,
+        PlatformId::EpycUnnamed,
+        PlatformId::XeonEmeraldRapids,
+        PlatformId::XeonSapphireRapids,
+        PlatformId::XeonIceLake,
+        PlatformId::XeonUnnamed,
+        PlatformId::RaspberryPi5,
+        PlatformId::DesktopDdr5_5600,
+        PlatformId::DesktopDdr5_4800,
+        PlatformId::DesktopUnnamed,
+    ];
+
+    #[test]
+    fn every_platform_has_one_row() {
+        let rows = &data().platform;
+        assert_eq!(rows.len(), ALL.len());
+        for id in ALL {
+            assert_eq!(rows.iter().filter(|p| p.id == id).count(), 1, "{id:?}");
+        }
+        // every bandwidth is hardware.md §6's; every core count names its source
+        for p in rows {
+            assert!(
+                p.bandwidth_source.starts_with("hardware.md §6"),
+                "{:?}",
+                p.id
+            );
+            assert!(
+                p.cores_source.starts_with("hardware.md §6") || p.cores_source.contains("https://"),
+                "{:?}",
+                p.id
+            );
+        }
+    }
+
+    #[test]
+    fn the_table_holds_the_published_figures() {
+        // hardware.md §6: MT/s × 8 B × channels, per socket
+        let gb = |id| platform(id).gb_s;
+        assert_eq!(gb(PlatformId::EpycTurin), 576.0);
+        assert_eq!(gb(PlatformId::EpycGenoa), 460.8);
+        assert_eq!(gb(PlatformId::EpycMilan), 204.8);
+        assert_eq!(gb(PlatformId::XeonEmeraldRapids), 358.4);
+        assert_eq!(gb(PlatformId::XeonSapphireRapids), 307.2);
+        assert_eq!(gb(PlatformId::RaspberryPi5), 17.07);
+        assert_eq!(gb(PlatformId::DesktopDdr5_5600), 89.6);
+        assert_eq!(gb(PlatformId::DesktopDdr5_4800), 76.8);
+        assert_eq!(gb(PlatformId::DesktopUnnamed), 51.2);
+        assert_eq!(platform(PlatformId::RaspberryPi5).cores, 4);
+        assert_eq!(platform(PlatformId::EpycMilan).cores, 64);
+        let s = simulated();
+        assert_eq!(
+            (s.server, s.desktop, s.cores),
+            (PlatformId::EpycGenoa, PlatformId::DesktopDdr5_5600, 16)
+        );
+    }
 
     #[test]
     fn a_two_core_vm_gets_two_cores_share_of_the_socket() {

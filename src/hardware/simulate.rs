@@ -1,7 +1,7 @@
 //! Simulated hardware: a machine described by flags, built only from the catalog.
 //! Never touches NVML or the host, so the same flags give the same numbers on every machine.
 
-use super::platform::{SIMULATED_DESKTOP, SIMULATED_SERVER};
+use super::platform::{platform, simulated};
 use super::{Gpu, Hardware, HardwareSource, Host};
 use crate::catalog::Catalog;
 use crate::catalog::gpu::GpuSpec;
@@ -102,11 +102,11 @@ pub fn machine(
         host: Host {
             cpu: None,
             physical_cores: None,
-            logical_cores: Some(SIMULATED_CORES),
+            logical_cores: Some(simulated().cores),
             ram_bytes: ram,
             available_ram_bytes: ram,
             cpu_bandwidth_gb_s: cpu_bandwidth,
-            cpu_tflops: cpu_tflops(SIMULATED_CORES),
+            cpu_tflops: cpu_tflops(simulated().cores),
         },
         source: HardwareSource::Simulated,
         notes: vec![],
@@ -155,9 +155,6 @@ pub fn set_unified_budget(gpus: &mut [Gpu], ram: u64) {
     }
 }
 
-/// Cores assumed for a simulated host's CPU prefill.
-const SIMULATED_CORES: u32 = 16;
-
 /// FP32 TFLOPS of `cores` x86 cores at 3 GHz with two 256-bit FMA pipes (32 FLOP/cycle).
 pub fn cpu_tflops(cores: u32) -> f64 {
     f64::from(cores) * 3.0e9 * 32.0 / 1e12
@@ -179,7 +176,7 @@ pub fn unified_gpu_budget(ram: u64) -> u64 {
 /// [`crate::hardware::platform`]), and the chip's own bandwidth on unified memory.
 fn default_cpu_bandwidth(catalog: &Catalog, gpus: &[Gpu]) -> f64 {
     let Some(first) = gpus.first() else {
-        return SIMULATED_DESKTOP.gb_s;
+        return platform(simulated().desktop).gb_s;
     };
     if first.unified_memory {
         return first.bandwidth_gb_s;
@@ -190,9 +187,9 @@ fn default_cpu_bandwidth(catalog: &Catalog, gpus: &[Gpu]) -> f64 {
         .and_then(|id| catalog.gpus.iter().find(|g| g.id == id))
         .is_some_and(|g| g.class == crate::catalog::gpu::GpuClass::Datacenter);
     if datacenter {
-        SIMULATED_SERVER.gb_s
+        platform(simulated().server).gb_s
     } else {
-        SIMULATED_DESKTOP.gb_s
+        platform(simulated().desktop).gb_s
     }
 }
 

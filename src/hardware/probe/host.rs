@@ -9,7 +9,7 @@ use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
 
 use super::HostDetail;
 use crate::hardware::Host;
-use crate::hardware::platform::*;
+use crate::hardware::platform::{Platform, PlatformId as P, platform, usable_bandwidth};
 use crate::hardware::simulate::cpu_tflops;
 use crate::quantity::bytes;
 
@@ -130,33 +130,33 @@ pub fn host(r: &HostReading) -> (Host, HostDetail, Vec<String>) {
 
 /// The platform a CPU sits on (the figures in [`crate::hardware::platform`]); where the CPU
 /// model does not name its platform, the lowest figure of its class, so nothing is promised.
-pub fn platform_of(brand: &str) -> Platform {
+pub fn platform_of(brand: &str) -> &'static Platform {
     let b = brand.to_ascii_lowercase();
     let model = first_model_number(&b);
     let digit = |i: usize| model.as_deref().and_then(|m| m.chars().nth(i));
-    if b.contains("epyc") {
+    platform(if b.contains("epyc") {
         match (digit(0), digit(3)) {
-            (Some('9'), Some('5')) => EPYC_TURIN,
-            (Some('9'), Some('4')) => EPYC_GENOA,
-            (Some('7'), Some('3')) => EPYC_MILAN,
-            _ => EPYC_UNNAMED,
+            (Some('9'), Some('5')) => P::EpycTurin,
+            (Some('9'), Some('4')) => P::EpycGenoa,
+            (Some('7'), Some('3')) => P::EpycMilan,
+            _ => P::EpycUnnamed,
         }
     } else if b.contains("xeon") {
         match digit(1) {
-            Some('5') => XEON_EMERALD_RAPIDS,
-            Some('4') => XEON_SAPPHIRE_RAPIDS,
-            Some('3') => XEON_ICE_LAKE,
-            _ => XEON_UNNAMED,
+            Some('5') => P::XeonEmeraldRapids,
+            Some('4') => P::XeonSapphireRapids,
+            Some('3') => P::XeonIceLake,
+            _ => P::XeonUnnamed,
         }
     } else if b.contains("cortex-a76") {
-        RASPBERRY_PI_5
+        P::RaspberryPi5
     } else if (b.contains("ryzen") && digit(0) == Some('9')) || b.contains("core ultra") {
-        DESKTOP_DDR5_5600
+        P::DesktopDdr5_5600
     } else if b.contains("ryzen") && digit(0) == Some('7') {
-        DESKTOP_DDR5_4800
+        P::DesktopDdr5_4800
     } else {
-        DESKTOP_UNNAMED
-    }
+        P::DesktopUnnamed
+    })
 }
 
 /// The cores a CPU's name states ("AMD EPYC 7763 64-Core Processor" → 64); Intel's names do not.
