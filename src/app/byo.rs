@@ -243,15 +243,15 @@ fn model_arg(command: &Command) -> Option<(&str, &[String])> {
         Command::Check(a) => a
             .model
             .as_deref()
-            .map(|m| (m, a.constraints.score.as_slice())),
+            .map(|m| (m, a.request.constraints.score.as_slice())),
         Command::Plan(a) => a
             .model
             .as_deref()
-            .map(|m| (m, a.constraints.score.as_slice())),
+            .map(|m| (m, a.request.constraints.score.as_slice())),
         Command::Recommend(a) => a
             .model
             .as_deref()
-            .map(|m| (m, a.constraints.score.as_slice())),
+            .map(|m| (m, a.request.constraints.score.as_slice())),
         _ => None,
     }
 }

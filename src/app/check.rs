@@ -14,12 +14,12 @@ use super::{Context, Outcome, estimate, hardware};
 
 /// The load flags with `--rate` shared by `--replicas` (the fleet, when there is one).
 fn shared_load(args: &CheckArgs) -> (LoadArgs, Option<CheckedFleet>) {
-    match (args.replicas, args.load.rate) {
+    match (args.replicas, args.request.load.rate) {
         (Some(n), Some(rate)) => {
             let each = rate / f64::from(n);
             let load = LoadArgs {
                 rate: Some(each),
-                ..args.load.clone()
+                ..args.request.load.clone()
             };
             let fleet = CheckedFleet {
                 replicas: n,
@@ -28,7 +28,7 @@ fn shared_load(args: &CheckArgs) -> (LoadArgs, Option<CheckedFleet>) {
             };
             (load, Some(fleet))
         }
-        _ => (args.load.clone(), None),
+        _ => (args.request.load.clone(), None),
     }
 }
 
@@ -38,14 +38,14 @@ pub fn check(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
     }
     super::sweep::no_plot_without_sweep(&args.sweep)?;
     let Some(model) = args.model.clone() else {
-        return match args.constraints.task {
+        return match args.request.constraints.task {
             Some(_) => best_for_task(ctx, args),
             None => Err(Error::input(
                 "check needs a MODEL (e.g. r1pick check 32b --gpu l40s:2), or --task to check the best recommendation",
             )),
         };
     };
-    let hw = hardware::resolve(ctx, &args.hardware)?;
+    let hw = hardware::resolve(ctx, &args.request.hardware)?;
     let c = check_on(ctx, args, model, hw)?;
     let report = estimate::evaluated_report(&c.evaluated);
     Ok(verdict(ctx, Some(report), c.checks, c.fleet, c.notes))
@@ -68,17 +68,19 @@ pub fn check_on<'a>(
     hw: crate::hardware::Hardware,
 ) -> Result<Checked<'a>> {
     let task = args
+        .request
         .constraints
         .task
         .as_deref()
         .map(|t| ctx.catalog.task(t))
         .transpose()?;
-    let mut constraints = Constraints::given(&ctx.catalog, &limits(&args.constraints), task)?;
+    let mut constraints =
+        Constraints::given(&ctx.catalog, &limits(&args.request.constraints), task)?;
     // A brought model has no paper score: the task's floor applies only with --score or
     // --min-quality (design: quality is then not judged).
     let mut notes = vec![];
     if let Some(floor) = &constraints.min_quality
-        && args.constraints.min_quality.is_none()
+        && args.request.constraints.min_quality.is_none()
         && let Ok(m) = ctx.catalog.model(&model)
         && m.source != crate::catalog::model::ModelSource::Catalog
         && m.scores.get(floor.benchmark).is_none()
@@ -91,19 +93,19 @@ pub fn check_on<'a>(
     }
     let deploy = DeployArgs {
         model,
-        deployment: args.deployment.clone(),
-        hardware: args.hardware.clone(),
+        deployment: args.request.deployment.clone(),
+        hardware: args.request.hardware.clone(),
     };
     let (load, fleet) = shared_load(args);
-    let traffic = traffic(&args.deployment, &load)?;
+    let traffic = traffic(&args.request.deployment, &load)?;
     let e = estimate::evaluate(
         &ctx.catalog,
         &deploy,
         hw,
         task,
         traffic.as_ref(),
-        args.cost.price,
-        args.cost.kwh_price,
+        args.request.cost.price,
+        args.request.cost.kwh_price,
     )?;
     let measured = Measured {
         memory: &e.memory,
@@ -154,7 +156,7 @@ fn verdict(
 /// the task's defaults.
 fn best_for_task(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
     let c = &ctx.catalog;
-    let task = match args.constraints.task.as_deref() {
+    let task = match args.request.constraints.task.as_deref() {
         Some(t) => c.task(t)?,
         None => c.default_task()?,
     };
@@ -162,14 +164,14 @@ fn best_for_task(ctx: &Context, args: &CheckArgs) -> Result<Outcome> {
     let (load, fleet) = shared_load(args);
     let search_args = SearchArgs {
         model: None,
-        constraints: &args.constraints,
-        deployment: &args.deployment,
-        cost: &args.cost,
+        constraints: &args.request.constraints,
+        deployment: &args.request.deployment,
+        cost: &args.request.cost,
         load: &load,
         prefer: Prefer::Quality,
     };
     let req = search_request(c, task, &search_args, || {
-        let hw = hardware::resolve(ctx, &args.hardware)?;
+        let hw = hardware::resolve(ctx, &args.request.hardware)?;
         notes = hw.notes.clone();
         Ok(Machines::Local(hw))
     })?;

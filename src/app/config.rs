@@ -298,9 +298,9 @@ fn hardware_mut(command: &mut Command) -> Option<&mut HardwareArgs> {
     match command {
         Command::Size(a) => Some(&mut a.hardware),
         Command::Estimate(a) => Some(&mut a.deploy.hardware),
-        Command::Recommend(a) => Some(&mut a.hardware),
-        Command::Check(a) => Some(&mut a.hardware),
-        Command::Plan(a) => Some(&mut a.hardware),
+        Command::Recommend(a) => Some(&mut a.request.hardware),
+        Command::Check(a) => Some(&mut a.request.hardware),
+        Command::Plan(a) => Some(&mut a.request.hardware),
         Command::Finetune(a) => Some(&mut a.hardware),
         Command::Probe(a) => Some(&mut a.hardware),
         Command::Models(_)
@@ -482,15 +482,15 @@ mod tests {
         let f = "latency = \"1s\"\ntpot = \"80ms\"\nquant = \"int4\"\ncontext = \"32k\"\n";
         let out = with_file(&["check", "7b", "--tpot", "40ms"], f).map_err(|e| message(Err(e)))?;
         let a = check_args(&out);
-        assert_eq!(a.constraints.tpot, Some(40.0), "flag");
-        assert_eq!(a.constraints.latency, Some(1000.0), "file");
-        assert_eq!(a.deployment.quant.as_deref(), Some("int4"), "file");
+        assert_eq!(a.request.constraints.tpot, Some(40.0), "flag");
+        assert_eq!(a.request.constraints.latency, Some(1000.0), "file");
+        assert_eq!(a.request.deployment.quant.as_deref(), Some("int4"), "file");
         assert_eq!(
-            a.deployment.context,
+            a.request.deployment.context,
             Some(32_768),
             "file, through --context's parser"
         );
-        assert_eq!(a.constraints.min_speed, None, "default");
+        assert_eq!(a.request.constraints.min_speed, None, "default");
         Ok(())
     }
 
@@ -498,7 +498,7 @@ mod tests {
     fn the_machine_comes_from_one_layer() -> TestResult {
         let f = "gpu = [\"l40s:2\"]\nram = \"256GiB\"\n";
         let out = with_file(&["check", "7b", "--no-gpu"], f).map_err(|e| message(Err(e)))?;
-        let h = &check_args(&out).hardware;
+        let h = &check_args(&out).request.hardware;
         assert!(
             h.no_gpu && h.gpu.is_empty(),
             "the flag's machine, not the file's"
@@ -506,7 +506,7 @@ mod tests {
         assert_eq!(h.ram, Some(256 << 30), "ram is its own setting");
 
         let out = with_file(&["check", "7b"], f).map_err(|e| message(Err(e)))?;
-        let h = &check_args(&out).hardware;
+        let h = &check_args(&out).request.hardware;
         assert_eq!(h.gpu, vec!["l40s:2"]);
         assert_eq!(
             h.gpu_origin.as_deref(),
@@ -518,7 +518,7 @@ mod tests {
             "gpu = \"l40s,h100-sxm:2\"\nno_gpu = false\n",
         )
         .map_err(|e| message(Err(e)))?;
-        let h = &check_args(&out).hardware;
+        let h = &check_args(&out).request.hardware;
         assert_eq!(h.gpu, vec!["l40s", "h100-sxm:2"], "commas separate specs");
         assert!(!h.no_gpu);
         Ok(())
@@ -563,7 +563,7 @@ mod tests {
         // `kv_dtype`, `tp`, `prefer`, `headroom` were flags without a configuration key.
         let out = with_file(&["check", "7b"], "kv_dtype = \"fp8\"\ntp = 2\n")
             .map_err(|e| message(Err(e)))?;
-        let d = &check_args(&out).deployment;
+        let d = &check_args(&out).request.deployment;
         assert_eq!((d.kv_dtype, d.tp), (Some(KvDtype::Fp8), Some(2)));
         let out = with_file(
             &["plan", "--rate", "2/s"],
@@ -582,7 +582,10 @@ mod tests {
         // `headroom` is plan's; `check` neither reads nor parses it.
         let out = with_file(&["check", "7b"], "headroom = \"much\"\nquant = \"int4\"\n")
             .map_err(|e| message(Err(e)))?;
-        assert_eq!(check_args(&out).deployment.quant.as_deref(), Some("int4"));
+        assert_eq!(
+            check_args(&out).request.deployment.quant.as_deref(),
+            Some("int4")
+        );
         Ok(())
     }
 

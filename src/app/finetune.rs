@@ -77,8 +77,8 @@ pub fn recommend(ctx: &Context, r: &RecommendArgs) -> Result<Outcome> {
         FinetuneArgs::from_arg_matches(&matches).map_err(|e| Error::input(e.to_string()))?;
     a.method = method;
     a.cloud = r.cloud;
-    a.hardware = r.hardware.clone();
-    a.cost = r.cost.clone();
+    a.hardware = r.request.hardware.clone();
+    a.cost = r.request.cost.clone();
     finetune(ctx, &a)
 }
 
@@ -105,11 +105,7 @@ fn cloud(
     base: &'static str,
 ) -> Result<Option<FinetuneDocument>> {
     let h = &a.hardware;
-    if !h.gpu.is_empty() || h.gpus.is_some() || h.hardware.is_some() || h.no_gpu {
-        return Err(Error::input(
-            "--cloud chooses the GPUs itself; drop --gpu/--gpus/--hardware/--no-gpu",
-        ));
-    }
+    hardware::refuse_with_cloud(h, "the GPUs")?;
     let mut fitting: Vec<FinetuneDocument> = vec![];
     let mut evaluated = 0;
     // Per GPU type the fewest GPUs that fit: more of the same type cost the same per token here

@@ -26,6 +26,16 @@ pub fn resolve(ctx: &Context, args: &HardwareArgs) -> Result<Hardware> {
     Ok(machine(ctx, args)?.hardware)
 }
 
+/// `--cloud` chooses `what` itself ("the GPUs", "the GPU type"), so no flag may name a machine.
+pub fn refuse_with_cloud(args: &HardwareArgs, what: &str) -> Result<()> {
+    if args.names_machine() {
+        return Err(Error::input(format!(
+            "--cloud chooses {what} itself; drop --gpu/--gpus/--hardware/--no-gpu"
+        )));
+    }
+    Ok(())
+}
+
 /// The machine in the probe's shape. `--hardware`, `--gpu`, `--gpus` and `--no-gpu` simulate and
 /// never touch NVML; otherwise this computer is probed and `--ram` / `--cpu-bandwidth` replace what
 /// was found.

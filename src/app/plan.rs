@@ -17,25 +17,20 @@ use crate::report::plot::{FleetPoint, fleet_svg};
 use crate::report::{render, schema};
 use crate::serving::Load;
 
-use super::request::{SearchArgs, search_request};
+use super::request::{self, SearchArgs, search_request};
 use super::{Context, Outcome, estimate, hardware};
 
 pub fn plan(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
     let c = &ctx.catalog;
     let mut notes = vec![];
-    let task = match args.constraints.task.as_deref() {
-        Some(t) => c.task(t)?,
-        None => {
-            let t = c.default_task()?;
-            notes.push(format!(
-                "no --task given: assuming '{}' (see `r1pick plan --help` for tasks)",
-                t.id
-            ));
-            t
-        }
-    };
+    let task = request::task(
+        c,
+        args.request.constraints.task.as_deref(),
+        "plan",
+        &mut notes,
+    )?;
     let f = &args.fleet;
-    let users = args.deployment.concurrency;
+    let users = args.request.deployment.concurrency;
     if let (Some(_), Some(n)) = (f.daily, users) {
         return Err(Error::input(format!(
             "--daily and --concurrency {n} are two load shapes: give --daily (requests a day) or --concurrency (users in flight), not both"
@@ -49,7 +44,7 @@ pub fn plan(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
     let peak = f
         .daily
         .map(|_| f.peak_factor.unwrap_or(DEFAULT_PEAK_FACTOR));
-    let rate = match (args.load.rate, f.daily) {
+    let rate = match (args.request.load.rate, f.daily) {
         (Some(r), _) => Some(r),
         (None, Some(d)) => Some(d / 86_400.0 * peak.unwrap_or(DEFAULT_PEAK_FACTOR)),
         (None, None) => None,
@@ -63,9 +58,9 @@ pub fn plan(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
     let traffic = Traffic::from_flags(
         rate,
         users,
-        args.deployment.prompt,
-        args.deployment.output,
-        args.load.percentile,
+        args.request.deployment.prompt,
+        args.request.deployment.output,
+        args.request.load.percentile,
     )?
     .ok_or_else(|| Error::input("plan needs a load: --rate, --daily or --concurrency"))?;
     let demand = match traffic.load {
@@ -78,20 +73,20 @@ pub fn plan(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
     // the demand, not the replica's workload.
     let deployment = crate::cli::DeploymentArgs {
         concurrency: None,
-        ..args.deployment.clone()
+        ..args.request.deployment.clone()
     };
     let search_args = SearchArgs {
         model: args.model.as_deref(),
-        constraints: &args.constraints,
+        constraints: &args.request.constraints,
         deployment: &deployment,
-        cost: &args.cost,
+        cost: &args.request.cost,
         load: &LoadArgs::default(),
         prefer: Prefer::Cost,
     };
     let mut machines = vec![];
     let mut search = "machine";
     let req = search_request(c, task, &search_args, || {
-        (machines, search) = replica_machines(ctx, &args.hardware, args.cloud, &mut notes)?;
+        (machines, search) = replica_machines(ctx, &args.request.hardware, args.cloud, &mut notes)?;
         Ok(Machines::Cloud)
     })?;
     let fleet_req = FleetRequest {
@@ -210,11 +205,7 @@ fn replica_machines(
             .collect()
     };
     if cloud {
-        if !h.gpu.is_empty() || h.gpus.is_some() || h.hardware.is_some() || h.no_gpu {
-            return Err(Error::input(
-                "--cloud chooses the GPU type itself; drop --gpu/--gpus/--hardware/--no-gpu",
-            ));
-        }
+        hardware::refuse_with_cloud(h, "the GPU type")?;
         let priced = ctx
             .catalog
             .gpus

@@ -16,7 +16,7 @@ use crate::report::{render, schema};
 use crate::serving::Load;
 use crate::sizing::{Deployment, Workload};
 
-use super::request::{SearchArgs, search_request};
+use super::request::{self, SearchArgs, search_request};
 use super::{Context, Outcome, emit, estimate, hardware};
 
 pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
@@ -27,23 +27,18 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
     let emit_format = emit::format(&args.emit, ctx.format)?;
     let c = &ctx.catalog;
     let mut notes = vec![];
-    let task = match args.constraints.task.as_deref() {
-        Some(t) => c.task(t)?,
-        None => {
-            let t = c.default_task()?;
-            notes.push(format!(
-                "no --task given: assuming '{}' (see `r1pick recommend --help` for tasks)",
-                t.id
-            ));
-            t
-        }
-    };
+    let task = request::task(
+        c,
+        args.request.constraints.task.as_deref(),
+        "recommend",
+        &mut notes,
+    )?;
     let search_args = SearchArgs {
         model: args.model.as_deref(),
-        constraints: &args.constraints,
-        deployment: &args.deployment,
-        cost: &args.cost,
-        load: &args.load,
+        constraints: &args.request.constraints,
+        deployment: &args.request.deployment,
+        cost: &args.request.cost,
+        load: &args.request.load,
         prefer: match args.prefer {
             Some(CliPrefer::Cost) => Prefer::Cost,
             Some(CliPrefer::Speed) => Prefer::Speed,
@@ -52,14 +47,12 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
     };
     let req = search_request(c, task, &search_args, || {
         if !args.cloud {
-            return Ok(Machines::Local(hardware::resolve(ctx, &args.hardware)?));
+            return Ok(Machines::Local(hardware::resolve(
+                ctx,
+                &args.request.hardware,
+            )?));
         }
-        let h = &args.hardware;
-        if !h.gpu.is_empty() || h.gpus.is_some() || h.hardware.is_some() || h.no_gpu {
-            return Err(Error::input(
-                "--cloud chooses the GPUs itself; drop --gpu/--gpus/--hardware/--no-gpu",
-            ));
-        }
+        hardware::refuse_with_cloud(&args.request.hardware, "the GPUs")?;
         Ok(Machines::Cloud)
     })?;
     let constraints = req.constraints.clone();

@@ -22,6 +22,25 @@ pub fn limits(args: &ConstraintArgs) -> Limits<'_> {
     }
 }
 
+/// The task `--task` names, or the catalog's default with a note saying so; `command` is the
+/// subcommand whose `--help` lists the tasks.
+pub fn task<'a>(
+    c: &'a Catalog,
+    given: Option<&str>,
+    command: &str,
+    notes: &mut Vec<String>,
+) -> Result<&'a Task> {
+    if let Some(t) = given {
+        return c.task(t);
+    }
+    let t = c.default_task()?;
+    notes.push(format!(
+        "no --task given: assuming '{}' (see `r1pick {command} --help` for tasks)",
+        t.id
+    ));
+    Ok(t)
+}
+
 /// The flags a search reads.
 pub struct SearchArgs<'a> {
     /// `recommend --model`: one model only.

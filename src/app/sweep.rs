@@ -69,9 +69,14 @@ pub fn check(ctx: &Context, args: &CheckArgs, sweep: &Sweep) -> Result<Outcome> 
             "check --sweep needs a MODEL (e.g. r1pick check 70b --gpu h100-sxm:8 --sweep rate=1/s..8/s:8)",
         ));
     };
-    refuse_pinned(sweep.axis, &args.deployment, &args.load, &args.hardware)?;
+    refuse_pinned(
+        sweep.axis,
+        &args.request.deployment,
+        &args.request.load,
+        &args.request.hardware,
+    )?;
     check_plot_path(&args.sweep)?;
-    let machine = Machine::new(ctx, sweep.axis, &args.hardware)?;
+    let machine = Machine::new(ctx, sweep.axis, &args.request.hardware)?;
     let mut points = vec![];
     let mut first = None;
     let mut notes = vec![];
@@ -81,12 +86,12 @@ pub fn check(ctx: &Context, args: &CheckArgs, sweep: &Sweep) -> Result<Outcome> 
         set(
             sweep.axis,
             v,
-            &mut a.deployment,
-            &mut a.load,
-            &mut a.hardware,
+            &mut a.request.deployment,
+            &mut a.request.load,
+            &mut a.request.hardware,
         );
         let c = machine
-            .at(ctx, &a.hardware)
+            .at(ctx, &a.request.hardware)
             .and_then(|hw| check::check_on(ctx, &a, model.clone(), hw))
             .map_err(|e| at_point(sweep.axis, v, e))?;
         ok &= all_ok(&c.checks);

@@ -138,6 +138,13 @@ pub struct HardwareArgs {
     pub gpu_origin: Option<String>,
 }
 
+impl HardwareArgs {
+    /// Whether a flag names the machine, which `--cloud` chooses itself.
+    pub fn names_machine(&self) -> bool {
+        !self.gpu.is_empty() || self.gpus.is_some() || self.hardware.is_some() || self.no_gpu
+    }
+}
+
 /// How the model is deployed.
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Deployment")]
@@ -259,6 +266,22 @@ pub struct ConstraintArgs {
     pub score: Vec<String>,
 }
 
+/// The flag groups of every command that searches for a task's deployment (`recommend`, `plan`,
+/// `check`), flattened in one order so each flag and its place in `--help` is defined once.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RequestArgs {
+    #[command(flatten)]
+    pub constraints: ConstraintArgs,
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
+    #[command(flatten)]
+    pub hardware: HardwareArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[command(flatten)]
+    pub cost: CostArgs,
+}
+
 #[derive(Debug, Clone, Default, Args)]
 pub struct ModelsArgs {
     /// Show what r1pick reads from a config.json (or its folder), a .gguf, or hf:ORG/NAME
@@ -318,15 +341,7 @@ pub struct RecommendArgs {
     #[command(flatten)]
     pub emit: EmitArgs,
     #[command(flatten)]
-    pub constraints: ConstraintArgs,
-    #[command(flatten)]
-    pub deployment: DeploymentArgs,
-    #[command(flatten)]
-    pub hardware: HardwareArgs,
-    #[command(flatten)]
-    pub load: LoadArgs,
-    #[command(flatten)]
-    pub cost: CostArgs,
+    pub request: RequestArgs,
     /// What wins among deployments that meet every constraint
     #[arg(long, value_enum, env = "R1PICK_PREFER")]
     pub prefer: Option<Prefer>,
@@ -354,15 +369,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "N", requires = "rate", allow_hyphen_values = true, value_parser = units::parse_count)]
     pub replicas: Option<u32>,
     #[command(flatten)]
-    pub constraints: ConstraintArgs,
-    #[command(flatten)]
-    pub deployment: DeploymentArgs,
-    #[command(flatten)]
-    pub hardware: HardwareArgs,
-    #[command(flatten)]
-    pub load: LoadArgs,
-    #[command(flatten)]
-    pub cost: CostArgs,
+    pub request: RequestArgs,
     #[command(flatten)]
     pub sweep: SweepArgs,
 }

@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::units;
-use super::{ConstraintArgs, CostArgs, DeploymentArgs, EmitArgs, HardwareArgs, LoadArgs, PlotArgs};
+use super::{EmitArgs, PlotArgs, RequestArgs};
 
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
@@ -11,15 +11,7 @@ pub struct PlanArgs {
     #[arg(long, value_name = "MODEL")]
     pub model: Option<String>,
     #[command(flatten)]
-    pub constraints: ConstraintArgs,
-    #[command(flatten)]
-    pub deployment: DeploymentArgs,
-    #[command(flatten)]
-    pub hardware: HardwareArgs,
-    #[command(flatten)]
-    pub load: LoadArgs,
-    #[command(flatten)]
-    pub cost: CostArgs,
+    pub request: RequestArgs,
     #[command(flatten)]
     pub fleet: FleetArgs,
     #[command(flatten)]
