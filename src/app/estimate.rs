@@ -82,9 +82,18 @@ pub fn estimate(ctx: &Context, args: &EstimateArgs) -> Result<Outcome> {
     let hw = hardware::resolve(ctx, &args.deploy.hardware)?;
     let e = estimate_on(ctx, args, hw)?;
     if let Some(format) = emit::format(&args.emit, ctx.format)? {
-        let stdout = emit::render(format, &e.deployment, &e.memory, &e.hardware, 1)?;
+        let mut notes = e.hardware.notes.clone();
+        let stdout = emit::render(
+            format,
+            &e.deployment,
+            &e.memory,
+            &e.hardware,
+            1,
+            None,
+            &mut notes,
+        )?;
         return Ok(Outcome {
-            notes: e.hardware.notes.clone(),
+            notes,
             ..Outcome::ok(stdout)
         });
     }

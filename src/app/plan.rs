@@ -114,12 +114,20 @@ pub fn plan(ctx: &Context, args: &PlanArgs) -> Result<Outcome> {
     let decision = plan_fleet(&fleet_req);
     if let (Some(format), Some(f)) = (emit_format, decision.choice.as_ref()) {
         let e = &f.replica.evaluated;
+        let autoscale = crate::report::manifest::autoscale_rule(
+            f.replicas,
+            f.spares,
+            f.requests_per_s / f64::from(f.replicas.max(1)),
+            req.constraints.latency_ms,
+        );
         let stdout = super::emit::render(
             format,
             &crate::decide::fleet::launched(&f.replica),
             &e.memory,
             &e.hardware,
             f.replicas + f.spares,
+            Some(autoscale),
+            &mut notes,
         )?;
         return Ok(Outcome {
             stdout,

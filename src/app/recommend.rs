@@ -131,13 +131,27 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
         }
     }
     let emitted = match (emit_format, chosen) {
-        (Some(f), Some(ch)) => Some(emit::render(
-            f,
-            &launched(ch),
-            &ch.evaluated.memory,
-            &ch.evaluated.hardware,
-            1,
-        )?),
+        (Some(f), Some(ch)) => {
+            // Under a rate the one replica recommended may grow as a fleet would.
+            let autoscale = match ch.evaluated.load.as_ref().map(|l| l.estimate.load) {
+                Some(Load::Rate { per_second }) => Some(crate::report::manifest::autoscale_rule(
+                    1,
+                    0,
+                    per_second,
+                    req.constraints.latency_ms,
+                )),
+                _ => None,
+            };
+            Some(emit::render(
+                f,
+                &launched(ch),
+                &ch.evaluated.memory,
+                &ch.evaluated.hardware,
+                1,
+                autoscale,
+                &mut notes,
+            )?)
+        }
         _ => None,
     };
     let stdout = emitted.unwrap_or_else(|| render(&doc, ctx.format));

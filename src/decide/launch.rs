@@ -262,6 +262,14 @@ fn trtllm_options(d: &Deployment, mem: &MemoryPlan, a: &Artifact) -> String {
     if d.parallel.dp() > 1 {
         top.insert("enable_attention_dp".into(), true.into());
     }
+    // MTP speculative decoding (the same blog: `speculative_config: {decoding_type: MTP,
+    // num_nextn_predict_layers: N}`); TRT-LLM takes no MTP flag on its command line.
+    if d.mtp > 0 {
+        top.insert(
+            "speculative_config".into(),
+            serde_json::json!({ "decoding_type": "MTP", "num_nextn_predict_layers": d.mtp }),
+        );
+    }
     // A small map of strings and numbers always serializes.
     serde_yaml_ng::to_string(&serde_json::Value::Object(top)).unwrap_or_default()
 }

@@ -226,3 +226,225 @@ fn manifests_are_refused_where_no_container_can_run_them() {
         "give --emit or --json",
     );
 }
+
+fn kind<'a>(all: &'a [Yaml], kind: &str) -> Option<&'a Yaml> {
+    all.iter().find(|d| d["kind"] == kind)
+}
+
+/// `plan --emit kubernetes` scales the fleet it sized: an autoscaling/v2 HPA on the Deployment,
+/// min = replicas + spares, max = ⌈replicas × 2⌉ + spares, on SGLang's queue gauge (which needs
+/// `--enable-metrics`) through prometheus-adapter's name, at ⌊rate per replica × TTFT limit⌋.
+#[test]
+fn a_plan_under_a_load_scales_its_deployment_on_the_engines_queue() {
+    let args: Vec<&str> = "plan --task chat --gpu h100-sxm --rate 20/s --spares 1"
+        .split(' ')
+        .collect();
+    let out = r1pick().args(&args).arg("--json").output().unwrap();
+    let plan: Yaml = serde_json::from_slice(&out.stdout).unwrap();
+    let replicas = plan["replicas"].as_u64().unwrap();
+    let spares = plan["spares"].as_u64().unwrap();
+    let latency_s = plan["slo"]["latency_ms"].as_f64().unwrap() / 1000.0;
+    assert_eq!((replicas, spares, latency_s), (2, 1, 1.0));
+    let (code, stdout, stderr) = emit(&args, "kubernetes");
+    assert_eq!(code, 0, "{stderr}");
+    let all = docs(&stdout);
+    let hpa = kind(&all, "HorizontalPodAutoscaler").expect("an HPA");
+    assert_eq!(hpa["apiVersion"], "autoscaling/v2");
+    let spec = &hpa["spec"];
+    assert_eq!(spec["minReplicas"], 3);
+    assert_eq!(spec["maxReplicas"], 5);
+    let deployment = kind(&all, "Deployment").unwrap();
+    assert_eq!(spec["scaleTargetRef"]["kind"], "Deployment");
+    assert_eq!(spec["scaleTargetRef"]["apiVersion"], "apps/v1");
+    assert_eq!(
+        spec["scaleTargetRef"]["name"],
+        deployment["metadata"]["name"]
+    );
+    let pods = &spec["metrics"][0]["pods"];
+    assert_eq!(spec["metrics"][0]["type"], "Pods");
+    assert_eq!(pods["metric"]["name"], "sglang_num_queue_reqs");
+    // 20/s over 2 replicas × a 1 s TTFT limit: a mean queue of 10 waits 1 s.
+    assert_eq!(pods["target"]["type"], "AverageValue");
+    assert_eq!(pods["target"]["averageValue"], "10");
+    let template = &deployment["spec"]["template"];
+    let container = &template["spec"]["containers"][0];
+    assert!(strings(&container["args"]).contains(&"--enable-metrics".to_string()));
+    let scrape = &template["metadata"]["annotations"];
+    assert_eq!(scrape["prometheus.io/scrape"], "true");
+    assert_eq!(scrape["prometheus.io/port"], "30000");
+    assert_eq!(scrape["prometheus.io/path"], "/metrics");
+}
+
+/// A LeaderWorkerSet scales through the scale subresource its CRD declares; the leaders, which
+/// serve the API, export the queue and are the pods its HPA selector picks.
+#[test]
+fn a_plan_across_nodes_scales_its_leader_worker_set() {
+    let args = [
+        "plan",
+        "--model",
+        "671b",
+        "--quant",
+        "fp8",
+        "--engine",
+        "sglang",
+        "--task",
+        "research",
+        "--gpu",
+        "h100-sxm:16",
+        "--rate",
+        "0.2/s",
+    ];
+    let (code, stdout, stderr) = emit(&args, "kubernetes");
+    assert_eq!(code, 0, "{stderr}");
+    let all = docs(&stdout);
+    let lws = kind(&all, "LeaderWorkerSet").unwrap();
+    let hpa = kind(&all, "HorizontalPodAutoscaler").unwrap();
+    let target = &hpa["spec"]["scaleTargetRef"];
+    assert_eq!(target["apiVersion"], "leaderworkerset.x-k8s.io/v1");
+    assert_eq!(target["kind"], "LeaderWorkerSet");
+    assert_eq!(target["name"], lws["metadata"]["name"]);
+    assert_eq!(hpa["spec"]["minReplicas"], lws["spec"]["replicas"]);
+    assert_eq!(hpa["spec"]["minReplicas"], 2);
+    assert_eq!(hpa["spec"]["maxReplicas"], 4);
+    // 0.2/s over 2 replicas under a 3 s TTFT limit: 0.3 requests, so the floor of one.
+    assert_eq!(
+        hpa["spec"]["metrics"][0]["pods"]["target"]["averageValue"],
+        "1"
+    );
+    let t = &lws["spec"]["leaderWorkerTemplate"];
+    let leader = &t["leaderTemplate"];
+    let worker = &t["workerTemplate"];
+    let flag = "--enable-metrics".to_string();
+    assert!(strings(&leader["spec"]["containers"][0]["args"]).contains(&flag));
+    assert!(!strings(&worker["spec"]["containers"][0]["args"]).contains(&flag));
+    assert_eq!(
+        leader["metadata"]["annotations"]["prometheus.io/scrape"],
+        "true"
+    );
+    assert!(worker["metadata"]["annotations"].is_null());
+}
+
+/// TensorRT-LLM and Ollama export no Prometheus queue gauge: no HPA, and a note says why.
+#[test]
+fn an_engine_without_a_queue_gauge_gets_no_autoscaler_and_a_note() {
+    for (engine, why) in [
+        ("trtllm", "JSON iteration statistics"),
+        ("ollama", "no Prometheus /metrics"),
+    ] {
+        let args = [
+            "plan", "--task", "chat", "--gpu", "h100-sxm", "--rate", "2/s", "--engine", engine,
+        ];
+        let (code, stdout, stderr) = emit(&args, "kubernetes");
+        assert_eq!(code, 0, "{engine}: {stderr}");
+        assert!(kind(&docs(&stdout), "Deployment").is_some());
+        assert!(kind(&docs(&stdout), "HorizontalPodAutoscaler").is_none());
+        assert!(
+            stderr.contains("no HorizontalPodAutoscaler") && stderr.contains(why),
+            "{stderr}"
+        );
+    }
+}
+
+/// `recommend --rate` plans one replica under the load: its HPA may add one more; without a rate
+/// (and for `estimate`) there is no autoscaler.
+#[test]
+fn recommend_with_a_rate_gets_an_autoscaler_and_without_one_none() {
+    let base = [
+        "recommend",
+        "--task",
+        "chat",
+        "--gpu",
+        "h100-sxm",
+        "--engine",
+        "vllm",
+    ];
+    let mut with_rate = base.to_vec();
+    with_rate.extend(["--rate", "2/s"]);
+    let (code, stdout, stderr) = emit(&with_rate, "kubernetes");
+    assert_eq!(code, 0, "{stderr}");
+    let all = docs(&stdout);
+    let hpa = kind(&all, "HorizontalPodAutoscaler").unwrap();
+    assert_eq!(
+        (&hpa["spec"]["minReplicas"], &hpa["spec"]["maxReplicas"]),
+        (&1.into(), &2.into())
+    );
+    assert_eq!(
+        hpa["spec"]["metrics"][0]["pods"]["metric"]["name"],
+        "vllm_num_requests_waiting"
+    );
+    let (code, stdout, _) = emit(&base, "kubernetes");
+    assert_eq!(code, 0);
+    assert!(kind(&docs(&stdout), "HorizontalPodAutoscaler").is_none());
+}
+
+/// The 671B's EP / DP-attention / MTP plans start each engine with its documented flags and what
+/// was sized: vLLM 0.11.0 `--data-parallel-size 8 --enable-expert-parallel` over TP1 per rank and
+/// `--speculative-config {"method":"mtp",…}`; SGLang 0.5.2 `--tp 8 --enable-dp-attention --dp 8
+/// --ep-size 8` and `--speculative-algorithm EAGLE --speculative-num-steps N …`; TensorRT-LLM's
+/// options file `enable_attention_dp`, `moe_expert_parallel_size` and `speculative_config`
+/// (`decoding_type: MTP`, `num_nextn_predict_layers`).
+#[test]
+fn the_671b_ep_dp_and_mtp_plans_start_the_engines_with_their_documented_flags() {
+    let case = |name: &str| {
+        let (_, args) = cases().into_iter().find(|(n, _)| *n == name).unwrap();
+        let out = r1pick().args(&args).arg("--json").output().unwrap();
+        let sized: Yaml = serde_json::from_slice(&out.stdout).unwrap();
+        let (code, command, stderr) = emit(&args, "command");
+        assert_eq!(code, 0, "{name}: {stderr}");
+        (sized["workload"].clone(), command)
+    };
+    let has = |command: &str, words: &str| {
+        assert!(command.contains(words), "'{words}' missing from\n{command}");
+    };
+    let (w, vllm) = case("vllm-671b-dp8-ep");
+    assert_eq!(
+        (&w["context"], &w["concurrency"]),
+        (&8192.into(), &256.into())
+    );
+    // 256 sequences over 8 DP ranks: vLLM's --max-num-seqs bounds each rank.
+    has(
+        &vllm,
+        "--tensor-parallel-size 1 --max-model-len 8192 --max-num-seqs 32",
+    );
+    has(
+        &vllm,
+        "--gpu-memory-utilization 0.9 --data-parallel-size 8 --enable-expert-parallel",
+    );
+    let (w, sglang) = case("sglang-671b-dp8-ep");
+    assert_eq!(w["concurrency"], 256);
+    // SGLang divides --max-running-requests by the DP size itself (tp_worker.py).
+    has(
+        &sglang,
+        "--tp 8 --context-length 8192 --max-running-requests 256",
+    );
+    has(&sglang, "--enable-dp-attention --dp 8 --ep-size 8");
+    let (w, trtllm) = case("trtllm-671b-dp8-ep");
+    assert_eq!(
+        (&w["context"], &w["concurrency"]),
+        (&8192.into(), &1024.into())
+    );
+    has(
+        &trtllm,
+        "--tp_size 8 --pp_size 1 --max_seq_len 8192 --max_batch_size 128",
+    );
+    has(
+        &trtllm,
+        "enable_attention_dp: true\nkv_cache_config:\n  dtype: fp8\n  free_gpu_memory_fraction: 0.9\nmoe_expert_parallel_size: 8\n",
+    );
+    let (_, vllm) = case("vllm-671b-mtp1");
+    has(
+        &vllm,
+        r#"--speculative-config "{\"method\":\"mtp\",\"num_speculative_tokens\":1}""#,
+    );
+    let (_, sglang) = case("sglang-671b-mtp3");
+    has(
+        &sglang,
+        "--speculative-algorithm EAGLE --speculative-num-steps 3 --speculative-eagle-topk 1 --speculative-num-draft-tokens 4",
+    );
+    let (_, trtllm) = case("trtllm-671b-mtp3");
+    has(
+        &trtllm,
+        "speculative_config:\n  decoding_type: MTP\n  num_nextn_predict_layers: 3\n",
+    );
+    assert!(!trtllm.contains("--mtp") && !trtllm.contains("speculative-"));
+}

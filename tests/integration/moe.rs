@@ -198,7 +198,7 @@ fn mtp_launches_with_the_engines_flags_and_holds_its_module() {
     let vllm = command("vllm", "1");
     assert!(
         vllm.contains(
-            r#"--speculative-config "{\"method\":\"deepseek_mtp\",\"num_speculative_tokens\":1}""#
+            r#"--speculative-config "{\"method\":\"mtp\",\"num_speculative_tokens\":1}""#
         ),
         "{vllm}"
     );

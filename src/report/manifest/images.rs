@@ -1,4 +1,5 @@
-//! data/images.toml: the pinned container image of each engine per accelerator vendor.
+//! data/images.toml: the pinned container image of each engine per accelerator vendor, and the
+//! queue gauge its /metrics exports for an autoscaler.
 
 use std::sync::OnceLock;
 
@@ -27,6 +28,12 @@ pub struct Images {
     pub cpu: Option<String>,
     /// Where the engine caches downloaded weights.
     pub cache: String,
+    /// The Prometheus gauge of requests waiting for a batch slot.
+    pub queue_metric: Option<String>,
+    /// The server flag that turns its /metrics on, where it is off by default.
+    pub metrics_flag: Option<String>,
+    /// Why the engine has no such gauge.
+    pub no_queue_metric: Option<String>,
 }
 
 impl Images {
@@ -64,5 +71,13 @@ mod tests {
         let f: super::File = toml::from_str(super::TEXT).unwrap();
         let engines: Vec<&str> = f.image.iter().map(|i| i.engine.as_str()).collect();
         assert_eq!(engines, ["vllm", "sglang", "trtllm", "llama.cpp", "ollama"]);
+        // Every engine either names its queue gauge or says why it has none, never both.
+        for i in &f.image {
+            assert!(
+                i.queue_metric.is_some() != i.no_queue_metric.is_some(),
+                "{}",
+                i.engine
+            );
+        }
     }
 }

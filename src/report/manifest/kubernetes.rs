@@ -1,6 +1,7 @@
 //! Kubernetes: a Deployment and a Service for a plan on one node per replica; a LeaderWorkerSet
 //! (leaderworkerset.x-k8s.io/v1, the SIG API the vLLM and SGLang multi-node docs deploy with) and
-//! a Service on its leaders for a plan across nodes; a ConfigMap for the files the engine reads.
+//! a Service on its leaders for a plan across nodes; a ConfigMap for the files the engine reads;
+//! and, for a plan under a load, a HorizontalPodAutoscaler on either.
 
 use std::collections::BTreeMap;
 
@@ -15,10 +16,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 
+use super::autoscaler::hpa;
 use super::images::Images;
 use super::{Target, argv, stream, yaml};
 use crate::catalog::Vendor;
-use crate::decide::launch::{Node, Role};
+use crate::decide::launch::{LaunchPlan, Node, Role};
 use crate::error::Result;
 
 /// The Secret the Hugging Face token is read from (`kubectl create secret generic hf-token
@@ -60,6 +62,28 @@ struct LeaderWorkerTemplate {
 }
 
 pub fn render(t: &Target, images: &Images, image: &str) -> Result<String> {
+    // An autoscaled server exports its queue: the flag that turns /metrics on, and the pod
+    // annotations Prometheus's kubernetes-pods scrape job (the prometheus-community chart) reads.
+    let scaled = t.autoscale.zip(images.queue_metric.as_deref());
+    let with_metrics;
+    let t = match (scaled, &images.metrics_flag) {
+        (Some(_), Some(flag)) => {
+            with_metrics = metrics_on(t.plan, flag);
+            &Target {
+                plan: &with_metrics,
+                ..t.clone()
+            }
+        }
+        _ => t,
+    };
+    let scrape = scaled.map(|_| {
+        let port = t.plan.port.unwrap_or_default().to_string();
+        BTreeMap::from([
+            ("prometheus.io/scrape".to_string(), "true".to_string()),
+            ("prometheus.io/port".to_string(), port),
+            ("prometheus.io/path".to_string(), "/metrics".to_string()),
+        ])
+    });
     let mut docs = vec![];
     let config = config_map(t);
     if let Some(c) = &config {
@@ -97,8 +121,8 @@ pub fn render(t: &Target, images: &Images, image: &str) -> Result<String> {
                 leader_worker_template: LeaderWorkerTemplate {
                     size: t.plan.nodes.len() as i32,
                     restart_policy: "RecreateGroupOnPodRestart",
-                    leader_template: template(&labels, Some("leader"), leader),
-                    worker_template: template(&labels, Some("worker"), worker),
+                    leader_template: template(&labels, Some("leader"), scrape, leader),
+                    worker_template: template(&labels, Some("worker"), None, worker),
                 },
             },
         };
@@ -106,6 +130,10 @@ pub fn render(t: &Target, images: &Images, image: &str) -> Result<String> {
         let mut selector = labels.clone();
         selector.insert("role".into(), "leader".into());
         docs.push(yaml(&service(t, selector))?);
+        if let Some((a, metric)) = scaled {
+            let api = "leaderworkerset.x-k8s.io/v1";
+            docs.push(yaml(&hpa(&t.name, api, "LeaderWorkerSet", metric, a))?);
+        }
     } else {
         let spec = pod(t, images, image, head, None, None, true);
         let deployment = Deployment {
@@ -116,15 +144,28 @@ pub fn render(t: &Target, images: &Images, image: &str) -> Result<String> {
                     match_labels: Some(labels.clone()),
                     ..Default::default()
                 },
-                template: template(&labels, None, spec),
+                template: template(&labels, None, scrape, spec),
                 ..Default::default()
             }),
             ..Default::default()
         };
         docs.push(yaml(&deployment)?);
         docs.push(yaml(&service(t, labels))?);
+        if let Some((a, metric)) = scaled {
+            docs.push(yaml(&hpa(&t.name, "apps/v1", "Deployment", metric, a))?);
+        }
     }
     Ok(stream(docs))
+}
+
+/// `plan` with `flag` added to the head's server, which serves the API and its /metrics.
+fn metrics_on(plan: &LaunchPlan, flag: &str) -> LaunchPlan {
+    let mut plan = plan.clone();
+    plan.args.push(flag.to_string());
+    if let Some(head) = plan.nodes.first_mut() {
+        head.args.push(flag.to_string());
+    }
+    plan
 }
 
 fn meta(name: &str, labels: &BTreeMap<String, String>) -> ObjectMeta {
@@ -138,6 +179,7 @@ fn meta(name: &str, labels: &BTreeMap<String, String>) -> ObjectMeta {
 fn template(
     labels: &BTreeMap<String, String>,
     role: Option<&str>,
+    annotations: Option<BTreeMap<String, String>>,
     spec: PodSpec,
 ) -> PodTemplateSpec {
     let mut labels = labels.clone();
@@ -147,6 +189,7 @@ fn template(
     PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(labels),
+            annotations,
             ..Default::default()
         }),
         spec: Some(spec),

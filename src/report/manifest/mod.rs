@@ -3,6 +3,7 @@
 //! LeaderWorkerSet a small typed struct around its PodTemplateSpecs) and compose files typed
 //! structs, all serialized to YAML; nothing is assembled as text.
 
+mod autoscaler;
 mod command;
 mod compose;
 mod images;
@@ -14,6 +15,7 @@ use crate::catalog::Vendor;
 use crate::decide::launch::{LaunchPlan, Node, Role, shell_words};
 use crate::error::{Error, Result};
 
+pub use autoscaler::{Autoscale, rule as autoscale_rule};
 pub use images::image;
 
 /// The formats `--emit` writes.
@@ -40,6 +42,19 @@ pub struct Target<'a> {
     pub vendor: Option<Vendor>,
     /// GPUs one node of a replica uses.
     pub gpus_per_node: u32,
+    /// A HorizontalPodAutoscaler for `--emit kubernetes`, for a plan made under a load whose
+    /// engine exports a queue gauge ([`queue_metric`]).
+    pub autoscale: Option<Autoscale>,
+}
+
+/// The queue gauge `engine` exports for an autoscaler, or why it has none.
+pub fn queue_metric(engine: &str) -> std::result::Result<&'static str, String> {
+    let images = image(engine).ok_or_else(|| format!("{engine} publishes no container image"))?;
+    match (&images.queue_metric, &images.no_queue_metric) {
+        (Some(m), _) => Ok(m),
+        (None, Some(why)) => Err(why.clone()),
+        (None, None) => Err(format!("{engine} exports no queue gauge")),
+    }
 }
 
 /// The manifest or script for `t` in `format`, or why it cannot be made (exit 2).
