@@ -7,7 +7,9 @@
 //! engine does, plus the PCIe upload of host-resident weights under offload (formulas.md §1(e)–(h)).
 
 pub mod alltoall;
+pub mod attention;
 pub mod cost;
+pub mod imbalance;
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -16,11 +18,11 @@ use crate::catalog::engine::{EngineSpeed, MultiGpu, PerDevice};
 use crate::catalog::gpu::MemoryType;
 use crate::catalog::params::ParamBreakdown;
 use crate::catalog::quant::ComputeDtype;
-use crate::catalog::{Architecture, Model, Quant};
+use crate::catalog::{Model, Quant};
 use crate::hardware::{Gpu, Hardware};
 use crate::sizing::parallel::{attention_tp, layer_rank_bytes, rank_sequences};
-use crate::sizing::weights::WeightBytes;
-use crate::sizing::{Deployment, MemoryPlan, Parallel, kv};
+use crate::sizing::weights::{LayerBytes, WeightBytes};
+use crate::sizing::{Deployment, KvDtype, MemoryPlan, Parallel, kv};
 
 /// Bytes per activation element passed between GPUs (bf16).
 const ACTIVATION_BYTES: f64 = 2.0;
@@ -103,20 +105,18 @@ pub fn estimate_with(
         compute_extra += (cm - wm - km).max(0.0);
         bytes += sh.weight_bytes + sh.kv_bytes;
     }
-    let layer_us = match hw.gpus.first().filter(|_| mem.placement.gpus > 0) {
-        Some(g) => for_gpu(&s.layer_us, g),
-        None => s.layer_us.cpu,
-    };
+    // Attention kernels are bound by their KV reads or by their FLOPs, whichever is longer: the
+    // busiest rank's sequences, each with its 1 + MTP-steps query tokens.
+    let rank_batch =
+        f64::from(rank_sequences(&d.parallel, d.workload.concurrency.max(1))).min(batch);
+    let queries = rank_batch * f64::from(d.mtp + 1);
+    compute_extra += (decode_attention_ms(d, hw, mem) * queries * context - kv_ms).max(0.0);
+    let layer_us = layer_us(d, hw, mem);
     let fixed_ms = fixed_step_ms(d.model, d.quant, s, layer_us);
     let step = weights_ms + kv_ms + compute_extra + fixed_ms + comm_ms;
     // MTP: the draft steps run before the verifying step, and the step yields `accepted` tokens.
-    let (draft_ms, accepted) = match d.engine.mtp.as_ref().filter(|_| d.mtp > 0) {
-        Some(mtp) => (
-            f64::from(d.mtp) * draft_step_ms(d, hw, mem, w, batch, layer_us, mtp.draft_step_us),
-            mtp.accepted(d.mtp).unwrap_or(1.0),
-        ),
-        None => (0.0, 1.0),
-    };
+    let draft_ms = mtp_drafts_ms(d, hw, mem, w, batch, context);
+    let accepted = mtp_accepted(d);
     let tpot = (step + draft_ms) / accepted;
     let kv_ms = kv_ms / accepted;
 
@@ -156,39 +156,103 @@ pub fn estimate_with(
     }
 }
 
-/// One MTP draft step, ms: the MTP module's decoder layer (an MoE layer like the model's last) and
-/// the shared lm_head read by every tensor-parallel rank, the layer's fixed costs and two
-/// all-reduces, and the engine's per-draft overhead.
-fn draft_step_ms(
+/// The engine's per-layer fixed cost on the deployment's device family, µs.
+fn layer_us(d: &Deployment, hw: &Hardware, mem: &MemoryPlan) -> f64 {
+    match hw.gpus.first().filter(|_| mem.placement.gpus > 0) {
+        Some(g) => for_gpu(&d.engine.speed.layer_us, g),
+        None => d.engine.speed.layer_us.cpu,
+    }
+}
+
+/// Tokens each verifying step yields per sequence: the engine's measured MTP acceptance at the
+/// deployment's draft steps (1 without MTP).
+pub fn mtp_accepted(d: &Deployment) -> f64 {
+    match d.engine.mtp.as_ref().filter(|_| d.mtp > 0) {
+        Some(mtp) => mtp.accepted(d.mtp).unwrap_or(1.0),
+        None => 1.0,
+    }
+}
+
+/// The MTP draft passes of one step of `batch` sequences at `context`, ms (0 without MTP). Each
+/// pass runs the MTP module's decoder layer (an MoE layer like the model's last) and the shared
+/// lm_head on the busiest rank: the layer's weights as its rank holds them, its attention over the
+/// rank's sequences (one layer's KV read, or its FLOPs where longer), the layer's fixed costs and
+/// the two all-reduces of its tensor-parallel group, and the engine's per-draft overhead.
+pub fn mtp_drafts_ms(
     d: &Deployment,
     hw: &Hardware,
     mem: &MemoryPlan,
     w: &WeightBytes,
     batch: f64,
-    layer_us: f64,
-    overhead_us: f64,
+    context: f64,
 ) -> f64 {
+    let Some(mtp) = d.engine.mtp.as_ref().filter(|_| d.mtp > 0) else {
+        return 0.0;
+    };
     let s = &d.engine.speed;
     let tp = mem.placement.tensor_parallel.max(1);
+    let par = &d.parallel;
+    let atp = attention_tp(par, tp);
+    let rank_batch = f64::from(rank_sequences(par, d.workload.concurrency.max(1))).min(batch);
     // on the host where there is no GPU
     let gpu = slowest(hw, mem.placement.gpus).filter(|_| mem.placement.gpus > 0);
     let layer = w.layers.last().map_or(0.0, |l| {
-        let replicated = l.attention_replicated + l.router;
-        (w.layer_read(l, batch) - replicated) / f64::from(tp) + replicated
+        let routed = busiest_routed(l, par, w.layer_read(l, batch) - l.non_expert());
+        layer_rank_bytes(l, par, tp, routed)
     });
     let bytes = layer + w.output / f64::from(tp);
     let read_rate = match gpu {
         Some(gpu) => for_gpu(&s.bw_efficiency, gpu) * gpu.bandwidth_gb_s,
         None => s.bw_efficiency.cpu * hw.host.cpu_bandwidth_gb_s,
     };
-    let read_ms = bytes / (read_rate * 1e9) * 1e3;
-    let message = batch * f64::from(d.model.hidden()) * ACTIVATION_BYTES;
+    let kv_bytes =
+        kv::per_layer_token(d.model, d.mla_layout(), d.kv_dtype, atp) * context * rank_batch;
+    let kv_ms = kv_bytes / (read_rate * 1e9) * 1e3;
+    let layers = f64::from(d.model.layers().max(1));
+    let attention_ms = (decode_attention_ms(d, hw, mem) / layers * context * rank_batch).max(kv_ms);
+    let read_ms = bytes / (read_rate * 1e9) * 1e3 + attention_ms;
+    let message = rank_batch * f64::from(d.model.hidden()) * ACTIVATION_BYTES;
     let comm_ms = match gpu {
-        Some(gpu) if tp > 1 => 2.0 * allreduce_ms(s, gpu, tp, message),
+        Some(gpu) if atp > 1 => 2.0 * allreduce_ms(s, gpu, atp, message),
         _ => 0.0,
     };
-    let fixed_us = layer_us + s.moe_layer_us + d.quant.moe_layer_us + overhead_us;
-    read_ms + comm_ms + fixed_us / 1e3
+    let fixed_us = layer_us(d, hw, mem) + s.moe_layer_us + d.quant.moe_layer_us + mtp.draft_step_us;
+    f64::from(d.mtp) * (read_ms + comm_ms + fixed_us / 1e3)
+}
+
+/// Decode attention compute of one query token per cached token on one GPU of the deployment, ms:
+/// its heads' FLOPs ([`attention::decode_flops_per_cached_token`]) at the KV dtype's tensor rate
+/// (FP8 for an FP8 cache, else the 16-bit rate: softmax accumulates in FP32) and the engine's
+/// tensor efficiency on the device family (`prefill_mfu`, the rate its prefill GEMMs reach).
+pub fn decode_attention_ms(d: &Deployment, hw: &Hardware, mem: &MemoryPlan) -> f64 {
+    let s = &d.engine.speed;
+    let atp = match d.engine.multi_gpu {
+        MultiGpu::Tensor => attention_tp(&d.parallel, mem.placement.tensor_parallel),
+        MultiGpu::Layer => 1,
+    };
+    let flops = attention::decode_flops_per_cached_token(d.model, d.mla_layout(), atp);
+    let rate = match slowest(hw, mem.placement.gpus).filter(|_| mem.placement.gpus > 0) {
+        Some(gpu) => {
+            let tflops = match d.kv_dtype {
+                KvDtype::Fp8 => gpu.fp8_tflops.unwrap_or(gpu.fp16_tflops),
+                _ => gpu.fp16_tflops,
+            };
+            for_gpu(&s.prefill_mfu, gpu) * tflops * 1e12
+        }
+        None => s.prefill_mfu.cpu * hw.host.cpu_tflops * 1e12,
+    };
+    flops / rate.max(1.0) * 1e3
+}
+
+/// Routed-expert bytes the busiest EP rank reads in a layer, from the mean `routed` bytes: with
+/// uniform routing the ranks' touched experts spread binomially ([`imbalance::read_factor`]).
+fn busiest_routed(l: &LayerBytes, par: &Parallel, routed: f64) -> f64 {
+    let ep = par.ep();
+    if ep <= 1 || l.experts == 0 || l.expert <= 0.0 {
+        return routed;
+    }
+    let p = routed / l.routed();
+    routed * imbalance::read_factor(ep, f64::from(l.experts) / f64::from(ep), p)
 }
 
 /// Per-layer and per-step fixed cost of one decode step on a device family, ms.
@@ -375,7 +439,7 @@ pub fn rank_weight_bytes(par: &Parallel, tp: u32, w: &WeightBytes, tokens: f64) 
         .layers
         .iter()
         .map(|l| {
-            let routed = w.layer_read(l, tokens) - l.non_expert();
+            let routed = busiest_routed(l, par, w.layer_read(l, tokens) - l.non_expert());
             layer_rank_bytes(l, par, tp, routed)
         })
         .sum();
@@ -417,10 +481,15 @@ fn parallel_share(
         * context
         * rank_batch;
     let gpu = slowest(hw, placement.gpus)?;
+    // The busiest EP rank's routed-expert FLOPs ([`imbalance::compute_factor`]).
+    let routed = p.routed_touched(1.0) as f64;
+    let dense = p.non_embedding_active() as f64 - routed;
+    let routings = verified * f64::from(w.experts_per_token);
+    let active = dense + routed * imbalance::compute_factor(par.ep(), routings);
     let share = DeviceShare {
         weight_bytes: weights,
         kv_bytes,
-        flops: 2.0 * (p.non_embedding_active() as f64) * verified / f64::from(tp),
+        flops: 2.0 * active * verified / f64::from(tp),
         bandwidth: gpu.bandwidth_gb_s,
         efficiency: for_gpu(&s.bw_efficiency, gpu),
         mfu: for_gpu(&s.prefill_mfu, gpu),
@@ -494,7 +563,7 @@ fn prefill_ms(
     };
     let chunks = (prompt / chunk).ceil();
     let linear_flops = 2.0 * p.non_embedding_active() as f64 * prompt;
-    let attention_flops = attention_flops(d.model, prompt);
+    let attention_flops = attention::prefill_flops(d.model, prompt);
     let flops = linear_flops + attention_flops;
     let placement = &mem.placement;
 
@@ -536,21 +605,4 @@ fn prefill_ms(
         total = total.max(upload_ms);
     }
     (total, mfu * gpu_flops / 1e12)
-}
-
-/// Causal attention FLOPs of a prompt: 2·L·H·S²·(d_qk + d_v)/2 (formulas.md §1(f)).
-fn attention_flops(model: &Model, s: f64) -> f64 {
-    match &model.arch {
-        Architecture::Dense(a) => {
-            2.0 * f64::from(a.layers) * f64::from(a.heads) * s * s * f64::from(2 * a.head_dim) / 2.0
-        }
-        Architecture::GqaMoe(a) => {
-            2.0 * f64::from(a.layers) * f64::from(a.heads) * s * s * f64::from(2 * a.head_dim) / 2.0
-        }
-        Architecture::Moe(a) => {
-            let dqk = f64::from(a.qk_nope_dim + a.qk_rope_dim);
-            let dv = f64::from(a.v_head_dim);
-            2.0 * f64::from(a.layers) * f64::from(a.heads) * s * s * (dqk + dv) / 2.0
-        }
-    }
 }

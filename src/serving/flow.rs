@@ -34,7 +34,8 @@ pub struct Flow {
     pub chunk_share: f64,
     /// Mean time per output token, ms.
     pub tpot: f64,
-    /// Decode step without / with a prefill chunk, ms.
+    /// Decode step without / with a prefill chunk, per token it yields (the step itself without
+    /// MTP), ms.
     pub pure_step: f64,
     pub mixed_step: f64,
     /// Share of a request's decode steps that carry another request's chunk.
@@ -61,7 +62,9 @@ pub fn flow(
 ) -> Flow {
     let ctx = isl + osl / 2.0;
     let decode_steps = (osl - 1.0).max(0.0);
-    let mut tpot = step.step_ms(1.0, ctx, 0.0, 0.0);
+    // A step yields `accepted` tokens per decoding sequence (MTP); TPOT is per token.
+    let accepted = step.accepted();
+    let mut tpot = step.step_ms(1.0, ctx, 0.0, 0.0) / accepted;
     let mut ttft = step.prefill_ms(isl, budget, 0.0, 0.0) + step.step_ms(1.0, isl, 0.0, 0.0);
     let mut last = Flow::default();
     for _ in 0..ITERATIONS {
@@ -85,8 +88,8 @@ pub fn flow(
         // Prompt tokens prefilled per step on average (the others' only), at most what the budget
         // leaves: fewer than a chunk means a share of the steps carry one chunk; more means every
         // step carries several requests' chunks.
-        let per_step =
-            (lambda * isl * tpot * (n - 1.0).max(0.0) / n.max(1.0)).min((budget - others).max(1.0));
+        let per_step = (lambda * isl * tpot * accepted * (n - 1.0).max(0.0) / n.max(1.0))
+            .min((budget - others).max(1.0));
         let interference = (per_step / chunk).min(1.0);
         let mixed_tokens = per_step.max(chunk);
         let mixed_pairs = pairs((isl - chunk) / 2.0, chunk) * mixed_tokens / chunk;
@@ -96,7 +99,8 @@ pub fn flow(
         } else {
             step.step_ms(tagged, ctx, mixed_tokens, mixed_pairs)
         };
-        let new_tpot = (1.0 - interference) * pure + interference * mixed;
+        let step_time = (1.0 - interference) * pure + interference * mixed;
+        let new_tpot = step_time / accepted;
         // The prefill pipeline is busy a `share` of the time (others' chunks only, closed loop).
         let rho = (share * (n - 1.0).max(0.0) / n.max(1.0)).min(RHO_MAX);
         // Pollaczek–Khinchine: the M/D/1 wait scaled by 1 + cv² of the prefill times.
@@ -108,9 +112,9 @@ pub fn flow(
         // single-stream case). A Poisson arrival waits the step's residual, E[S²]/2E[S].
         let busy = others.min(1.0);
         let residual = busy * ((1.0 - interference) * pure * pure + interference * mixed * mixed)
-            / (2.0 * new_tpot.max(1e-9));
+            / (2.0 * step_time.max(1e-9));
         let wait = queue_wait;
-        let step_wait = busy * new_tpot;
+        let step_wait = busy * step_time;
         // The first token's step: the tagged request at its prompt length among the others.
         let first_ctx = (others * ctx + isl) / tagged;
         let first_pure = step.step_ms(tagged, first_ctx, 0.0, 0.0);
@@ -133,8 +137,8 @@ pub fn flow(
             residual,
             chunk_share: share,
             tpot: new_tpot,
-            pure_step: pure,
-            mixed_step: mixed,
+            pure_step: pure / accepted,
+            mixed_step: mixed / accepted,
             interference,
             decoding: tagged.min(n.max(1.0)),
             memory_bound: step.memory_bound(tagged, ctx, 0.0),

@@ -374,7 +374,8 @@ impl Server {
             Limit::SequenceLimit
         };
         let k = config::data().model;
-        let step = StepModel::with_weights(d, hw, mem, &k, weights, params);
+        let step = StepModel::with_weights(d, hw, mem, &k, weights, params)
+            .with_rank_budget(f64::from(scheduler.token_budget / dp.max(1)));
         let budget = f64::from(scheduler.token_budget);
         let saturated = flow::flow(
             &step,

@@ -5,12 +5,21 @@
 //! every decoding sequence, the FLOPs of every token in the step, the engine's fixed cost per layer
 //! and step, the all-reduces (their size grows with the step's tokens), and the scheduler's cost per
 //! running sequence. Within the linear layers the weight reads and FLOPs overlap as a soft roofline
-//! (data/serving.toml); attention is its own kernels and adds.
+//! (data/serving.toml); attention is its own kernels and adds, bound by its KV reads or its FLOPs.
+//!
+//! Under expert parallelism the step waits for the busiest EP rank (`perf::imbalance`); under DP
+//! attention a prompt chunk belongs to one rank, whose attention, dense FFN and shared expert run
+//! that chunk alone while the other ranks wait at the next MoE layer. With MTP every decoding
+//! sequence verifies 1 + k tokens and the step adds k draft passes; it yields the engine's
+//! measured accepted tokens per sequence ([`StepModel::accepted`]).
 
 use crate::catalog::params::ParamBreakdown;
-use crate::catalog::{Architecture, Model};
 use crate::hardware::Hardware;
-use crate::perf::{Breakdown, estimate_with, rank_weight_bytes};
+use crate::perf::attention::prefill_coefficient;
+use crate::perf::imbalance::compute_factor;
+use crate::perf::{
+    Breakdown, decode_attention_ms, estimate_with, mtp_accepted, mtp_drafts_ms, rank_weight_bytes,
+};
 use crate::sizing::weights::WeightBytes;
 use crate::sizing::{Deployment, MemoryPlan, Workload};
 
@@ -28,8 +37,12 @@ pub struct StepModel {
     weight_ratio: [f64; TABLE_POINTS],
     /// KV read per sequence per token of context, ms.
     kv_ms_per_token: f64,
-    /// Linear-layer compute per token, ms.
-    flop_ms_per_token: f64,
+    /// Decode attention compute per query token per token of context, ms (one GPU's heads).
+    attention_flop_ms: f64,
+    /// Linear-layer compute per token, ms: the routed experts (spread over the EP ranks) and the
+    /// rest (attention projections, dense FFN, shared expert: per DP rank).
+    routed_flop_ms_per_token: f64,
+    dense_flop_ms_per_token: f64,
     /// Attention compute per prompt token per token of context before it, ms.
     attention_ms_per_token2: f64,
     comm_ms: f64,
@@ -38,22 +51,18 @@ pub struct StepModel {
     sharpness: f64,
     /// DP-attention ranks: each runs attention and schedules for its own share of the sequences.
     dp: f64,
-}
-
-/// Prefill attention FLOPs per query token per key token: 2·L·H·(d_qk + d_v) (formulas.md §1(f)).
-fn attention_coefficient(model: &Model) -> f64 {
-    match &model.arch {
-        Architecture::Dense(a) => {
-            2.0 * f64::from(a.layers) * f64::from(a.heads) * f64::from(2 * a.head_dim)
-        }
-        Architecture::GqaMoe(a) => {
-            2.0 * f64::from(a.layers) * f64::from(a.heads) * f64::from(2 * a.head_dim)
-        }
-        Architecture::Moe(a) => {
-            let d = f64::from(a.qk_nope_dim + a.qk_rope_dim + a.v_head_dim);
-            2.0 * f64::from(a.layers) * f64::from(a.heads) * d
-        }
-    }
+    /// Prompt tokens one DP rank's scheduler takes in a step (its token budget).
+    rank_budget: f64,
+    /// EP ranks and experts per token, for the busiest rank's share of the routed FLOPs.
+    ep: u32,
+    top_k: f64,
+    /// Tokens each decoding sequence runs per step (1 + MTP draft steps) and yields (accepted).
+    verify: f64,
+    accepted: f64,
+    /// The MTP draft passes of a step at 2^i decoding sequences, without their attention, ms.
+    drafts_ms: [f64; TABLE_POINTS],
+    /// Draft passes' attention per sequence per token of context, ms (one layer, k passes).
+    draft_attention_ms: f64,
 }
 
 impl StepModel {
@@ -72,15 +81,20 @@ impl StepModel {
         w: &WeightBytes,
         p: &ParamBreakdown,
     ) -> Self {
-        let probe = |concurrency: u32, context: u32| -> Breakdown {
+        // Probes without MTP: the step below runs the verify tokens and draft passes itself.
+        let plain = |concurrency: u32, context: u32| {
             let mut at = *d;
+            at.mtp = 0;
             at.workload = Workload {
                 context,
                 prompt: 1,
                 output: 1,
                 concurrency,
             };
-            estimate_with(&at, hw, mem, w, p).breakdown
+            at
+        };
+        let probe = |concurrency: u32, context: u32| -> Breakdown {
+            estimate_with(&plain(concurrency, context), hw, mem, w, p).breakdown
         };
         const CONTEXT: u32 = 4096;
         const WIDE: u32 = 64;
@@ -102,20 +116,94 @@ impl StepModel {
         }
         // FLOP/s of the deployment as the speed model runs its matmuls (all ranks of a TP group).
         let rate = (one.prefill_tflops * 1e12).max(1.0);
+        let routed = p.routed_touched(1.0) as f64;
+        let dense = p.non_embedding_active() as f64 - routed;
+        let kv_ms_per_token = one.kv_ms / f64::from(CONTEXT);
+        let attention_flop_ms = decode_attention_ms(&plain(1, CONTEXT), hw, mem);
+        let mut drafts_ms = [0.0; TABLE_POINTS];
+        if d.mtp > 0 {
+            for (i, t) in drafts_ms.iter_mut().enumerate() {
+                let n = 1u32 << i;
+                let mut at = *d;
+                at.workload.concurrency = n.saturating_mul(d.parallel.dp());
+                *t = mtp_drafts_ms(&at, hw, mem, w, f64::from(at.workload.concurrency), 0.0);
+            }
+        }
+        let layers = f64::from(d.model.layers().max(1));
         StepModel {
             fixed_ms: one.fixed_ms,
             weights_ms: one.weights_ms,
             weight_ratio,
-            kv_ms_per_token: one.kv_ms / f64::from(CONTEXT),
-            flop_ms_per_token: 2.0 * p.non_embedding_active() as f64 / rate * 1e3,
-            attention_ms_per_token2: attention_coefficient(d.model) / rate * 1e3,
+            kv_ms_per_token,
+            attention_flop_ms,
+            routed_flop_ms_per_token: 2.0 * routed / rate * 1e3,
+            dense_flop_ms_per_token: 2.0 * dense / rate * 1e3,
+            attention_ms_per_token2: prefill_coefficient(d.model) / rate * 1e3,
             comm_ms: one.communication_ms,
             comm_ms_per_token: (wide.communication_ms - one.communication_ms).max(0.0)
                 / f64::from(WIDE - 1),
             seq_ms: k.seq_us / 1e3,
             sharpness: k.roofline_sharpness,
             dp: f64::from(d.parallel.dp()),
+            rank_budget: f64::INFINITY,
+            ep: d.parallel.ep(),
+            top_k: f64::from(w.experts_per_token),
+            verify: f64::from(d.mtp + 1),
+            accepted: mtp_accepted(d),
+            drafts_ms,
+            draft_attention_ms: f64::from(d.mtp) * kv_ms_per_token.max(attention_flop_ms) / layers,
         }
+    }
+
+    /// The same model with each DP rank's scheduler taking at most `tokens` a step.
+    pub fn with_rank_budget(mut self, tokens: f64) -> Self {
+        self.rank_budget = tokens.max(1.0);
+        self
+    }
+
+    /// Tokens a step yields per decoding sequence (the MTP acceptance; 1 without MTP).
+    pub fn accepted(&self) -> f64 {
+        self.accepted
+    }
+
+    /// Prompt tokens on the busiest DP rank of a step carrying `prefill` of them: a rank takes
+    /// whole chunks up to its budget (all of them without DP attention).
+    fn rank_prefill(&self, prefill: f64) -> f64 {
+        if self.dp <= 1.0 {
+            return prefill;
+        }
+        prefill.min(self.rank_budget).max(prefill / self.dp)
+    }
+
+    /// Linear-layer compute of a step, ms: the routed experts' FLOPs of every token on the busiest
+    /// EP rank, and the other layers' FLOPs on the busiest DP rank (its share of the decode tokens
+    /// and its prompt chunk), both at the TP group's rate.
+    fn linear_ms(&self, decode_tokens: f64, prefill: f64) -> f64 {
+        let tokens = (decode_tokens + prefill).max(1.0);
+        let routed = tokens * compute_factor(self.ep, tokens * self.top_k);
+        let dense = decode_tokens + self.dp * self.rank_prefill(prefill);
+        self.routed_flop_ms_per_token * routed + self.dense_flop_ms_per_token * dense.max(1.0)
+    }
+
+    /// Attention of the decoding sequences on a DP rank, per sequence per token of context, ms:
+    /// the KV read or the FLOPs of its verify tokens, whichever is longer.
+    fn decode_attention_per_token(&self) -> f64 {
+        self.kv_ms_per_token
+            .max(self.attention_flop_ms * self.verify)
+    }
+
+    /// The MTP draft passes of a step of `decode` sequences at `context`, ms.
+    fn drafts(&self, decode: f64, context: f64) -> f64 {
+        if self.verify <= 1.0 || decode <= 0.0 {
+            return 0.0;
+        }
+        let per_rank = (decode / self.dp).max(1.0);
+        let x = per_rank.log2();
+        let i = (x.floor() as usize).min(TABLE_POINTS - 2);
+        let f = (x - i as f64).clamp(0.0, 1.0);
+        self.drafts_ms[i] * (1.0 - f)
+            + self.drafts_ms[i + 1] * f
+            + self.draft_attention_ms * per_rank * context
     }
 
     /// Weight-read ratio at `tokens`, interpolated in log2.
@@ -129,16 +217,22 @@ impl StepModel {
     /// One step, ms: `decode` sequences whose mean context is `context`, and `prefill` prompt
     /// tokens whose attention spans `pairs` (query, key) token pairs ([`pairs`]).
     pub fn step_ms(&self, decode: f64, context: f64, prefill: f64, pairs: f64) -> f64 {
-        let tokens = (decode + prefill).max(1.0);
+        let decode_tokens = decode * self.verify;
+        let tokens = (decode_tokens + prefill).max(1.0);
         // The linear layers (GEMMs: weight reads and the FLOPs of every token) and attention (the
         // decoding sequences' KV reads, the prompt tokens' S² FLOPs) are separate kernels, one
         // after the other: each is bound by its own resource, and they add.
         let weights = self.weights_at(tokens);
-        let linear = tokens * self.flop_ms_per_token;
-        // With DP attention each rank attends over its own share of the sequences, in parallel.
-        let attention = (self.kv_ms_per_token * decode * context
-            + self.attention_ms_per_token2 * pairs)
-            / self.dp;
+        let linear = self.linear_ms(decode_tokens, prefill);
+        // With DP attention each rank attends over its own share of the sequences, in parallel;
+        // a prompt chunk's S² attention runs on the busiest rank alone, at that rank's rate.
+        let prompt_share = if prefill > 0.0 {
+            self.dp * self.rank_prefill(prefill) / prefill
+        } else {
+            0.0
+        };
+        let attention = self.decode_attention_per_token() * decode * context / self.dp
+            + self.attention_ms_per_token2 * pairs * prompt_share;
         let k = self.sharpness;
         // A prefill-only step overlaps its weight reads with long GEMMs: the plain roofline, as the
         // single-stream prefill model has it.
@@ -152,6 +246,7 @@ impl StepModel {
         // decode step exposes (the single-stream prefill model counts none either).
         let fixed = if decode > 0.0 { self.fixed_ms } else { 0.0 };
         fixed
+            + self.drafts(decode, context)
             + self.comm_ms
             + self.comm_ms_per_token * (tokens - 1.0)
             + bound
@@ -160,9 +255,11 @@ impl StepModel {
 
     /// Is a step of this shape bound by memory (true) or compute?
     pub fn memory_bound(&self, decode: f64, context: f64, prefill: f64) -> bool {
-        let tokens = (decode + prefill).max(1.0);
-        self.weights_at(tokens) + self.kv_ms_per_token * decode * context / self.dp
-            >= tokens * self.flop_ms_per_token
+        let decode_tokens = decode * self.verify;
+        let tokens = (decode_tokens + prefill).max(1.0);
+        let kv = self.kv_ms_per_token * decode * context / self.dp;
+        let attention = self.attention_flop_ms * self.verify * decode * context / self.dp;
+        self.weights_at(tokens) + kv >= self.linear_ms(decode_tokens, prefill) + attention
     }
 
     /// Prefill of one prompt in chunks of at most `chunk` tokens, each chunk's step shared with

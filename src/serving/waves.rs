@@ -70,9 +70,10 @@ pub fn waves(
     }
     let first_one = step.step_ms(1.0, isl, 0.0, 0.0);
     let decode_steps = (osl - 1.0).max(0.0);
+    // With MTP each engine step yields `accepted` tokens per sequence.
     let cycle = t
         + step.step_ms(n, isl, 0.0, 0.0)
-        + decode_steps * step.step_ms(n, isl + osl / 2.0, 0.0, 0.0);
+        + decode_steps / step.accepted() * step.step_ms(n, isl + osl / 2.0, 0.0, 0.0);
     let ttft: Vec<f64> = ends.iter().map(|e| e + first_one).collect();
     let tpot = ttft
         .iter()
