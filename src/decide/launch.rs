@@ -394,7 +394,8 @@ fn template(t: &str, d: &Deployment, mem: &MemoryPlan, a: &Artifact, rank: u32) 
     let parallel_flag = parallel_flag(d.engine.id.as_str(), &d.parallel);
     // vLLM's --max-num-seqs and TRT-LLM's --max_batch_size bound each DP rank (the blog's
     // max_batch_size 128 for 1024 in flight on 8 ranks); SGLang's --max-running-requests is the
-    // total it splits over its DP ranks.
+    // total it splits over its DP ranks (sglang 0.5.2 managers/tp_worker.py divides it by dp_size
+    // under --enable-dp-attention).
     let batch_limit = if d.engine.id == "sglang" {
         w.concurrency
     } else {
