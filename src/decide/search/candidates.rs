@@ -105,6 +105,7 @@ pub fn proposals<'a, 'm>(
                                 Some(quant),
                                 Some(engine),
                                 None,
+                                None,
                                 Reason::Unmet(Constraint::MinQuality),
                                 format!("{} {shown} < {floor}", task.benchmark.label()),
                                 (judging.floor - quality) / judging.floor,
@@ -220,6 +221,7 @@ pub fn screen(
             None,
             None,
             None,
+            None,
             Reason::Context,
             reason,
             f64::INFINITY,
@@ -232,6 +234,7 @@ pub fn screen(
         .ok_or_else(|| {
             Box::new(rejection(
                 model,
+                None,
                 None,
                 None,
                 None,
