@@ -38,7 +38,6 @@ pub fn rejection(
     quant: Option<&Quant>,
     engine: Option<&Engine>,
     gpus: Option<&str>,
-    layout: Option<String>,
     constraint: Reason,
     reason: String,
     shortfall: f64,
@@ -48,7 +47,8 @@ pub fn rejection(
         quant: quant.map(|q| q.id.clone()).unwrap_or_else(|| "-".into()),
         engine: engine.map(|e| e.id.clone()).unwrap_or_else(|| "-".into()),
         gpus: gpus.map(str::to_string),
-        layout,
+        // named by the search where it sized a layout
+        layout: None,
         constraint,
         reason,
         shortfall,
