@@ -221,24 +221,28 @@ fn recommend_table(doc: &RecommendDocument) -> String {
         for t in &doc.trace {
             out.push_str(&format!("  - {t}\n"));
         }
-        let mut t = table(&[
-            "rejected",
-            "quant",
-            "engine",
-            "GPUs",
-            "constraint",
-            "reason",
-        ]);
+        // A layout column only where a row was tried on more than one GPU.
+        let layouts = doc.rejected.iter().any(|r| r.layout.is_some());
+        let mut header = vec!["rejected", "quant", "engine", "GPUs"];
+        if layouts {
+            header.push("layout");
+        }
+        header.extend(["constraint", "reason"]);
+        let mut t = table(&header);
         for r in &doc.rejected {
-            t.add_row(vec![
+            let mut row = vec![
                 r.model.clone(),
                 r.quant.clone(),
                 r.engine.clone(),
                 // Turned down before it reached a machine.
                 r.gpus.clone().unwrap_or_else(|| "not sized".into()),
-                r.constraint.id().to_string(),
-                r.reason.clone(),
-            ]);
+            ];
+            if layouts {
+                // blank: one GPU, or turned down whatever the layout
+                row.push(r.layout.clone().unwrap_or_default());
+            }
+            row.extend([r.constraint.id().to_string(), r.reason.clone()]);
+            t.add_row(row);
         }
         out.push_str(&format!("\n{t}\n"));
     }

@@ -73,6 +73,28 @@ impl Parallel {
     pub fn is_plain(&self) -> bool {
         self.ep() == 1 && self.dp() == 1 && self.redundant_experts == 0
     }
+
+    /// The layout as the engines' flags name it, for a `tp`-wide group in `pp` pipeline stages:
+    /// "TP8", "TP8+PP2", "DP8+EP8", "DP2×TP4+EP8" (DP-attention ranks, each TP-sharded over the
+    /// rest), "+32 redundant experts".
+    pub fn layout(&self, tp: u32, pp: u32) -> String {
+        let atp = super::parallel::attention_tp(self, tp);
+        let mut s = match (self.dp(), atp) {
+            (1, _) => format!("TP{}", tp.max(1)),
+            (dp, 1) => format!("DP{dp}"),
+            (dp, atp) => format!("DP{dp}×TP{atp}"),
+        };
+        if self.ep() > 1 {
+            s.push_str(&format!("+EP{}", self.ep()));
+        }
+        if self.redundant_experts > 0 {
+            s.push_str(&format!("+{} redundant experts", self.redundant_experts));
+        }
+        if pp > 1 {
+            s.push_str(&format!("+PP{pp}"));
+        }
+        s
+    }
 }
 
 impl<'a> Deployment<'a> {
@@ -148,6 +170,16 @@ pub struct Placement {
 }
 
 impl Placement {
+    /// How the GPUs split the model under `p`: [`Parallel::layout`], or "layer split" (whole
+    /// layers per GPU). `None` on one GPU or none, where there is only one way.
+    pub fn layout(&self, p: &Parallel) -> Option<String> {
+        match (self.gpus, self.layer_split) {
+            (0 | 1, _) => None,
+            (_, true) => Some("layer split".into()),
+            (_, false) => Some(p.layout(self.tensor_parallel, self.pipeline_stages)),
+        }
+    }
+
     /// The placement of `w`'s layers under `spread`: the first layers sit on the GPUs, the rest in
     /// host memory; `experts_on_gpu` says, per layer, where its routed experts are;
     /// `offloaded_bytes` are the weight bytes in host memory.
@@ -289,5 +321,28 @@ impl MemoryPlan {
             host,
             kv_bytes_per_token: 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Parallel;
+
+    #[test]
+    fn a_layout_reads_as_the_engines_flags_name_it() {
+        let p = |ep, dp, redundant_experts| Parallel {
+            ep,
+            dp,
+            redundant_experts,
+        };
+        assert_eq!(p(0, 0, 0).layout(8, 1), "TP8");
+        assert_eq!(p(1, 1, 0).layout(8, 2), "TP8+PP2");
+        assert_eq!(p(8, 8, 0).layout(8, 1), "DP8+EP8");
+        assert_eq!(p(8, 2, 0).layout(8, 1), "DP2×TP4+EP8");
+        assert_eq!(p(8, 1, 0).layout(8, 1), "TP8+EP8");
+        assert_eq!(
+            p(16, 16, 32).layout(16, 1),
+            "DP16+EP16+32 redundant experts"
+        );
     }
 }

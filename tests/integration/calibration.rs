@@ -5,40 +5,22 @@
 
 use serde::Deserialize;
 
-use r1pick::catalog::model::{DenseArch, Model};
+use r1pick::catalog::model::Model;
 use r1pick::catalog::{Catalog, Engine};
 use r1pick::hardware::Hardware;
 use r1pick::hardware::simulate::{SimulationRequest, simulate};
 use r1pick::perf::{Performance, estimate};
 use r1pick::sizing::{Deployment, KvDtype, Workload, plan};
 
-use crate::util::{catalog, dense_model};
+use crate::util::{ReferenceArch, catalog};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
     #[allow(dead_code)]
     schema_version: u32,
-    reference_model: Vec<ReferenceModel>,
+    reference_model: Vec<ReferenceArch>,
     measurement: Vec<Measurement>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReferenceModel {
-    id: String,
-    name: String,
-    #[allow(dead_code)]
-    source: String,
-    layers: u32,
-    hidden: u32,
-    ffn: u32,
-    heads: u32,
-    kv_heads: u32,
-    head_dim: u32,
-    vocab: u32,
-    tied_embeddings: bool,
-    qkv_bias: bool,
 }
 
 #[derive(Deserialize, Clone)]
@@ -108,27 +90,6 @@ fn excluded(m: &Measurement) -> Option<&'static str> {
     None
 }
 
-fn reference_model(r: &ReferenceModel, quant: &str) -> Model {
-    dense_model(
-        &r.id,
-        &r.name,
-        DenseArch {
-            layers: r.layers,
-            hidden: r.hidden,
-            ffn: r.ffn,
-            heads: r.heads,
-            kv_heads: r.kv_heads,
-            head_dim: r.head_dim,
-            vocab: r.vocab,
-            tied_embeddings: r.tied_embeddings,
-            qkv_bias: r.qkv_bias,
-            qk_norm: false,
-            sliding_window: None,
-        },
-        quant,
-    )
-}
-
 fn hardware(c: &Catalog, m: &Measurement) -> Hardware {
     let req = SimulationRequest {
         gpu_specs: vec![format!("{}:{}", m.gpu, m.gpu_count)],
@@ -171,7 +132,7 @@ impl Row {
     }
 }
 
-fn predict(c: &Catalog, refs: &[ReferenceModel], m: &Measurement) -> Option<f64> {
+fn predict(c: &Catalog, refs: &[ReferenceArch], m: &Measurement) -> Option<f64> {
     let quant_id = if m.quant == "f16" {
         "fp16"
     } else {
@@ -181,7 +142,7 @@ fn predict(c: &Catalog, refs: &[ReferenceModel], m: &Measurement) -> Option<f64>
     let owned;
     let model = match refs.iter().find(|r| r.id == m.model) {
         Some(r) => {
-            owned = reference_model(r, quant_id);
+            owned = r.model(quant_id);
             &owned
         }
         None => c.model(&m.model).ok()?,

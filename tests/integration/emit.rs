@@ -3,7 +3,7 @@
 //! multi-node 671B as a LeaderWorkerSet whose leader and worker commands are the sized plan's, and
 //! the refusals.
 
-use crate::util::{assert_refused, r1pick};
+use crate::util::{argv, assert_refused, r1pick};
 
 const CASES: &str = include_str!("../data/emit-cases.txt");
 
@@ -154,9 +154,7 @@ fn the_671b_on_two_nodes_is_a_leader_worker_set_running_the_sized_commands() {
 #[test]
 fn a_plan_for_amd_gpus_asks_for_amd_gpus_and_runs_the_rocm_image() {
     let (code, stdout, _) = emit(
-        &[
-            "estimate", "70b", "--quant", "bf16", "--engine", "vllm", "--gpu", "mi300x:2",
-        ],
+        &argv("estimate 70b --quant bf16 --engine vllm --gpu mi300x:2"),
         "kubernetes",
     );
     assert_eq!(code, 0);
@@ -169,17 +167,7 @@ fn a_plan_for_amd_gpus_asks_for_amd_gpus_and_runs_the_rocm_image() {
 #[test]
 fn a_cpu_only_plan_runs_the_cpu_image_without_gpu_limits() {
     let (code, stdout, _) = emit(
-        &[
-            "estimate",
-            "7b",
-            "--quant",
-            "q4_k_m",
-            "--engine",
-            "llama.cpp",
-            "--no-gpu",
-            "--ram",
-            "32GB",
-        ],
+        &argv("estimate 7b --quant q4_k_m --engine llama.cpp --no-gpu --ram 32GB"),
         "kubernetes",
     );
     assert_eq!(code, 0);
@@ -192,37 +180,15 @@ fn a_cpu_only_plan_runs_the_cpu_image_without_gpu_limits() {
 #[test]
 fn manifests_are_refused_where_no_container_can_run_them() {
     assert_refused(
-        &[
-            "estimate",
-            "7b",
-            "--quant",
-            "q4_k_m",
-            "--engine",
-            "llama.cpp",
-            "--gpu",
-            "m2-ultra",
-            "--emit",
-            "kubernetes",
-        ],
+        &argv("estimate 7b --quant q4_k_m --engine llama.cpp --gpu m2-ultra --emit kubernetes"),
         "Apple Silicon has none",
     );
     assert_refused(
-        &[
-            "estimate", "7b", "--quant", "q4_k_m", "--gpu", "h100-sxm", "--emit", "helm",
-        ],
+        &argv("estimate 7b --quant q4_k_m --gpu h100-sxm --emit helm"),
         "'helm'",
     );
     assert_refused(
-        &[
-            "recommend",
-            "--task",
-            "chat",
-            "--gpu",
-            "l40s",
-            "--emit",
-            "compose",
-            "--json",
-        ],
+        &argv("recommend --task chat --gpu l40s --emit compose --json"),
         "give --emit or --json",
     );
 }

@@ -640,5 +640,64 @@ fn mtp_with_dp_attention_gains_as_lmsys_measured() {
     assert!(
         two / base < 2.18 && three / base < 2.44,
         "{two} {three} {base}"
+/// Issue 13: a rejected row names the layout it was tried in, so the 671B in FP8 on vLLM on
+/// 8×H200 reads as two tries (TP8 and DP8+EP8), each with its own reason; a layout turned down for
+/// its plain twin's reason (no int4 checkpoint TRT-LLM loads) is one row.
+#[test]
+fn rejected_rows_name_the_layout_tried() {
+    let args = [
+        "recommend",
+        "--model",
+        "671b",
+        "--gpu",
+        "h200:8",
+        "--task",
+        "research",
+        "--rate",
+        "1/s",
+        "--explain",
+    ];
+    let v = crate::util::json(&args);
+    let rows = v["rejected"].as_array().unwrap();
+    let key = |r: &Value| ["model", "quant", "engine", "gpus", "layout"].map(|k| r[k].to_string());
+    let mut keys: Vec<_> = rows.iter().map(key).collect();
+    let n = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), n, "two rejected rows read the same");
+    let on_8 = |quant: &str, engine: &str| -> Vec<(String, String)> {
+        rows.iter()
+            .filter(|r| {
+                r["quant"] == quant && r["engine"] == engine && r["gpus"] == "8 × NVIDIA H200 141GB"
+            })
+            .map(|r| {
+                (
+                    r["layout"].to_string(),
+                    r["constraint"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        on_8("fp8", "vllm"),
+        [
+            ("\"DP8+EP8\"".to_string(), "min_speed".to_string()),
+            ("\"TP8\"".to_string(), "load".to_string())
+        ]
+    );
+    assert_eq!(
+        on_8("int4", "trtllm"),
+        [("null".to_string(), "support".to_string())]
+    );
+    // one GPU has one layout: none is named
+    assert!(
+        rows.iter()
+            .filter(|r| r["gpus"] == "1 × NVIDIA H200 141GB")
+            .all(|r| r["layout"].is_null())
+    );
+    let out = crate::util::r1pick().args(args).output().unwrap();
+    insta::assert_snapshot!(
+        "recommend-671b-h200x8-layouts",
+        String::from_utf8_lossy(&out.stdout)
     );
 }

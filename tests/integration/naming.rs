@@ -1,12 +1,7 @@
 //! One name per GPU across a recommendation (issue 15 item 8): the headline, the alternatives,
 //! the rejected table and the `--explain` trace name the machine the same way.
 
-use crate::util::r1pick;
-
-fn stdout(args: &[&str]) -> String {
-    let out = r1pick().args(args).output().expect("r1pick runs");
-    String::from_utf8(out.stdout).expect("utf-8")
-}
+use crate::util::{argv, stdout};
 
 /// The GPU cells of every table row: the cell after the engine, "1 × NVIDIA GeForce RTX 4090".
 fn gpu_cells(text: &str) -> Vec<String> {
@@ -19,14 +14,7 @@ fn gpu_cells(text: &str) -> Vec<String> {
 
 #[test]
 fn the_trace_tables_and_headline_name_the_gpu_alike() {
-    let out = stdout(&[
-        "recommend",
-        "--task",
-        "chat",
-        "--gpu",
-        "rtx-4090",
-        "--explain",
-    ]);
+    let out = stdout(&argv("recommend --task chat --gpu rtx-4090 --explain"));
     let name = "1 × NVIDIA GeForce RTX 4090";
     assert!(
         out.starts_with(&format!("Recommended for chat on {name}:")),
@@ -45,16 +33,9 @@ fn the_trace_tables_and_headline_name_the_gpu_alike() {
 
 #[test]
 fn a_mixed_machine_is_named_by_each_type_in_the_trace() {
-    let out = stdout(&[
-        "recommend",
-        "--task",
-        "chat",
-        "--gpu",
-        "rtx-4090",
-        "--gpu",
-        "rtx-3090",
-        "--explain",
-    ]);
+    let out = stdout(&argv(
+        "recommend --task chat --gpu rtx-4090 --gpu rtx-3090 --explain",
+    ));
     let both = "1 × NVIDIA GeForce RTX 4090 + 1 × NVIDIA GeForce RTX 3090";
     assert!(
         out.contains(&format!("  - hardware: {both}, 96.0 GiB RAM (simulated)\n")),

@@ -3,9 +3,9 @@
 use r1pick::catalog::ParamBreakdown;
 use r1pick::perf::{Performance, estimate};
 use r1pick::sizing::weights::WeightBytes;
-use r1pick::sizing::{Deployment, KvDtype, Workload, plan};
+use r1pick::sizing::{Deployment, KvDtype, plan};
 
-use crate::util::{assert_refused, assert_within, catalog, machine, r1pick};
+use crate::util::{assert_refused, assert_within, catalog, deployed, machine, r1pick, workload};
 
 struct Setup<'a> {
     model: &'a str,
@@ -33,23 +33,14 @@ impl Default for Setup<'_> {
 
 /// The deployment of `s` on `gpus` GPUs.
 fn deployment<'c>(c: &'c r1pick::catalog::Catalog, s: &Setup, gpus: u32) -> Deployment<'c> {
-    Deployment {
-        model: c.model(s.model).unwrap(),
-        quant: c.quant(s.quant).unwrap(),
-        engine: c.engine(s.engine).unwrap(),
+    deployed(
+        c.model(s.model).unwrap(),
+        c.quant(s.quant).unwrap(),
+        c.engine(s.engine).unwrap(),
         gpus,
-        tensor_parallel: None,
-        kv_dtype: KvDtype::Bf16,
-        mla_kv: None,
-        mtp: 0,
-        parallel: Default::default(),
-        workload: Workload {
-            context: s.context,
-            prompt: s.prompt,
-            output: 1024,
-            concurrency: s.concurrency,
-        },
-    }
+        KvDtype::Bf16,
+        workload(s.context, s.prompt, 1024, s.concurrency),
+    )
 }
 
 fn perf(s: Setup) -> Performance {

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use r1pick::catalog::model::{DenseArch, Model};
+use r1pick::catalog::model::Model;
 use r1pick::catalog::{Engine, Quant};
 use r1pick::hardware::Hardware;
 use r1pick::perf;
@@ -12,33 +12,17 @@ use r1pick::serving::{
     self, Lengths, Limit, Load, LoadEstimate, LoadRequest, SchedulerOverrides, Span,
 };
 use r1pick::sizing::capacity::{GpuBudget, KvRule, pool_bytes, profile_activation};
-use r1pick::sizing::{Deployment, KvDtype, Parallel, Workload, plan};
+use r1pick::sizing::{Deployment, KvDtype, Parallel, plan};
 
-use crate::util::{assert_within, catalog, dense_model, machine};
+use crate::util::{ReferenceArch, assert_within, catalog, deployed, machine, workload};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Runs {
     #[allow(dead_code)]
     schema_version: u32,
-    reference: Vec<Reference>,
+    reference: Vec<ReferenceArch>,
     sweep: Vec<Sweep>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Reference {
-    id: String,
-    #[allow(dead_code)]
-    source: String,
-    layers: u32,
-    hidden: u32,
-    ffn: u32,
-    heads: u32,
-    kv_heads: u32,
-    head_dim: u32,
-    vocab: u32,
-    qk_norm: bool,
 }
 
 #[derive(Deserialize)]
@@ -78,32 +62,11 @@ fn runs() -> Runs {
     toml::from_str(&text).expect("tests/data/serving_runs.toml parses")
 }
 
-fn reference_model(r: &Reference, quant: &str) -> Model {
-    dense_model(
-        &r.id,
-        &r.id,
-        DenseArch {
-            layers: r.layers,
-            hidden: r.hidden,
-            ffn: r.ffn,
-            heads: r.heads,
-            kv_heads: r.kv_heads,
-            head_dim: r.head_dim,
-            vocab: r.vocab,
-            tied_embeddings: false,
-            qkv_bias: false,
-            qk_norm: r.qk_norm,
-            sliding_window: None,
-        },
-        quant,
-    )
-}
-
 /// A reference architecture of the runs file, by id.
 fn reference(id: &str, quant: &str) -> Model {
     let file = runs();
     let r = file.reference.iter().find(|r| r.id == id).unwrap();
-    reference_model(r, quant)
+    r.model(quant)
 }
 
 fn span(s: &str) -> Span {
@@ -161,27 +124,19 @@ pub fn under_load(
         Load::Concurrency { requests } => requests,
         Load::Rate { .. } => 1,
     };
-    let d = Deployment {
+    let slots = if engine.batching == r1pick::catalog::engine::Batching::Slots {
+        slots
+    } else {
+        1
+    };
+    let d = deployed(
         model,
         quant,
         engine,
-        gpus: hw.gpu_count(),
-        tensor_parallel: None,
-        kv_dtype: kv,
-        mla_kv: None,
-        mtp: 0,
-        parallel: Default::default(),
-        workload: Workload {
-            context,
-            prompt: lengths.prompt.max,
-            output: lengths.output.max,
-            concurrency: if engine.batching == r1pick::catalog::engine::Batching::Slots {
-                slots
-            } else {
-                1
-            },
-        },
-    };
+        hw.gpu_count(),
+        kv,
+        workload(context, lengths.prompt.max, lengths.output.max, slots),
+    );
     let mem = plan(&d, hw)?;
     serving::estimate(
         &d,
@@ -207,7 +162,7 @@ fn points() -> Vec<Point> {
         let owned;
         let model = match file.reference.iter().find(|r| r.id == s.model) {
             Some(r) => {
-                owned = reference_model(r, &s.quant);
+                owned = r.model(&s.quant);
                 &owned
             }
             None => c.model(&s.model).unwrap(),
@@ -242,23 +197,14 @@ fn points() -> Vec<Point> {
                     Load::Rate { .. } => 1,
                 };
                 let (isl, osl) = (lengths.prompt.mean() as u32, lengths.output.mean() as u32);
-                let d = Deployment {
+                let d = deployed(
                     model,
                     quant,
                     engine,
-                    gpus: hw.gpu_count(),
-                    tensor_parallel: None,
-                    kv_dtype: kv_dtype(&s.kv_dtype),
-                    mla_kv: None,
-                    mtp: 0,
-                    parallel: Default::default(),
-                    workload: Workload {
-                        context: isl + osl,
-                        prompt: isl,
-                        output: osl,
-                        concurrency: n,
-                    },
-                };
+                    hw.gpu_count(),
+                    kv_dtype(&s.kv_dtype),
+                    workload(isl + osl, isl, osl, n),
+                );
                 plan(&d, &hw).ok().map(|mem| perf::estimate(&d, &hw, &mem))
             };
             let pick = |p: Option<serving::Percentiles>| {
@@ -588,7 +534,7 @@ fn kv_starved_deployment_has_its_batch_capped_by_kv_capacity() {
     let c = catalog();
     let file = runs();
     let r = file.reference.iter().find(|r| r.id == "qwen3-32b").unwrap();
-    let model = reference_model(r, "bf16");
+    let model = r.model("bf16");
     let lengths = Lengths {
         prompt: Span::fixed(32_000),
         output: Span::fixed(100),
@@ -669,23 +615,14 @@ fn concurrency_one_reproduces_the_single_stream_numbers() {
         let quant = c.quant(q).unwrap();
         let engine = c.engine(e).unwrap();
         let hw = machine(gpu);
-        let d = Deployment {
+        let d = deployed(
             model,
             quant,
             engine,
-            gpus: hw.gpu_count(),
-            tensor_parallel: None,
-            kv_dtype: KvDtype::Bf16,
-            mla_kv: None,
-            mtp: 0,
-            parallel: Default::default(),
-            workload: Workload {
-                context: isl + osl,
-                prompt: isl,
-                output: osl,
-                concurrency: 1,
-            },
-        };
+            hw.gpu_count(),
+            KvDtype::Bf16,
+            workload(isl + osl, isl, osl, 1),
+        );
         let mem = plan(&d, &hw).unwrap();
         let single = perf::estimate(&d, &hw, &mem);
         let lengths = Lengths {
@@ -729,25 +666,20 @@ fn mtp_with_dp_attention_is_the_step_over_its_accepted_tokens() {
     let c = catalog();
     let hw = machine("h200:8");
     let at = |mtp: u32, concurrency: u32| Deployment {
-        model: c.model("deepseek-r1").unwrap(),
-        quant: c.quant("fp8").unwrap(),
-        engine: c.engine("trtllm").unwrap(),
-        gpus: hw.gpu_count(),
-        tensor_parallel: None,
-        kv_dtype: KvDtype::Bf16,
-        mla_kv: None,
         mtp,
         parallel: Parallel {
             ep: 8,
             dp: 8,
             redundant_experts: 0,
         },
-        workload: Workload {
-            context: 3072,
-            prompt: 1024,
-            output: 2048,
-            concurrency,
-        },
+        ..deployed(
+            c.model("deepseek-r1").unwrap(),
+            c.quant("fp8").unwrap(),
+            c.engine("trtllm").unwrap(),
+            hw.gpu_count(),
+            KvDtype::Bf16,
+            workload(3072, 1024, 2048, concurrency),
+        )
     };
     let lengths = Lengths {
         prompt: Span::fixed(1024),
@@ -895,23 +827,14 @@ fn vllm_kv_capacity_matches_its_log_on_an_rtx_3090() {
     let engine = c.engine("vllm").unwrap();
     let per_token = 32.0 * 8.0 * 128.0 * 2.0 * 2.0; // 128 KiB (layers × kv heads × dim × K,V × 2 B)
     for (len, logged) in [(20_000u32, 31_232.0), (29_000, 23_648.0)] {
-        let d = Deployment {
-            model: &model,
+        let d = deployed(
+            &model,
             quant,
             engine,
-            gpus: 1,
-            tensor_parallel: None,
-            kv_dtype: KvDtype::Bf16,
-            mla_kv: None,
-            mtp: 0,
-            parallel: Default::default(),
-            workload: Workload {
-                context: len,
-                prompt: 1,
-                output: 1,
-                concurrency: 1,
-            },
-        };
+            1,
+            KvDtype::Bf16,
+            workload(len, 1, 1, 1),
+        );
         let gpu = GpuBudget {
             total: 23.58 * GIB,
             weights: 14.9888 * GIB,
@@ -934,23 +857,14 @@ fn vllm_kv_capacity_matches_its_log_on_an_rtx_3090() {
 fn vllm_kv_capacity_pool_matches_its_log_on_two_rtx_4090() {
     let c = catalog();
     let model = c.model("deepseek-r1-distill-qwen-14b").unwrap();
-    let d = Deployment {
+    let d = deployed(
         model,
-        quant: c.quant("bf16").unwrap(),
-        engine: c.engine("vllm").unwrap(),
-        gpus: 2,
-        tensor_parallel: None,
-        kv_dtype: KvDtype::Bf16,
-        mla_kv: None,
-        mtp: 0,
-        parallel: Default::default(),
-        workload: Workload {
-            context: 131_072,
-            prompt: 1,
-            output: 1,
-            concurrency: 1,
-        },
-    };
+        c.quant("bf16").unwrap(),
+        c.engine("vllm").unwrap(),
+        2,
+        KvDtype::Bf16,
+        workload(131_072, 1, 1, 1),
+    );
     // Chunked prefill is on above 32K context in V0: a 2048-token profile forward.
     let gpu = GpuBudget {
         total: 23.08 / 0.98 * GIB,
@@ -994,23 +908,14 @@ fn sglang_and_trtllm_pools_follow_their_rules() {
 fn r1_kv_capacity_on_eight_h200_counts_latent_tokens() {
     let c = catalog();
     let hw = machine("h200:8");
-    let d = Deployment {
-        model: c.model("deepseek-r1").unwrap(),
-        quant: c.quant("fp8").unwrap(),
-        engine: c.engine("vllm").unwrap(),
-        gpus: 8,
-        tensor_parallel: None,
-        kv_dtype: KvDtype::Bf16,
-        mla_kv: None,
-        mtp: 0,
-        parallel: Default::default(),
-        workload: Workload {
-            context: 32_768,
-            prompt: 1,
-            output: 1,
-            concurrency: 4,
-        },
-    };
+    let d = deployed(
+        c.model("deepseek-r1").unwrap(),
+        c.quant("fp8").unwrap(),
+        c.engine("vllm").unwrap(),
+        8,
+        KvDtype::Bf16,
+        workload(32_768, 1, 1, 4),
+    );
     let mem = plan(&d, &hw).unwrap();
     let kv = serving::kv_capacity_of(&d, &hw, &mem).unwrap();
     println!(
@@ -1079,23 +984,14 @@ fn a_prepared_server_answers_every_load_exactly_as_the_estimate() -> Result<(), 
     ];
     for (model, quant, engine, gpu, prompt, output) in cases {
         let hw = machine(gpu);
-        let d = Deployment {
-            model: c.model(model)?,
-            quant: c.quant(quant)?,
-            engine: c.engine(engine)?,
-            gpus: hw.gpu_count(),
-            tensor_parallel: None,
-            kv_dtype: KvDtype::engine_default(c.engine(engine)?),
-            mla_kv: None,
-            mtp: 0,
-            parallel: Default::default(),
-            workload: Workload {
-                context: 8192,
-                prompt: prompt.max,
-                output: output.max,
-                concurrency: 1,
-            },
-        };
+        let d = deployed(
+            c.model(model)?,
+            c.quant(quant)?,
+            c.engine(engine)?,
+            hw.gpu_count(),
+            KvDtype::engine_default(c.engine(engine)?),
+            workload(8192, prompt.max, output.max, 1),
+        );
         let mem = plan(&d, &hw)?;
         let lengths = Lengths { prompt, output };
         let server = serving::Server::new(&d, &hw, &mem, lengths, &SchedulerOverrides::default())?;

@@ -1,8 +1,8 @@
 //! Fit decisions that must match reality.
 
-use r1pick::sizing::{Deployment, KvDtype, Workload, plan};
+use r1pick::sizing::{KvDtype, plan};
 
-use crate::util::{catalog, machine};
+use crate::util::{catalog, deployed, machine, workload};
 
 fn fits(model: &str, quant: &str, engine: &str, gpu: &str, context: u32) -> bool {
     sized(model, quant, engine, gpu, context, 1).fits
@@ -39,23 +39,14 @@ fn sized(
 ) -> r1pick::sizing::MemoryPlan {
     let c = catalog();
     let hw = machine(gpu);
-    let d = Deployment {
-        model: c.model(model).unwrap(),
-        quant: c.quant(quant).unwrap(),
-        engine: c.engine(engine).unwrap(),
-        gpus: hw.gpu_count(),
-        tensor_parallel: None,
-        kv_dtype: KvDtype::Bf16,
-        mla_kv: None,
-        mtp: 0,
-        parallel: Default::default(),
-        workload: Workload {
-            context,
-            prompt: 1024,
-            output: 1024,
-            concurrency,
-        },
-    };
+    let d = deployed(
+        c.model(model).unwrap(),
+        c.quant(quant).unwrap(),
+        c.engine(engine).unwrap(),
+        hw.gpu_count(),
+        KvDtype::Bf16,
+        workload(context, 1024, 1024, concurrency),
+    );
     plan(&d, &hw).unwrap()
 }
 
@@ -104,23 +95,14 @@ fn llama_cpp_splits_layers_across_gpus_and_spills_to_host() {
 fn the_671b_on_one_gpu_keeps_attention_on_the_gpu_and_experts_in_ram() {
     let c = catalog();
     let hw = crate::util::machine_with_ram("rtx-4090", 256 << 30);
-    let d = Deployment {
-        model: c.model("r1-0528").unwrap(),
-        quant: c.quant("ud-iq1_s").unwrap(),
-        engine: c.engine("llama.cpp").unwrap(),
-        gpus: 1,
-        tensor_parallel: None,
-        kv_dtype: KvDtype::Bf16,
-        mla_kv: None,
-        mtp: 0,
-        parallel: Default::default(),
-        workload: Workload {
-            context: 8192,
-            prompt: 1024,
-            output: 1024,
-            concurrency: 1,
-        },
-    };
+    let d = deployed(
+        c.model("r1-0528").unwrap(),
+        c.quant("ud-iq1_s").unwrap(),
+        c.engine("llama.cpp").unwrap(),
+        1,
+        KvDtype::Bf16,
+        workload(8192, 1024, 1024, 1),
+    );
     let p = plan(&d, &hw).unwrap();
     assert!(p.fits);
     assert_eq!(p.placement.cpu_layers, 0);

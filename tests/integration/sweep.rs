@@ -213,6 +213,20 @@ fn svg(args: &[&str]) -> String {
     std::fs::read_to_string(&path).expect("the chart")
 }
 
+/// Each of `needed` is the text of a `<text>` element of the chart.
+#[track_caller]
+fn assert_texts(doc: &roxmltree::Document, needed: &[&str]) {
+    let texts: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "text")
+        .filter_map(|n| n.text())
+        .map(str::trim)
+        .collect();
+    for n in needed {
+        assert!(texts.contains(n), "no '{n}' in {texts:?}");
+    }
+}
+
 fn count(doc: &roxmltree::Document, tag: &str) -> usize {
     doc.descendants()
         .filter(|n| n.is_element() && n.tag_name().name() == tag)
@@ -242,22 +256,17 @@ fn a_sweep_plot_is_xml_with_one_line_per_series_and_its_markers() {
     assert_eq!(series(&doc), ["#1F77B4", "#2CA02C", "#D62728"]);
     // the knee
     assert_eq!(count(&doc, "circle"), 1);
-    let texts: Vec<&str> = doc
-        .descendants()
-        .filter(|n| n.tag_name().name() == "text")
-        .filter_map(|n| n.text())
-        .map(str::trim)
-        .collect();
-    for needed in [
-        "deepseek-r1-distill-llama-70b · fp8 · vllm on 8 × NVIDIA H100 SXM5 80GB — prompt 1024, output 1024 tokens",
-        "concurrency (requests in flight, log scale)",
-        "output tokens/s",
-        "TTFT p90 (ms)",
-        "output tok/s per GPU",
-        "tok/s per user",
-    ] {
-        assert!(texts.contains(&needed), "no '{needed}' in {texts:?}");
-    }
+    assert_texts(
+        &doc,
+        &[
+            "deepseek-r1-distill-llama-70b · fp8 · vllm on 8 × NVIDIA H100 SXM5 80GB — prompt 1024, output 1024 tokens",
+            "concurrency (requests in flight, log scale)",
+            "output tokens/s",
+            "TTFT p90 (ms)",
+            "output tok/s per GPU",
+            "tok/s per user",
+        ],
+    );
     // No font file, no external reference: text names a generic family only.
     assert!(!text.contains("@font-face") && !text.contains("url(") && !text.contains("href"));
     assert!(
@@ -330,20 +339,16 @@ fn the_recommend_plot_draws_every_passing_candidate_the_front_and_one_pick() {
     // The 11 candidates that pass (vLLM, SGLang and TensorRT-LLM on 1–8 GPUs), one pick.
     assert_eq!(count(&doc, "circle"), 11);
     assert_eq!(count(&doc, "polygon"), 1);
-    let texts: Vec<&str> = doc
-        .descendants()
-        .filter_map(|n| n.text())
-        .map(str::trim)
-        .collect();
-    for needed in [
-        "chat: the candidates that pass on 8 × NVIDIA H100 SXM5 80GB — prompt 1024, output 1024 tokens",
-        "output tokens/s per GPU",
-        "tokens/s per user",
-        "Pareto front",
-        "the pick: deepseek-r1-distill-llama-70b fp8 sglang, 8 GPU(s)",
-    ] {
-        assert!(texts.contains(&needed), "no '{needed}' in {texts:?}");
-    }
+    assert_texts(
+        &doc,
+        &[
+            "chat: the candidates that pass on 8 × NVIDIA H100 SXM5 80GB — prompt 1024, output 1024 tokens",
+            "output tokens/s per GPU",
+            "tokens/s per user",
+            "Pareto front",
+            "the pick: deepseek-r1-distill-llama-70b fp8 sglang, 8 GPU(s)",
+        ],
+    );
     // The README's picture is this command's output, byte for byte.
     let committed = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -358,9 +363,7 @@ fn the_recommend_plot_draws_every_passing_candidate_the_front_and_one_pick() {
 }
 
 fn plan_args() -> Vec<&'static str> {
-    "plan --task chat --gpu h100-sxm --rate 20/s"
-        .split_whitespace()
-        .collect()
+    crate::util::argv("plan --task chat --gpu h100-sxm --rate 20/s")
 }
 
 /// `plan --plot`: the chosen shape's monthly cost and replicas against the rate, one line each,
@@ -371,20 +374,15 @@ fn a_plan_plot_draws_cost_and_replicas_against_the_rate() {
     let doc = roxmltree::Document::parse(&text).expect("the SVG parses as XML");
     assert_eq!(series(&doc), ["#1F77B4", "#2CA02C"]);
     assert_eq!(count(&doc, "polygon"), 1, "one triangle: the planned rate");
-    let texts: Vec<&str> = doc
-        .descendants()
-        .filter(|n| n.tag_name().name() == "text")
-        .filter_map(|n| n.text())
-        .map(str::trim)
-        .collect();
-    for needed in [
-        "requests/s",
-        "USD per month",
-        "replicas (spares included)",
-        "planned: 20 requests/s",
-    ] {
-        assert!(texts.contains(&needed), "no '{needed}' in {texts:?}");
-    }
+    assert_texts(
+        &doc,
+        &[
+            "requests/s",
+            "USD per month",
+            "replicas (spares included)",
+            "planned: 20 requests/s",
+        ],
+    );
     assert_eq!(text, svg(&plan_args()), "byte-identical across runs");
 }
 

@@ -1,11 +1,11 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
-use r1pick::catalog::Catalog;
 use r1pick::catalog::model::{Architecture, DenseArch, Model, Scores};
+use r1pick::catalog::{Catalog, Engine, Quant};
 use r1pick::hardware::Hardware;
 use r1pick::hardware::simulate::{SimulationRequest, simulate};
-use r1pick::sizing::{Deployment, Workload};
+use r1pick::sizing::{Deployment, KvDtype, Workload};
 
 /// Exact parameter recounts of the distills' config.json (models.md §1a "Params, exact recount").
 pub const DISTILL_PARAMS: [(&str, u64); 6] = [
@@ -64,6 +64,19 @@ pub fn r1pick() -> assert_cmd::Command {
         .env_remove("R1PICK_NVML_SNAPSHOT")
         .env_remove("CUDA_VISIBLE_DEVICES");
     cmd
+}
+
+/// A command line as the tests write it, one string ("recommend --task chat --gpu rtx-4090"),
+/// split into its arguments (none of them holds a space).
+pub fn argv(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+/// What `r1pick ARGS` prints on stdout, whatever its exit code.
+#[track_caller]
+pub fn stdout(args: &[&str]) -> String {
+    let out = r1pick().args(args).output().expect("r1pick runs");
+    String::from_utf8(out.stdout).expect("utf-8")
 }
 
 /// What `r1pick ARGS --json` prints, as JSON, once it exited with `code` (its stderr in the
@@ -135,6 +148,56 @@ pub fn model_of(id: &str, name: &str, arch: Architecture, quant: &str) -> Model 
     }
 }
 
+/// A dense reference architecture of a measurement file (tests/data: the calibration rows'
+/// `[[reference_model]]`, the serving runs' `[[reference]]`): a model the measurements ran that
+/// the catalog does not carry.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceArch {
+    pub id: String,
+    /// As the source names it; the id where the file gives none.
+    pub name: Option<String>,
+    #[allow(dead_code)]
+    pub source: String,
+    pub layers: u32,
+    pub hidden: u32,
+    pub ffn: u32,
+    pub heads: u32,
+    pub kv_heads: u32,
+    pub head_dim: u32,
+    pub vocab: u32,
+    #[serde(default)]
+    pub tied_embeddings: bool,
+    #[serde(default)]
+    pub qkv_bias: bool,
+    #[serde(default)]
+    pub qk_norm: bool,
+}
+
+impl ReferenceArch {
+    /// The architecture as a model in `quant`.
+    pub fn model(&self, quant: &str) -> Model {
+        dense_model(
+            &self.id,
+            self.name.as_deref().unwrap_or(&self.id),
+            DenseArch {
+                layers: self.layers,
+                hidden: self.hidden,
+                ffn: self.ffn,
+                heads: self.heads,
+                kv_heads: self.kv_heads,
+                head_dim: self.head_dim,
+                vocab: self.vocab,
+                tied_embeddings: self.tied_embeddings,
+                qkv_bias: self.qkv_bias,
+                qk_norm: self.qk_norm,
+                sliding_window: None,
+            },
+            quant,
+        )
+    }
+}
+
 /// `model` × `quant` on `engine` over `gpus` GPUs, by catalog ids or aliases.
 pub fn deployment<'a>(
     c: &'a Catalog,
@@ -151,6 +214,23 @@ pub fn deployment<'a>(
         gpus,
         workload,
     )
+}
+
+/// `model` × `quant` on `engine` over `gpus` GPUs with a `kv` cache: the engine's own tensor
+/// parallelism and MLA layout, no MTP, no EP (the deployment the sizing, speed and serving tests
+/// share).
+pub fn deployed<'a>(
+    model: &'a Model,
+    quant: &'a Quant,
+    engine: &'a Engine,
+    gpus: u32,
+    kv: KvDtype,
+    workload: Workload,
+) -> Deployment<'a> {
+    Deployment {
+        kv_dtype: kv,
+        ..Deployment::new(model, quant, engine, gpus, workload)
+    }
 }
 
 pub fn workload(context: u32, prompt: u32, output: u32, concurrency: u32) -> Workload {

@@ -1,7 +1,7 @@
 //! What a user sees (issue 15): headlines that name the hardware, no placeholders, one word per
 //! thing, the `tasks` command. Each test pins a line that was wrong before.
 
-use crate::util::r1pick;
+use crate::util::{argv, r1pick};
 
 /// Exit code and stdout of a command run where the snapshot fixtures (machine.toml) are.
 fn run(args: &[&str]) -> (Option<i32>, String) {
@@ -31,14 +31,7 @@ fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
 
 #[test]
 fn the_cloud_headline_names_the_gpu_type() {
-    let out = stdout(&[
-        "recommend",
-        "--task",
-        "research",
-        "--cloud",
-        "--budget",
-        "3/h",
-    ]);
+    let out = stdout(&argv("recommend --task research --cloud --budget 3/h"));
     assert_eq!(
         out.lines().nth(2),
         Some(
@@ -76,15 +69,7 @@ fn a_mixed_machine_is_named_by_its_composition_and_its_memory_per_gpu_type() {
     // The custom GPU is named in the alternatives too, never "cpu".
     assert!(!out.contains("× cpu"), "{out}");
 
-    let out = stdout(&[
-        "recommend",
-        "--task",
-        "chat",
-        "--gpu",
-        "rtx-4090",
-        "--gpu",
-        "rtx-3090",
-    ]);
+    let out = stdout(&argv("recommend --task chat --gpu rtx-4090 --gpu rtx-3090"));
     assert_eq!(
         out.lines().next(),
         Some("Recommended for chat on 1 × NVIDIA GeForce RTX 4090 + 1 × NVIDIA GeForce RTX 3090:")
@@ -93,14 +78,7 @@ fn a_mixed_machine_is_named_by_its_composition_and_its_memory_per_gpu_type() {
 
 #[test]
 fn no_gpu_is_a_simulated_cpu_only_machine() {
-    let out = stdout(&[
-        "recommend",
-        "--task",
-        "extraction",
-        "--no-gpu",
-        "--ram",
-        "64GiB",
-    ]);
+    let out = stdout(&argv("recommend --task extraction --no-gpu --ram 64GiB"));
     assert_eq!(
         out.lines().next(),
         Some("Nothing qualifies for classification on a simulated CPU-only machine.")
@@ -124,16 +102,9 @@ fn no_placeholders_for_what_a_deployment_does_not_have() {
 
     let one = stdout(&["size", "7b", "--gpu", "h100-sxm"]);
     assert_eq!(one.lines().nth(1), Some("context 8192 tokens × 1 sequence"));
-    let dense = stdout(&[
-        "size",
-        "70b",
-        "--quant",
-        "q4_k_m",
-        "--engine",
-        "llama.cpp",
-        "--gpu",
-        "rtx-4090",
-    ]);
+    let dense = stdout(&argv(
+        "size 70b --quant q4_k_m --engine llama.cpp --gpu rtx-4090",
+    ));
     assert!(!dense.contains("experts of"), "{dense}");
 
     let check = stdout(&["check", "7b", "--gpu", "l40s", "--task", "chat"]);
@@ -233,16 +204,9 @@ fn json_is_the_same_whatever_the_width() {
 #[test]
 fn closest_means_runs_here_and_misses_by_the_least() {
     // On a machine without a GPU the README's first command says what misses, locally and in the cloud.
-    let (code, out) = run(&[
-        "recommend",
-        "--task",
-        "code",
-        "--latency",
-        "200ms",
-        "--no-gpu",
-        "--ram",
-        "64GiB",
-    ]);
+    let (code, out) = run(&argv(
+        "recommend --task code --latency 200ms --no-gpu --ram 64GiB",
+    ));
     assert_eq!(code, Some(1));
     assert_eq!(
         out.matches("closest").count(),
@@ -264,16 +228,9 @@ fn closest_means_runs_here_and_misses_by_the_least() {
         assert!(!l.contains(" on -"), "{l}");
     }
     // Nothing turned down before sizing (below the quality floor) names a GPU: null, never "-".
-    let (_, json) = run(&[
-        "recommend",
-        "--task",
-        "extraction",
-        "--no-gpu",
-        "--ram",
-        "64GiB",
-        "--explain",
-        "--json",
-    ]);
+    let (_, json) = run(&argv(
+        "recommend --task extraction --no-gpu --ram 64GiB --explain --json",
+    ));
     let doc: serde_json::Value = serde_json::from_str(&json).expect("json");
     let rejected = doc["rejected"].as_array().expect("rejected");
     assert!(rejected.iter().any(|r| r["gpus"].is_null()));
@@ -304,39 +261,22 @@ fn the_readme_first_command_on_a_machine_without_a_gpu_says_nothing_local_qualif
 /// `auto` is the checkpoint's bf16.
 #[test]
 fn the_kv_cache_is_named_as_each_engine_allocates_it() {
-    let gguf = stdout(&[
-        "estimate",
-        "7b",
-        "--quant",
-        "q4_k_m",
-        "--engine",
-        "llama.cpp",
-        "--gpu",
-        "rtx-4090",
-        "--json",
-    ]);
+    let gguf = stdout(&argv(
+        "estimate 7b --quant q4_k_m --engine llama.cpp --gpu rtx-4090 --json",
+    ));
     assert!(gguf.contains(r#""kv_dtype": "f16""#), "{gguf}");
-    let vllm = stdout(&[
-        "estimate", "7b", "--quant", "bf16", "--engine", "vllm", "--gpu", "rtx-4090", "--json",
-    ]);
+    let vllm = stdout(&argv(
+        "estimate 7b --quant bf16 --engine vllm --gpu rtx-4090 --json",
+    ));
     assert!(vllm.contains(r#""kv_dtype": "bf16""#), "{vllm}");
 }
 
 /// Issue 15 item 8: the check table names a constraint by its JSON id.
 #[test]
 fn the_check_table_names_constraints_by_their_json_ids() {
-    let (_, out) = run(&[
-        "check",
-        "7b",
-        "--quant",
-        "q4_k_m",
-        "--engine",
-        "llama.cpp",
-        "--gpu",
-        "rtx-4090",
-        "--latency",
-        "1ms",
-    ]);
+    let (_, out) = run(&argv(
+        "check 7b --quant q4_k_m --engine llama.cpp --gpu rtx-4090 --latency 1ms",
+    ));
     assert!(
         line_with(&out, "≤ 24.0 GiB")
             .trim_start_matches('│')

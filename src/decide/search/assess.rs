@@ -141,6 +141,9 @@ pub struct Turned {
     pub message: String,
     /// Relative violation; infinite when no relaxation fixes it.
     pub shortfall: f64,
+    /// The layout tried ([`crate::sizing::Placement::layout`]); before sizing, only an EP /
+    /// DP-attention one is named.
+    pub layout: Option<String>,
 }
 
 /// One model × quant × engine, with the work that is the same on every machine (shared, not
@@ -198,10 +201,13 @@ pub fn assess_with<'a>(
     gpus: u32,
     words: Words,
 ) -> Result<Candidate<'a>, Turned> {
+    // Not sized: the EP / DP layout as the search proposes it, one TP group of every GPU.
+    let unsized_layout = (!s.parallel.is_plain() && gpus > 1).then(|| s.parallel.layout(gpus, 1));
     let unrunnable = |message| Turned {
         reason: Reason::Support,
         message,
         shortfall: f64::INFINITY,
+        layout: unsized_layout.clone(),
     };
     if let Some(why) = unsupported(s.model, s.quant, s.engine, hw, gpus) {
         return Err(unrunnable(why));
@@ -234,6 +240,7 @@ pub fn assess_with<'a>(
             reason: Reason::Unmet(Constraint::Fits),
             message: memory.shortfall.clone().unwrap_or_default(),
             shortfall: over,
+            layout: memory.placement.layout(&s.parallel),
         });
     }
     let performance = estimate_with(&d, hw, &memory, &s.weights, &s.params);
@@ -264,10 +271,12 @@ pub fn assess_with<'a>(
             Some(_) => {}
             None => {
                 let e = &cand.evaluated;
-                let l = under_load(&e.deployment, hw, &e.memory, t).map_err(|e| Turned {
+                let layout = e.memory.placement.layout(&e.deployment.parallel);
+                let l = under_load(&e.deployment, hw, &e.memory, t).map_err(|err| Turned {
                     reason: Reason::Unmet(Constraint::Fits),
-                    message: e.to_string(),
+                    message: err.to_string(),
                     shortfall: f64::INFINITY,
+                    layout,
                 })?;
                 cand = with_load(req, constraints, cand, l, words);
             }

@@ -214,31 +214,28 @@ pub fn screen(
     spec: &WorkloadSpec,
     judging: Judging,
 ) -> Result<(Workload, f64), Box<Rejection>> {
-    let workload = workload(model, task, spec).map_err(|reason| {
+    // Out before any quant, engine or machine, and no relaxation brings it back.
+    let out = |constraint, reason| {
         Box::new(rejection(
             model,
             None,
             None,
             None,
-            Reason::Context,
+            constraint,
             reason,
             f64::INFINITY,
         ))
-    })?;
+    };
+    let workload = workload(model, task, spec).map_err(|reason| out(Reason::Context, reason))?;
     let paper = model
         .scores
         .get(task.benchmark)
         .or(judging.unjudged.then_some(100.0))
         .ok_or_else(|| {
-            Box::new(rejection(
-                model,
-                None,
-                None,
-                None,
+            out(
                 Reason::Unmet(Constraint::MinQuality),
                 format!("no comparable {} score published", task.benchmark.label()),
-                f64::INFINITY,
-            ))
+            )
         })?;
     Ok((workload, paper))
 }

@@ -20,6 +20,10 @@ pub struct Rejection {
     /// The GPUs it was sized on; null when it was turned down before reaching a machine (below
     /// the quality floor, context, support).
     pub gpus: Option<String>,
+    /// How the GPUs split the model: "TP8", "TP4+PP2", "DP8+EP8", "layer split"; null on one GPU
+    /// or none, and before sizing unless an EP / DP-attention layout was tried (so the same
+    /// model, quant and engine on the same GPUs reads as two different tries).
+    pub layout: Option<String>,
     // Serialized as its id (support, context, fits, latency, …): a string, as before the enum.
     #[schemars(with = "String")]
     pub constraint: Reason,
@@ -43,6 +47,8 @@ pub fn rejection(
         quant: quant.map(|q| q.id.clone()).unwrap_or_else(|| "-".into()),
         engine: engine.map(|e| e.id.clone()).unwrap_or_else(|| "-".into()),
         gpus: gpus.map(str::to_string),
+        // named by the search where it sized a layout
+        layout: None,
         constraint,
         reason,
         shortfall,

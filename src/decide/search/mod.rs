@@ -147,6 +147,25 @@ pub fn judging(req: &Request) -> Judging {
     Judging { floor, unjudged }
 }
 
+/// `b` says what `a` said of the same model, quant, engine and GPUs: only the layout differs.
+fn same_but_layout(a: &Rejection, b: &Rejection) -> bool {
+    (
+        &a.model,
+        &a.quant,
+        &a.engine,
+        &a.gpus,
+        a.constraint,
+        &a.reason,
+    ) == (
+        &b.model,
+        &b.quant,
+        &b.engine,
+        &b.gpus,
+        b.constraint,
+        &b.reason,
+    )
+}
+
 /// Run the search. Pure: no I/O; the machine is in the request.
 pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
     let task = req.task;
@@ -191,15 +210,26 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                 counts.count(turned.reason);
                 // a deployment that does not fit was sized all the same
                 evaluated += usize::from(turned.reason == Reason::Unmet(Constraint::Fits));
-                rejected.push(rejection(
-                    subject.model,
-                    Some(subject.quant),
-                    Some(subject.engine),
-                    Some(&gpus_label(hw, gpus)),
-                    turned.reason,
-                    turned.message,
-                    turned.shortfall,
-                ));
+                let r = Rejection {
+                    layout: turned.layout,
+                    ..rejection(
+                        subject.model,
+                        Some(subject.quant),
+                        Some(subject.engine),
+                        Some(&gpus_label(hw, gpus)),
+                        turned.reason,
+                        turned.message,
+                        turned.shortfall,
+                    )
+                };
+                // An EP / DP layout turned down for the reason its plain twin was (the engine
+                // cannot run this quant here, whatever the layout) is the same row to the user.
+                if !rejected
+                    .last()
+                    .is_some_and(|last| same_but_layout(last, &r))
+                {
+                    rejected.push(r);
+                }
             }
             Ok(cand) if cand.qualifies() => {
                 evaluated += 1;
@@ -212,15 +242,19 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                     continue; // unreachable: a candidate that does not qualify fails a check
                 };
                 counts.count(Reason::Unmet(first.constraint));
-                rejected.push(rejection(
-                    subject.model,
-                    Some(subject.quant),
-                    Some(subject.engine),
-                    Some(&cand.gpus_label()),
-                    Reason::Unmet(first.constraint),
-                    first.message.clone(),
-                    cand.violation(),
-                ));
+                let e = &cand.evaluated;
+                rejected.push(Rejection {
+                    layout: e.memory.placement.layout(&e.deployment.parallel),
+                    ..rejection(
+                        subject.model,
+                        Some(subject.quant),
+                        Some(subject.engine),
+                        Some(&cand.gpus_label()),
+                        Reason::Unmet(first.constraint),
+                        first.message.clone(),
+                        cand.violation(),
+                    )
+                });
                 // an idle-server miss says nothing of what relaxing it would do under load
                 if req.traffic.is_none() || cand.evaluated.load.is_some() {
                     note_relaxation(&mut relaxations, &cand);
