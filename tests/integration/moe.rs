@@ -640,6 +640,9 @@ fn mtp_with_dp_attention_gains_as_lmsys_measured() {
     assert!(
         two / base < 2.18 && three / base < 2.44,
         "{two} {three} {base}"
+    );
+}
+
 /// Issue 13: a rejected row names the layout it was tried in, so the 671B in FP8 on vLLM on
 /// 8×H200 reads as two tries (TP8 and DP8+EP8), each with its own reason; a layout turned down for
 /// its plain twin's reason (no int4 checkpoint TRT-LLM loads) is one row.
@@ -657,7 +660,8 @@ fn rejected_rows_name_the_layout_tried() {
         "1/s",
         "--explain",
     ];
-    let v = crate::util::json(&args);
+    // nothing qualifies at this load (the 671B misses 20 tok/s at p90): the rows are what is left
+    let v = crate::util::json_exit(&args, 1);
     let rows = v["rejected"].as_array().unwrap();
     let key = |r: &Value| ["model", "quant", "engine", "gpus", "layout"].map(|k| r[k].to_string());
     let mut keys: Vec<_> = rows.iter().map(key).collect();
@@ -681,7 +685,7 @@ fn rejected_rows_name_the_layout_tried() {
     assert_eq!(
         on_8("fp8", "vllm"),
         [
-            ("\"DP8+EP8\"".to_string(), "min_speed".to_string()),
+            ("\"DP8+EP8\"".to_string(), "latency".to_string()),
             ("\"TP8\"".to_string(), "load".to_string())
         ]
     );
