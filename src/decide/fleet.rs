@@ -40,10 +40,6 @@ pub const DEFAULT_PEAK_FACTOR: f64 = 2.0;
 /// (278). A load that needs more is reported as beyond the GPU type.
 pub const MAX_REPLICAS: u32 = 512;
 
-/// GPUs in one node of a simulated GPU type (`--gpu TYPE`, `--cloud`): the 8-GPU servers the
-/// cloud rents and the engines' tensor-parallel groups stop at.
-pub const NODE_GPUS: u32 = 8;
-
 /// Runners-up reported beside the choice (with several GPU types: the best of every other type).
 pub const RUNNERS_UP: usize = 3;
 
