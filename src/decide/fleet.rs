@@ -131,14 +131,20 @@ impl Fleet<'_> {
         self.replica.evaluated.deployment.gpus
     }
 
-    /// "8 × 1×h100-sxm (TP1)": replicas and the shape of one.
+    /// "8 × 1×h100-sxm (TP1)": replicas and the shape of one, with its PP stages and its EP and
+    /// DP-attention ranks where it has them ("1 × 16×h100-sxm (TP16, EP16, DP16)").
     pub fn shape(&self) -> String {
         let p = &self.replica.evaluated.memory.placement;
-        let pp = if p.pipeline_stages > 1 {
-            format!(", PP{}", p.pipeline_stages)
-        } else {
-            String::new()
-        };
+        let par = &self.replica.evaluated.deployment.parallel;
+        let pp: String = [
+            ("PP", p.pipeline_stages),
+            ("EP", par.ep()),
+            ("DP", par.dp()),
+        ]
+        .iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(what, n)| format!(", {what}{n}"))
+        .collect();
         format!(
             "{} × {}×{} (TP{}{pp})",
             self.replicas_total(),
