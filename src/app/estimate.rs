@@ -143,6 +143,27 @@ pub fn evaluated_report(e: &Evaluated) -> DeploymentReport {
     )
 }
 
+/// What a deployment across nodes was timed on: the nodes, the network and its share per GPU, and
+/// whether that network was assumed. `None` inside one node.
+pub fn network_assumption(hw: &Hardware, mem: &MemoryPlan) -> Option<String> {
+    let per_node = hw.node_gpus();
+    let nodes = mem.placement.gpus.div_ceil(per_node);
+    if nodes <= 1 {
+        return None;
+    }
+    let n = &hw.network;
+    Some(format!(
+        "across {nodes} nodes of {per_node} GPUs: collectives between nodes on {} ({:.1} GB/s per GPU){}",
+        n.label(),
+        hw.network_gb_s_per_gpu(),
+        if n.assumed {
+            " — assumed (the DGX H100/H200 compute fabric); --network KIND or a hardware file's [network] names yours"
+        } else {
+            ""
+        }
+    ))
+}
+
 /// The contract object of design.md §5.
 pub fn report(
     d: &Deployment,
@@ -200,6 +221,9 @@ pub fn report(
             "under load, memory is planned for one request of the full context: the KV pool admits at most {} at once and the rest queue",
             l.estimate.max_batch
         ));
+    }
+    if let Some(line) = network_assumption(hw, mem) {
+        basis.assumptions.push(line);
     }
     if d.model.is_moe() {
         basis.assumptions.push(format!(

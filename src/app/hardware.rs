@@ -41,6 +41,12 @@ pub fn refuse_with_cloud(args: &HardwareArgs, what: &str) -> Result<()> {
 /// was found.
 fn machine(ctx: &Context, args: &HardwareArgs) -> Result<ProbeReport> {
     let simulated = !args.gpu.is_empty() || args.gpus.is_some() || args.no_gpu;
+    let network = network(args)?;
+    if args.hardware.is_none() && !simulated && (args.nodes.is_some() || network.is_some()) {
+        return Err(Error::input(
+            "--nodes and --network describe a simulated cluster; give --gpu (e.g. --gpu h100-sxm:16 --nodes 2) or --hardware FILE",
+        ));
+    }
     if let Some(path) = &args.hardware {
         if simulated {
             return Err(Error::input(
@@ -50,7 +56,13 @@ fn machine(ctx: &Context, args: &HardwareArgs) -> Result<ProbeReport> {
         let text = read_file(path, "hardware")?;
         let described =
             crate::hardware::file::parse(&ctx.catalog, &path.display().to_string(), &text)?;
-        let hw = described.hardware(&ctx.catalog, args.ram, args.cpu_bandwidth)?;
+        let hw = described.hardware(
+            &ctx.catalog,
+            args.ram,
+            args.cpu_bandwidth,
+            args.nodes,
+            network,
+        )?;
         return Ok(ProbeReport::simulated(hw, "file"));
     }
     if simulated {
@@ -60,6 +72,8 @@ fn machine(ctx: &Context, args: &HardwareArgs) -> Result<ProbeReport> {
             ram_bytes: args.ram,
             cpu_bandwidth_gb_s: args.cpu_bandwidth,
             no_gpu: args.no_gpu,
+            nodes: args.nodes,
+            network,
         };
         let hw = simulate(&ctx.catalog, &req).map_err(|e| match &args.gpu_origin {
             Some(origin) => Error::input(format!("{origin}: {e}")),
@@ -70,6 +84,14 @@ fn machine(ctx: &Context, args: &HardwareArgs) -> Result<ProbeReport> {
     let mut report = probe_machine(&ctx.catalog, &probe_options()?);
     report.override_host(args.ram, args.cpu_bandwidth)?;
     Ok(report)
+}
+
+/// `--network KIND` as a link kind of data/network.toml, with the default's ports per node.
+pub fn network(args: &HardwareArgs) -> Result<Option<crate::hardware::Network>> {
+    args.network
+        .as_deref()
+        .map(|k| crate::hardware::Network::of(k, None))
+        .transpose()
 }
 
 /// Probe settings from the environment.

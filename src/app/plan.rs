@@ -5,7 +5,7 @@ use crate::cli::plan::PlanArgs;
 use crate::cli::{HardwareArgs, LoadArgs};
 use crate::decide::fleet::{
     CURVE_SCALES, DEFAULT_HEADROOM, DEFAULT_PEAK_FACTOR, Demand, Fleet, FleetRequest, MAX_REPLICAS,
-    NODE_GPUS, ReplicaMachine, at_rates, gpu_id, plan as plan_fleet,
+    ReplicaMachine, at_rates, gpu_id, plan as plan_fleet,
 };
 use crate::decide::load::Traffic;
 use crate::decide::search::candidates::{CLOUD_COUNTS, local_counts};
@@ -194,6 +194,7 @@ fn replica_machines(
     cloud: bool,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<ReplicaMachine>, &'static str)> {
+    let network = hardware::network(h)?;
     let of_type = |id: &str, counts: &[u32]| -> Vec<ReplicaMachine> {
         counts
             .iter()
@@ -202,12 +203,13 @@ fn replica_machines(
                     gpu_specs: vec![format!("{id}:{n}")],
                     ram_bytes: h.ram,
                     cpu_bandwidth_gb_s: h.cpu_bandwidth,
+                    network: network.clone(),
                     ..Default::default()
                 };
                 simulate(&ctx.catalog, &req).ok().map(|hw| ReplicaMachine {
                     hardware: hw,
                     gpu_counts: vec![n],
-                    node_gpus: NODE_GPUS,
+                    node_gpus: crate::hardware::network::default_node_gpus(),
                 })
             })
             .collect()

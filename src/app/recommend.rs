@@ -239,6 +239,10 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Result<Recomme
             .filter(|c| c.constraint != Constraint::MinQuality)
             .map(|c| c.message.clone()),
     );
+    why.extend(estimate::network_assumption(
+        &ch.evaluated.hardware,
+        &ch.evaluated.memory,
+    ));
     let plan = launch::plan(&launched(ch), &ch.evaluated.memory)?;
     Ok(Recommendation {
         deployment: estimate::evaluated_report(&ch.evaluated),

@@ -88,6 +88,11 @@ pub struct Engine {
     /// What every other node runs (a Ray worker); `None`: `launch` with its `{nnodes_flag}` rank.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub launch_worker: Option<String>,
+    /// What the head's serving process runs under when the deployment spans nodes: one launcher
+    /// that starts every rank on every node (TRT-LLM's `mpirun … trtllm-llmapi-launch`; {hosts}:
+    /// the host list, {gpus}: all ranks, {node_gpus}: ranks per node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_across_nodes: Option<String>,
     /// The port its server listens on and the path that answers 200 once it serves; `None` for
     /// an engine that is not a server.
     #[serde(default, skip_serializing_if = "Option::is_none")]

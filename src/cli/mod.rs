@@ -132,6 +132,12 @@ pub struct HardwareArgs {
     /// Plan for a machine without GPUs
     #[arg(long, env = "R1PICK_NO_GPU")]
     pub no_gpu: bool,
+    /// Nodes the simulated GPUs sit in, equal shares (default: nodes of 8, so h100-sxm:16 is 2)
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = units::parse_count, env = "R1PICK_NODES")]
+    pub nodes: Option<u32>,
+    /// Link between nodes: infiniband-ndr (default, 8 ports per node), infiniband-hdr, infiniband-xdr, roce-400g, roce-200g, ethernet-100g
+    #[arg(long, value_name = "KIND", env = "R1PICK_NETWORK")]
+    pub network: Option<String>,
     /// Where `gpu` came from when not from the command line ("r1pick.toml: line 3: gpu",
     /// "R1PICK_GPU"), so a GPU the catalog does not know is blamed there.
     #[arg(skip)]

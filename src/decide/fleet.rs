@@ -40,10 +40,6 @@ pub const DEFAULT_PEAK_FACTOR: f64 = 2.0;
 /// (278). A load that needs more is reported as beyond the GPU type.
 pub const MAX_REPLICAS: u32 = 512;
 
-/// GPUs in one node of a simulated GPU type (`--gpu TYPE`, `--cloud`): the 8-GPU servers the
-/// cloud rents and the engines' tensor-parallel groups stop at.
-pub const NODE_GPUS: u32 = 8;
-
 /// Runners-up reported beside the choice (with several GPU types: the best of every other type).
 pub const RUNNERS_UP: usize = 3;
 
@@ -135,14 +131,20 @@ impl Fleet<'_> {
         self.replica.evaluated.deployment.gpus
     }
 
-    /// "8 × 1×h100-sxm (TP1)": replicas and the shape of one.
+    /// "8 × 1×h100-sxm (TP1)": replicas and the shape of one, with its PP stages and its EP and
+    /// DP-attention ranks where it has them ("1 × 16×h100-sxm (TP16, EP16, DP16)").
     pub fn shape(&self) -> String {
         let p = &self.replica.evaluated.memory.placement;
-        let pp = if p.pipeline_stages > 1 {
-            format!(", PP{}", p.pipeline_stages)
-        } else {
-            String::new()
-        };
+        let par = &self.replica.evaluated.deployment.parallel;
+        let pp: String = [
+            ("PP", p.pipeline_stages),
+            ("EP", par.ep()),
+            ("DP", par.dp()),
+        ]
+        .iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(what, n)| format!(", {what}{n}"))
+        .collect();
         format!(
             "{} × {}×{} (TP{}{pp})",
             self.replicas_total(),

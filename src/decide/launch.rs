@@ -141,25 +141,33 @@ pub fn command(d: &Deployment, mem: &MemoryPlan) -> Result<String> {
 /// which `sizing::support` refuses before anything is sized.
 pub fn plan(d: &Deployment, mem: &MemoryPlan) -> Result<LaunchPlan> {
     let artifact = artifact(d.model, d.quant, d.engine).map_err(Error::Input)?;
-    let stages = node_count(d, &mem.placement);
-    let per_rank = d.engine.launch.contains("{nnodes_flag}");
+    let count = node_count(d, &mem.placement);
+    let per_rank = d.engine.launch.contains("{nnodes_flag}") || dp_across_nodes(d, count);
     let fill = |t: &str, rank: u32| template(t, d, mem, &artifact, rank);
-    let (env, program, args) = process(&fill(&d.engine.launch, 0));
+    // Across nodes, the head's server runs under the engine's launcher where it has one (TRT-LLM's
+    // mpirun starts every node's ranks).
+    let head_line = match (&d.engine.launch_across_nodes, count > 1) {
+        (Some(t), true) => format!("{} {}", fill(t, 0), fill(&d.engine.launch, 0)),
+        _ => fill(&d.engine.launch, 0),
+    };
+    let (env, program, args) = process(&head_line);
+    // vLLM's Ray cluster is for pipeline stages; its DP ranks across nodes need none.
+    let ray = !dp_across_nodes(d, count);
     let mut nodes = vec![Node {
         rank: 0,
         role: Role::Head,
         program: program.clone(),
         args: args.clone(),
-        before: match (&d.engine.launch_head_before, stages > 1) {
+        before: match (&d.engine.launch_head_before, count > 1 && ray) {
             (Some(t), true) => vec![split(&fill(t, 0))],
             _ => vec![],
         },
     }];
-    for rank in 1..stages {
+    for rank in 1..count {
         let worker = match &d.engine.launch_worker {
-            Some(t) => Some(process(&fill(t, rank))),
-            None if per_rank => Some(process(&fill(&d.engine.launch, rank))),
-            None => None,
+            Some(t) if ray => Some(process(&fill(t, rank))),
+            _ if per_rank => Some(process(&fill(&d.engine.launch, rank))),
+            _ => None,
         };
         if let Some((_, program, args)) = worker {
             nodes.push(Node {
@@ -391,7 +399,7 @@ fn template(t: &str, d: &Deployment, mem: &MemoryPlan, a: &Artifact, rank: u32) 
     };
     let kv_flag = kv_cache_flag(d.engine, d.kv_dtype);
     let mtp_flag = mtp_flag(d.engine, d.mtp);
-    let parallel_flag = parallel_flag(d.engine.id.as_str(), &d.parallel);
+    let parallel_flag = parallel_flag(d, node_count(d, p), rank);
     // vLLM's --max-num-seqs and TRT-LLM's --max_batch_size bound each DP rank (the blog's
     // max_batch_size 128 for 1024 in flight on 8 ranks); SGLang's --max-running-requests is the
     // total it splits over its DP ranks (sglang 0.5.2 managers/tp_worker.py divides it by dp_size
@@ -408,11 +416,17 @@ fn template(t: &str, d: &Deployment, mem: &MemoryPlan, a: &Artifact, rank: u32) 
         p.tensor_parallel
     };
     let nodes = node_count(d, p);
-    let pp_flag = if nodes > 1 {
-        format!(" --pipeline-parallel-size {nodes} --distributed-executor-backend ray")
+    let stages = p.pipeline_stages.max(1);
+    let pp_flag = if stages > 1 {
+        format!(" --pipeline-parallel-size {stages} --distributed-executor-backend ray")
     } else {
         String::new()
     };
+    // mpirun's host list: every node with its ranks, the head first.
+    let node_gpus = p.gpus.div_ceil(nodes);
+    let hosts: Vec<String> = (0..nodes)
+        .map(|n| format!("{}:{node_gpus}", node_address(n)))
+        .collect();
     let nnodes_flag = if nodes > 1 {
         format!(" --nnodes {nodes} --node-rank {rank} --dist-init-addr HEAD_NODE_IP:5000")
     } else {
@@ -448,8 +462,10 @@ fn template(t: &str, d: &Deployment, mem: &MemoryPlan, a: &Artifact, rank: u32) 
     t.replace("{repo}", &a.name())
         .replace("{model_flag}", &model_flag)
         .replace("{tp}", &tp.to_string())
-        .replace("{pp}", &nodes.to_string())
+        .replace("{pp}", &stages.to_string())
         .replace("{gpus}", &p.gpus.to_string())
+        .replace("{hosts}", &hosts.join(","))
+        .replace("{node_gpus}", &node_gpus.to_string())
         .replace("{pp_flag}", &pp_flag)
         .replace("{nnodes_flag}", &nnodes_flag)
         .replace("{context}", &w.context.to_string())
@@ -472,16 +488,51 @@ fn template(t: &str, d: &Deployment, mem: &MemoryPlan, a: &Artifact, rank: u32) 
         .replace("{output}", &w.output.to_string())
 }
 
-/// The engine's expert-parallel and DP-attention flags: vLLM `--data-parallel-size N
-/// --enable-expert-parallel` (docs.vllm.ai serving/expert_parallel_deployment; EP spans TP × DP),
-/// SGLang `--enable-dp-attention --dp N --ep-size N --ep-num-redundant-experts N` (docs.sglang.ai
-/// "Server Arguments"). TRT-LLM takes them in its options YAML ([`trtllm_options`]).
-fn parallel_flag(engine: &str, p: &crate::sizing::Parallel) -> String {
+/// The port vLLM's DP ranks on other nodes reach the head's coordinator on (the docs' example).
+pub const VLLM_DP_RPC_PORT: u16 = 13345;
+
+/// How the printed commands name node `n`'s address: `HEAD_NODE_IP` for the head, `WORKER1_NODE_IP`
+/// … for the others (the manifests put the leader's address in place of the first).
+pub fn node_address(n: u32) -> String {
+    if n == 0 {
+        "HEAD_NODE_IP".to_string()
+    } else {
+        format!("WORKER{n}_NODE_IP")
+    }
+}
+
+/// vLLM's DP attention over several nodes: one `vllm serve` per node, no Ray.
+fn dp_across_nodes(d: &Deployment, nodes: u32) -> bool {
+    d.engine.id == "vllm" && d.parallel.dp() > 1 && nodes > 1
+}
+
+/// The engine's expert-parallel and DP-attention flags on node `rank` of `nodes`: vLLM
+/// `--data-parallel-size N --enable-expert-parallel` (docs.vllm.ai serving/expert_parallel_deployment;
+/// EP spans TP × DP), across nodes with each node's local ranks, the head's address and RPC port,
+/// and `--headless --data-parallel-start-rank` on the others (docs.vllm.ai v0.11.0
+/// serving/data_parallel_deployment); SGLang `--enable-dp-attention --dp N --ep-size N
+/// --ep-num-redundant-experts N` (docs.sglang.ai "Server Arguments"; its nodes are its --nnodes).
+/// TRT-LLM takes them in its options YAML ([`trtllm_options`]).
+fn parallel_flag(d: &Deployment, nodes: u32, rank: u32) -> String {
+    let p = &d.parallel;
     let mut out = String::new();
-    match engine {
+    match d.engine.id.as_str() {
         "vllm" => {
             if p.dp() > 1 {
                 out.push_str(&format!(" --data-parallel-size {}", p.dp()));
+            }
+            if dp_across_nodes(d, nodes) {
+                let local = p.dp().div_ceil(nodes);
+                out.push_str(&format!(
+                    " --data-parallel-size-local {local} --data-parallel-address {} --data-parallel-rpc-port {VLLM_DP_RPC_PORT}",
+                    node_address(0)
+                ));
+                if rank > 0 {
+                    out.push_str(&format!(
+                        " --headless --data-parallel-start-rank {}",
+                        rank * local
+                    ));
+                }
             }
             if p.ep() > 1 {
                 out.push_str(" --enable-expert-parallel");
@@ -518,13 +569,14 @@ fn mtp_flag(engine: &Engine, steps: u32) -> String {
     }
 }
 
-/// Machines the deployment spans: its pipeline stages, or for one TP group across nodes (SGLang)
-/// its GPUs over the GPUs of a node (`max_tensor_parallel`).
-fn node_count(d: &Deployment, p: &crate::sizing::Placement) -> u32 {
-    if d.engine.tp_across_nodes {
+/// Machines the deployment spans: its GPUs over the GPUs of a node (`max_tensor_parallel`, one
+/// NVLink node) — pipeline stages of one node each, one TP group across nodes (SGLang), or DP
+/// attention ranks spread over nodes.
+pub fn node_count(d: &Deployment, p: &crate::sizing::Placement) -> u32 {
+    if d.engine.multi_node {
         p.gpus.div_ceil(d.engine.max_tensor_parallel.max(1)).max(1)
     } else {
-        p.pipeline_stages.max(1)
+        1
     }
 }
 

@@ -1,6 +1,9 @@
 //! `--hardware FILE`: a machine described in TOML, for planning on hardware this computer is not.
 //!
 //! ```toml
+//! nodes = 2                   # the GPUs below spread over this many equal nodes (before any
+//!                             # table; default: nodes of 8, data/network.toml)
+//!
 //! [host]
 //! ram = "256GiB"              # sizes as on the command line (GiB = 2^30, GB = 10^9)
 //! cpu_bandwidth_gb_s = 307.2  # peak DRAM bandwidth, GB/s
@@ -19,6 +22,10 @@
 //! interconnect = "pcie5"      # pcie3/4/5, nvlink2/3/4/5, nvlink3-bridge, nvlink4-bridge, …
 //! usd_per_hour = 2.5
 //! count = 2
+//!
+//! [network]                   # the link between nodes (default: InfiniBand NDR, 8 ports, assumed)
+//! kind = "roce-400g"          # infiniband-ndr, infiniband-hdr, infiniband-xdr, roce-400g, …
+//! ports_per_node = 8
 //! ```
 //!
 //! Unknown keys are errors with their line number (a typo must not silently fall back to a default),
@@ -30,7 +37,7 @@ use toml::Spanned;
 use super::simulate::{MAX_GPUS, check_cpu_bandwidth, cpu_tflops, machine, resolve_gpu};
 
 const GIB: f64 = (1u64 << 30) as f64;
-use super::{Gpu, Hardware, pcie_gb_s};
+use super::{Gpu, Hardware, Network, pcie_gb_s};
 use crate::catalog::bounds::{
     MAX_CORES, MAX_GPU_GIB, MAX_GPU_RATE, MAX_RAM_BYTES, MIN_GPU_GIB, MIN_GPU_RATE, PCIE_GENS,
     plausible_rate,
@@ -48,6 +55,15 @@ struct MachineFile {
     host: HostSection,
     #[serde(default, rename = "gpu")]
     gpus: Vec<Spanned<GpuEntry>>,
+    nodes: Option<Spanned<u32>>,
+    network: Option<Spanned<NetworkSection>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NetworkSection {
+    kind: Option<Spanned<String>>,
+    ports_per_node: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -89,15 +105,21 @@ pub struct Machine {
     pub cpu_bandwidth_gb_s: Option<f64>,
     pub cpu: Option<String>,
     pub cores: Option<u32>,
+    /// `nodes = N` (checked against the GPU count when the machine is built).
+    pub nodes: Option<u32>,
+    pub network: Option<Network>,
 }
 
 impl Machine {
-    /// The simulated machine; `ram` and `cpu_bandwidth_gb_s` (flags) win over the file's.
+    /// The simulated machine; `ram` and `cpu_bandwidth_gb_s` (flags) win over the file's, and so
+    /// do `--nodes` and `--network` over its `nodes` and `[network]`.
     pub fn hardware(
         self,
         catalog: &Catalog,
         ram: Option<u64>,
         cpu_bandwidth_gb_s: Option<f64>,
+        nodes: Option<u32>,
+        network: Option<Network>,
     ) -> Result<Hardware> {
         let mut hw = machine(
             catalog,
@@ -105,6 +127,7 @@ impl Machine {
             ram.or(self.ram_bytes),
             cpu_bandwidth_gb_s.or(self.cpu_bandwidth_gb_s),
         )?;
+        hw.set_nodes(nodes.or(self.nodes), network.or(self.network))?;
         hw.host.cpu = self.cpu;
         if let Some(c) = self.cores {
             hw.host.logical_cores = Some(c);
@@ -287,12 +310,43 @@ pub fn parse(catalog: &Catalog, name: &str, text: &str) -> Result<Machine> {
         }
         gpus.extend(std::iter::repeat_n(gpu, count as usize));
     }
+    // Checked here so a bad value is blamed on its line; the GPU count is known by now.
+    let nodes = match &file.nodes {
+        Some(n) => Some(
+            super::network::nodes(gpus.len() as u32, Some(*n.get_ref()))
+                .map_err(|e| at(n.span(), e.to_string().replacen("--nodes", "nodes =", 1)))?,
+        ),
+        None => None,
+    };
+    let network = match &file.network {
+        Some(section) => {
+            let net = section.get_ref();
+            let Some(kind) = &net.kind else {
+                return Err(at(
+                    section.span(),
+                    "[network] needs kind = \"<link kind>\" (e.g. \"infiniband-ndr\")".into(),
+                ));
+            };
+            let ports = net.ports_per_node.as_ref().map(|p| *p.get_ref());
+            let span = match (&net.ports_per_node, Network::of(kind.get_ref(), None)) {
+                (Some(p), Ok(_)) => p.span(),
+                _ => kind.span(),
+            };
+            Some(
+                Network::of(kind.get_ref(), ports)
+                    .map_err(|e| at(span, e.to_string().replacen("--network", "kind =", 1)))?,
+            )
+        }
+        None => None,
+    };
     Ok(Machine {
         gpus,
         ram_bytes,
         cpu_bandwidth_gb_s,
         cpu: h.cpu.clone(),
         cores,
+        nodes,
+        network,
     })
 }
 
@@ -399,6 +453,34 @@ mod tests {
     }
 
     #[test]
+    fn nodes_and_network_are_checked_at_their_lines() -> TestResult {
+        assert_eq!(
+            parse_err("nodes = 3\n[[gpu]]\nid = \"h100-sxm\"\ncount = 16\n"),
+            "hw.toml: line 1: nodes = 3 does not split 16 GPUs into equal nodes (valid: 1, 2, 4, 8, 16)"
+        );
+        assert_eq!(
+            parse_err("[network]\nkind = \"myrinet\"\n"),
+            "hw.toml: line 2: kind = 'myrinet': unknown link kind (valid: infiniband-ndr, infiniband-hdr, infiniband-xdr, roce-400g, roce-200g, ethernet-100g)"
+        );
+        assert_eq!(
+            parse_err("[network]\nkind = \"roce-400g\"\nports_per_node = 0\n"),
+            "hw.toml: line 3: ports_per_node = 0: give 1 to 64"
+        );
+        let c = Catalog::embedded()?;
+        let m = parse(
+            &c,
+            "hw.toml",
+            "nodes = 4\n[network]\nkind = \"infiniband-hdr\"\nports_per_node = 4\n[[gpu]]\nid = \"a100-sxm-80gb\"\ncount = 16\n",
+        )?;
+        let hw = m.hardware(&c, None, None, None, None)?;
+        assert_eq!((hw.nodes, hw.node_gpus()), (4, 4));
+        // 4 HDR ports × 200 Gb/s = 100 GB/s per node over its 4 GPUs.
+        assert_eq!(hw.network_gb_s_per_gpu(), 25.0);
+        assert!(!hw.network.assumed);
+        Ok(())
+    }
+
+    #[test]
     fn a_described_gpu_gets_link_defaults_from_its_interconnect() -> TestResult {
         let c = Catalog::embedded()?;
         let m = parse(
@@ -410,7 +492,7 @@ mod tests {
         assert_eq!(g.interconnect, Interconnect::Pcie5);
         assert_eq!(g.interconnect_gb_s, 63.0);
         assert_eq!(g.memory_type, MemoryType::Gddr);
-        let hw = m.hardware(&c, None, None)?;
+        let hw = m.hardware(&c, None, None, None, None)?;
         // No [host]: the simulation's rules (twice the GPU memory, at least 32 GiB).
         assert_eq!(hw.host.ram_bytes, 96 << 30);
         Ok(())

@@ -14,6 +14,7 @@
 //! llama.cpp's whole device less the 1024 MiB `--fit` keeps free (formulas.md §4).
 
 pub mod file;
+pub mod network;
 pub mod platform;
 pub mod probe;
 pub mod simulate;
@@ -22,6 +23,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::gpu::{GpuSpec, Interconnect, MemoryType, Vendor};
+pub use network::Network;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Hardware {
@@ -31,6 +33,17 @@ pub struct Hardware {
     /// Things the user should know about how this inventory was obtained.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Nodes the GPUs sit in, equal shares in order (GPU g on node g / [`Hardware::node_gpus`]);
+    /// 1 for this computer.
+    #[serde(default = "one_node")]
+    pub nodes: u32,
+    /// The network between the nodes (used only when `nodes` > 1).
+    #[serde(default)]
+    pub network: Network,
+}
+
+fn one_node() -> u32 {
+    1
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -189,5 +202,29 @@ pub struct Host {
 impl Hardware {
     pub fn gpu_count(&self) -> u32 {
         self.gpus.len() as u32
+    }
+
+    /// GPUs of one node (all of them on one node).
+    pub fn node_gpus(&self) -> u32 {
+        self.gpu_count().div_ceil(self.nodes.max(1)).max(1)
+    }
+
+    /// Each GPU's share of its node's network, GB/s per direction.
+    pub fn network_gb_s_per_gpu(&self) -> f64 {
+        self.network.node_gb_s() / f64::from(self.node_gpus())
+    }
+
+    /// Spread the GPUs over `nodes` nodes (default: as many of the default size as they fill)
+    /// joined by `network` (default: the assumed one).
+    pub fn set_nodes(
+        &mut self,
+        nodes: Option<u32>,
+        network: Option<Network>,
+    ) -> crate::error::Result<()> {
+        self.nodes = network::nodes(self.gpu_count(), nodes)?;
+        if let Some(n) = network {
+            self.network = n;
+        }
+        Ok(())
     }
 }

@@ -17,6 +17,10 @@ pub struct SimulationRequest {
     pub ram_bytes: Option<u64>,
     pub cpu_bandwidth_gb_s: Option<f64>,
     pub no_gpu: bool,
+    /// `--nodes N`: nodes the GPUs are spread over (default: nodes of the default size).
+    pub nodes: Option<u32>,
+    /// `--network KIND`: the link between nodes (default: the assumed one).
+    pub network: Option<super::Network>,
 }
 
 impl SimulationRequest {
@@ -67,7 +71,9 @@ pub fn simulate(catalog: &Catalog, req: &SimulationRequest) -> Result<Hardware> 
     if req.gpus.is_some() && req.gpu_specs.is_empty() {
         return Err(Error::input("--gpus N needs --gpu NAME to say which GPU"));
     }
-    machine(catalog, gpus, req.ram_bytes, req.cpu_bandwidth_gb_s)
+    let mut hw = machine(catalog, gpus, req.ram_bytes, req.cpu_bandwidth_gb_s)?;
+    hw.set_nodes(req.nodes, req.network.clone())?;
+    Ok(hw)
 }
 
 /// A simulated machine from its GPUs and the host settings given (flags or a `--hardware` file);
@@ -81,6 +87,7 @@ pub fn machine(
     if gpus.len() > MAX_GPUS as usize {
         return Err(too_many(gpus.len()));
     }
+    let gpus_len = gpus.len() as u32;
     let unified = gpus.first().is_some_and(|g| g.unified_memory);
     let vram: u64 = gpus.iter().map(|g| g.memory_bytes).sum();
     let ram = match ram_bytes {
@@ -110,6 +117,8 @@ pub fn machine(
         },
         source: HardwareSource::Simulated,
         notes: vec![],
+        nodes: super::network::nodes(gpus_len, None)?,
+        network: super::Network::default(),
     })
 }
 

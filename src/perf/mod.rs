@@ -10,6 +10,7 @@ pub mod alltoall;
 pub mod attention;
 pub mod cost;
 pub mod imbalance;
+pub mod network;
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -23,6 +24,7 @@ use crate::hardware::{Gpu, Hardware};
 use crate::sizing::parallel::{attention_tp, layer_rank_bytes, rank_sequences};
 use crate::sizing::weights::{LayerBytes, WeightBytes};
 use crate::sizing::{Deployment, KvDtype, MemoryPlan, Parallel, kv};
+use network::{Links, cross_node_allreduce_ms, stage_handoff_ms};
 
 /// Bytes per activation element passed between GPUs (bf16).
 const ACTIVATION_BYTES: f64 = 2.0;
@@ -213,7 +215,7 @@ pub fn mtp_drafts_ms(
     let read_ms = bytes / (read_rate * 1e9) * 1e3 + attention_ms;
     let message = rank_batch * f64::from(d.model.hidden()) * ACTIVATION_BYTES;
     let comm_ms = match gpu {
-        Some(gpu) if atp > 1 => 2.0 * allreduce_ms(s, gpu, atp, message),
+        Some(gpu) if atp > 1 => 2.0 * allreduce_ms(s, gpu, &Links::of(hw), atp, message),
         _ => 0.0,
     };
     let fixed_us = layer_us(d, hw, mem) + s.moe_layer_us + d.quant.moe_layer_us + mtp.draft_step_us;
@@ -357,14 +359,21 @@ fn decode_shares(
                 mfu: for_gpu(&s.prefill_mfu, gpu),
                 peak_flops: peak_flops(s, gpu, d.quant.compute),
             };
+            let links = Links::of(hw);
+            let message = verified * f64::from(d.model.hidden()) * ACTIVATION_BYTES;
             let mut comm = 0.0;
             if placement.tensor_parallel > 1 {
-                let message = verified * f64::from(d.model.hidden()) * ACTIVATION_BYTES;
                 comm += 2.0
                     * f64::from(layers)
-                    * allreduce_ms(s, gpu, placement.tensor_parallel, message);
+                    * allreduce_ms(s, gpu, &links, placement.tensor_parallel, message);
             }
-            comm += f64::from(placement.pipeline_stages - 1) * s.split_hop_us / 1e3;
+            comm += f64::from(placement.pipeline_stages - 1) * s.split_hop_us / 1e3
+                + stage_handoff_ms(
+                    &links,
+                    placement.tensor_parallel,
+                    placement.pipeline_stages,
+                    message,
+                );
             (vec![share], comm)
         }
         MultiGpu::Layer => {
@@ -497,6 +506,7 @@ fn parallel_share(
     };
     let h = f64::from(d.model.hidden());
     let moe = f64::from(d.model.moe_layers());
+    let links = Links::of(hw);
     let mut comm = 0.0;
     if dp > 1 {
         let top_k = f64::from(w.experts_per_token);
@@ -508,22 +518,30 @@ fn parallel_share(
         };
         let routed = rank_tokens * h * top_k;
         comm += if par.ep() > 1 {
-            moe * (alltoall::alltoall_ms(gpu, par.ep(), routed * dispatch_bytes)
-                + alltoall::alltoall_ms(gpu, par.ep(), routed * ACTIVATION_BYTES))
+            moe * (alltoall::alltoall_ms(gpu, &links, par.ep(), routed * dispatch_bytes)
+                + alltoall::alltoall_ms(gpu, &links, par.ep(), routed * ACTIVATION_BYTES))
         } else {
             // TP-sharded experts under DP attention: every rank's tokens are gathered before the
             // MoE and scattered after (SGLang's DP attention without --ep-size): an all-reduce's
             // traffic in two collectives.
-            moe * 2.0 * allreduce_ms(s, gpu, tp, verified * h * ACTIVATION_BYTES / 2.0)
+            moe * 2.0 * allreduce_ms(s, gpu, &links, tp, verified * h * ACTIVATION_BYTES / 2.0)
         };
         // Attention, the dense FFNs and the shared expert all-reduce within a DP rank only.
         if atp > 1 {
-            comm += 2.0 * layers * allreduce_ms(s, gpu, atp, rank_tokens * h * ACTIVATION_BYTES);
+            comm += 2.0
+                * layers
+                * allreduce_ms(s, gpu, &links, atp, rank_tokens * h * ACTIVATION_BYTES);
         }
     } else if tp > 1 {
-        comm += 2.0 * layers * allreduce_ms(s, gpu, tp, verified * h * ACTIVATION_BYTES);
+        comm += 2.0 * layers * allreduce_ms(s, gpu, &links, tp, verified * h * ACTIVATION_BYTES);
     }
-    comm += f64::from(placement.pipeline_stages.saturating_sub(1)) * s.split_hop_us / 1e3;
+    comm += f64::from(placement.pipeline_stages.saturating_sub(1)) * s.split_hop_us / 1e3
+        + stage_handoff_ms(
+            &links,
+            tp,
+            placement.pipeline_stages,
+            verified * h * ACTIVATION_BYTES,
+        );
     Some((vec![share], comm))
 }
 
@@ -536,15 +554,19 @@ fn slowest(hw: &Hardware, n: u32) -> Option<&Gpu> {
         .min_by(|a, b| a.bandwidth_gb_s.total_cmp(&b.bandwidth_gb_s))
 }
 
-/// One all-reduce of `bytes` over `n` GPUs: fixed latency + ring transfer (formulas.md §1(g)).
-fn allreduce_ms(s: &EngineSpeed, gpu: &Gpu, n: u32, bytes: f64) -> f64 {
+/// One all-reduce of `bytes` over the first `n` GPUs: fixed latency + ring transfer over the GPUs
+/// of a node (formulas.md §1(g)), and where the group spans nodes the network stage of the
+/// hierarchical all-reduce ([`cross_node_allreduce_ms`]).
+fn allreduce_ms(s: &EngineSpeed, gpu: &Gpu, links: &Links, n: u32, bytes: f64) -> f64 {
     let (latency_us, link) = if gpu.interconnect.is_fabric() {
         (s.allreduce_fabric_us, gpu.interconnect_gb_s)
     } else {
         (s.allreduce_pcie_us, gpu.pcie_gb_s.max(1.0))
     };
-    let nf = f64::from(n);
-    latency_us / 1e3 + 2.0 * (nf - 1.0) / nf * bytes / (link * 1e9) * 1e3
+    let nf = f64::from(links.local(n));
+    latency_us / 1e3
+        + 2.0 * (nf - 1.0) / nf * bytes / (link * 1e9) * 1e3
+        + cross_node_allreduce_ms(links, n, bytes)
 }
 
 /// Prefill time of one prompt, ms, and the tensor rate it ran at (TFLOPS, all GPUs).
@@ -596,7 +618,7 @@ fn prefill_ms(
         total += chunks
             * 2.0
             * f64::from(d.model.layers())
-            * allreduce_ms(s, gpu, placement.tensor_parallel, message);
+            * allreduce_ms(s, gpu, &Links::of(hw), placement.tensor_parallel, message);
     }
     // Host-resident weights go over PCIe for every ubatch (llama.cpp op_offload, formulas.md §1(h)).
     if placement.offloaded_bytes > 0 {

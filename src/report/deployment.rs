@@ -17,6 +17,12 @@ pub struct HardwareSummary {
     pub ram_bytes: u64,
     /// "probed" or "simulated".
     pub source: String,
+    /// Nodes the GPUs sit in; absent on one node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<u32>,
+    /// The network between the nodes (`assumed`: nothing named it); absent on one node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<crate::hardware::Network>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -47,6 +53,8 @@ impl HardwareSummary {
                 crate::hardware::HardwareSource::Probed => "probed".into(),
                 crate::hardware::HardwareSource::Simulated => "simulated".into(),
             },
+            nodes: (hw.nodes > 1).then_some(hw.nodes),
+            network: (hw.nodes > 1).then(|| hw.network.clone()),
         }
     }
 }

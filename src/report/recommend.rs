@@ -146,7 +146,12 @@ fn recommend_table(doc: &RecommendDocument) -> String {
                     limit_label(l.limit)
                 ));
             }
-            out.push_str(&format!("\n  launch: {}\n\nwhy:\n", r.command));
+            out.push_str(&format!("\n  launch: {}\n", r.command));
+            // Across nodes, what every other node runs (`--emit command` prints them all).
+            for (rank, _, text) in r.launch.node_scripts().iter().skip(1) {
+                out.push_str(&format!("  node {rank}: {text}\n"));
+            }
+            out.push_str("\nwhy:\n");
             for w in &r.why {
                 out.push_str(&format!("  - {w}\n"));
             }

@@ -201,10 +201,15 @@ const ROWS: &[Row] = &[
     row("r1pick size 671b --quant q4_k_m --engine llama.cpp --gpu h200:8 --dp-attention", 2, "llama.cpp has no DP attention"),
     row("r1pick size 70b --engine vllm --gpu h200:8 --ep 8", 2, "--ep 8: deepseek-r1-distill-llama-70b is a dense model"),
     row("r1pick size 671b --quant nvfp4 --engine trtllm --gpu h200:8", 2, "NVFP4 only on GPUs with FP4 tensor cores"),
+    // nodes and the network
+    row("r1pick estimate 671b --gpu h100-sxm:16 --nodes 3", 2, "--nodes 3 does not split 16 GPUs"),
+    row("r1pick estimate 671b --gpu h100-sxm:16 --network myrinet", 2, "--network 'myrinet': unknown link kind"),
+    row("r1pick estimate 7b --nodes 2", 2, "--nodes and --network describe a simulated cluster"),
     // --emit
     row("r1pick estimate 7b --gpu l40s --emit helm", 2, "'helm' for '--emit <FORMAT>'"),
     row("r1pick estimate 7b --quant q4_k_m --engine llama.cpp --gpu m2-ultra --emit kubernetes", 2, "Apple Silicon has none"),
     row("r1pick estimate 671b --quant fp8 --gpu h100-sxm:16 --emit compose", 2, "--emit compose runs one host"),
+    row("r1pick estimate 671b --quant fp8 --engine vllm --gpu h100-sxm:32 --ep 32 --dp 32 --emit kubernetes", 2, "vLLM's DP ranks over 4 nodes need a start rank per worker"),
     row("r1pick recommend --task chat --gpu l40s --emit compose --json", 2, "give --emit or --json"),
 ];
 

@@ -3,7 +3,7 @@
 //! multi-node 671B as a LeaderWorkerSet whose leader and worker commands are the sized plan's, and
 //! the refusals.
 
-use crate::util::{argv, assert_refused, r1pick};
+use crate::util::{argv, assert_refused, r1pick, two_nodes};
 
 const CASES: &str = include_str!("../data/emit-cases.txt");
 
@@ -61,20 +61,6 @@ fn strings(v: &Yaml) -> Vec<String> {
         .iter()
         .map(|s| s.as_str().unwrap().to_string())
         .collect()
-}
-
-/// `estimate` of the 671B FP8 on 2 × 8 H100 with `engine`.
-fn two_nodes(engine: &str) -> [&str; 8] {
-    [
-        "estimate",
-        "671b",
-        "--quant",
-        "fp8",
-        "--engine",
-        engine,
-        "--gpu",
-        "h100-sxm:16",
-    ]
 }
 
 /// The LaunchPlan of the deployment `estimate` sized for these arguments: its workload read from

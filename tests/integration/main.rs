@@ -28,6 +28,7 @@ mod load;
 mod memory;
 mod moe;
 mod naming;
+mod nodes;
 mod perf;
 mod props;
 mod readme;

@@ -126,6 +126,7 @@ proptest! {
             ram_bytes: ram,
             cpu_bandwidth_gb_s: bandwidth,
             no_gpu,
+            ..Default::default()
         };
         match simulate(&c, &req) {
             Ok(hw) => prop_assert!(hw.gpu_count() <= 1024),

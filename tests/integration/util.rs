@@ -241,3 +241,17 @@ pub fn workload(context: u32, prompt: u32, output: u32, concurrency: u32) -> Wor
         concurrency,
     }
 }
+
+/// `estimate` of the 671B FP8 on 2 × 8 H100 with `engine`.
+pub fn two_nodes(engine: &str) -> [&str; 8] {
+    [
+        "estimate",
+        "671b",
+        "--quant",
+        "fp8",
+        "--engine",
+        engine,
+        "--gpu",
+        "h100-sxm:16",
+    ]
+}

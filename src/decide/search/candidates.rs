@@ -152,7 +152,7 @@ pub fn proposals<'a, 'm>(
 /// The EP / DP-attention layouts tried for `model` on `engine` over `gpus` GPUs: the pinned one,
 /// else plain tensor parallelism and, for an MoE model on an engine with both, EP over every GPU
 /// with one DP-attention rank per GPU (TRT-LLM's max-throughput layout, SGLang `--ep-size N
-/// --enable-dp-attention --dp N`) inside one node, where the routed experts split evenly.
+/// --enable-dp-attention --dp N`) on up to two nodes, where the routed experts split evenly.
 pub fn parallel_variants(
     pin: &ParallelPin,
     model: &Model,
@@ -164,10 +164,11 @@ pub fn parallel_variants(
     }
     let mut out = vec![Parallel::default()];
     let experts = model.routed_experts();
-    // One node only: across nodes the search keeps the engines' TP / PP layouts (the seed claims
-    // are sized that way); `--ep` / `--dp-attention` still place EP + DP across nodes.
+    // One node or two (issue 13: DP + EP over 16 GPUs, its all-to-all on the network); beyond,
+    // the search keeps the engines' TP / PP layouts, and `--ep` / `--dp-attention` still place
+    // EP + DP over more nodes.
     if gpus > 1
-        && gpus <= crate::perf::alltoall::NODE_GPUS
+        && gpus <= 2 * crate::hardware::network::default_node_gpus()
         && engine.expert_parallel
         && engine.dp_attention
         && engine.multi_gpu == MultiGpu::Tensor

@@ -251,6 +251,9 @@ pub fn probe(catalog: &Catalog, opts: &ProbeOptions) -> ProbeReport {
             host,
             source: HardwareSource::Probed,
             notes,
+            // This computer is one node.
+            nodes: 1,
+            network: crate::hardware::Network::default(),
         },
         gpus: details,
         host: host_detail,

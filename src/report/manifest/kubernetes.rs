@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
-    EnvVarSource, HTTPGetAction, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
-    SecretKeySelector, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+    EnvVarSource, HTTPGetAction, ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe,
+    ResourceRequirements, SecretKeySelector, Service, ServicePort, ServiceSpec, Volume,
+    VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -20,8 +21,8 @@ use super::autoscaler::hpa;
 use super::images::Images;
 use super::{Target, argv, stream, yaml};
 use crate::catalog::Vendor;
-use crate::decide::launch::{LaunchPlan, Node, Role};
-use crate::error::Result;
+use crate::decide::launch::{LaunchPlan, Node, Role, node_address};
+use crate::error::{Error, Result};
 
 /// The Secret the Hugging Face token is read from (`kubectl create secret generic hf-token
 /// --from-literal=token=hf_...`); optional, since the R1 repos are public.
@@ -32,6 +33,11 @@ const SHM_LIMIT: &str = "16Gi";
 /// Loading the 671B takes tens of minutes: the startup probe allows an hour before liveness applies.
 const STARTUP_PERIOD_S: i32 = 10;
 const STARTUP_FAILURES: i32 = 360;
+
+/// The label LWS puts the group's index in on every pod of a group (sigs.k8s.io/lws
+/// `leaderworkerset.sigs.k8s.io/group-index`), and the variable the leader reads it into.
+const GROUP_INDEX_LABEL: &str = "leaderworkerset.sigs.k8s.io/group-index";
+const GROUP_INDEX_ENV: &str = "LWS_GROUP_INDEX";
 
 /// LeaderWorkerSet, typed as its CRD defines it (sigs.k8s.io/lws api/leaderworkerset/v1).
 #[derive(Debug, Serialize)]
@@ -91,6 +97,19 @@ pub fn render(t: &Target, images: &Images, image: &str) -> Result<String> {
     }
     let labels = BTreeMap::from([("app".to_string(), t.name.clone())]);
     let head = &t.plan.nodes[0];
+    // One worker template serves every worker; a start rank that differs per worker (vLLM's DP
+    // ranks) cannot be read from the LWS index without arithmetic.
+    if t.plan.nodes.len() > 2
+        && t.plan.nodes[1]
+            .args
+            .iter()
+            .any(|a| a == "--data-parallel-start-rank")
+    {
+        return Err(Error::input(format!(
+            "--emit kubernetes: vLLM's DP ranks over {} nodes need a start rank per worker, which one LeaderWorkerSet worker template cannot give; use --emit command (2 nodes work)",
+            t.plan.nodes.len()
+        )));
+    }
     if t.plan.nodes.len() > 1 {
         // LWS exports the leader's address and each pod's index to its containers.
         let leader = pod(
@@ -233,6 +252,21 @@ fn pod(
 ) -> PodSpec {
     let plan = t.plan;
     let mut command = argv(plan, node, address, rank);
+    // Pods of a LeaderWorkerSet are `<name>-<group>-<index>` in its headless Service `<name>`
+    // (sigs.k8s.io/lws, "Design": pod names and subdomain): the other nodes' addresses of an
+    // `mpirun -H` host list, with the group from the pod's label. Highest first, so WORKER1 does
+    // not match inside WORKER10.
+    let mut group_index = false;
+    if address.is_some() {
+        for n in (1..plan.nodes.len() as u32).rev() {
+            let from = node_address(n);
+            let to = format!("{}-$({GROUP_INDEX_ENV})-{n}.{}", t.name, t.name);
+            for word in command.iter_mut().filter(|w| w.contains(&from)) {
+                *word = word.replace(&from, &to);
+                group_index = true;
+            }
+        }
+    }
     let args = command.split_off(1);
     let mut env: Vec<EnvVar> = if node.role == Role::Head {
         plan.env
@@ -246,6 +280,19 @@ fn pod(
     } else {
         vec![]
     };
+    if group_index {
+        env.push(EnvVar {
+            name: GROUP_INDEX_ENV.into(),
+            value_from: Some(EnvVarSource {
+                field_ref: Some(ObjectFieldSelector {
+                    field_path: format!("metadata.labels['{GROUP_INDEX_LABEL}']"),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
     env.push(EnvVar {
         name: "HF_TOKEN".into(),
         value_from: Some(EnvVarSource {
