@@ -79,11 +79,11 @@ pub fn pool_bytes(rule: &KvRule, gpu: &GpuBudget, tp: u32) -> f64 {
     pool.max(0.0)
 }
 
-/// vLLM's profiling peak: one forward of `tokens` tokens holds the MLP's gate/up output (2·ffn),
-/// its activation (ffn) and three hidden-state copies, in BF16, on each rank. Fits the three
-/// vLLM logs of serving.md §C (Llama-3.1-8B at 20,000 and 29,000 tokens: 2.06 / 2.99 GiB against
-/// 2.07 / 2.99 GiB logged; R1-Distill-Qwen-14B TP2 at 2048 tokens: KV within 0.6%).
-pub fn profile_activation(d: &Deployment, tokens: u32, tp: u32) -> f64 {
+/// The peak of one forward of `tokens` tokens (vLLM's profiling run): the MLP's gate/up output
+/// (2·ffn), its activation (ffn) and three hidden-state copies, in BF16, on each rank. Fits the
+/// three vLLM logs of serving.md §C (Llama-3.1-8B at 20,000 and 29,000 tokens: 2.06 / 2.99 GiB
+/// against 2.07 / 2.99 GiB logged; R1-Distill-Qwen-14B TP2 at 2048 tokens: KV within 0.6%).
+pub fn forward_peak(d: &Deployment, tokens: u32, tp: u32) -> f64 {
     let (ffn, hidden) = match &d.model.arch {
         Architecture::Dense(a) => (f64::from(a.ffn), f64::from(a.hidden)),
         // MoE: the dense layers' FFN is the widest intermediate a token passes through.
@@ -153,7 +153,7 @@ pub fn kv_capacity(
             let weights = mem.gpus.iter().map(|g| g.weights).max().unwrap_or(0) as f64;
             let activation = match rule {
                 KvRule::TotalFraction { .. } | KvRule::FreeFraction { .. } => {
-                    profile_activation(d, profile_tokens, tp)
+                    forward_peak(d, profile_tokens, tp)
                 }
                 _ => 0.0,
             };

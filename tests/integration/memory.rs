@@ -1,12 +1,13 @@
 //! Memory as the engines really allocate it (issue 10): the weights each tensor-parallel rank
 //! loads, the KV capacity the engine's rule leaves, and the engines' log lines (serving.md §C).
 
-use r1pick::sizing::capacity::{GpuBudget, KvRule, pool_bytes, profile_activation};
+use r1pick::sizing::capacity::{GpuBudget, KvRule, forward_peak, pool_bytes};
 use r1pick::sizing::support::valid_tp;
 use r1pick::sizing::weights::checkpoint_bytes;
 use r1pick::sizing::{Deployment, KvDtype, MemoryPlan, plan};
 
 use r1pick::catalog::Catalog;
+use r1pick::catalog::engine::ActivationRule;
 
 use crate::util::{self, DISTILL_PARAMS, assert_within, catalog, machine};
 
@@ -182,7 +183,7 @@ fn log_vllm_llama_8b_kv_capacity_tokens() {
         let gpu = GpuBudget {
             total: 23.58 * GIB,
             weights,
-            activation: profile_activation(&d, len, 1),
+            activation: forward_peak(&d, len, 1),
             non_torch: 0.35 * GIB,
         };
         let pool = pool_bytes(&KvRule::TotalFraction { fraction: 0.9 }, &gpu, 1);
@@ -203,7 +204,7 @@ fn log_vllm_qwen_14b_tp2_kv_pool() {
     let gpu = GpuBudget {
         total: 23.08 / 0.98 * GIB,
         weights,
-        activation: profile_activation(&d, 2048, 2),
+        activation: forward_peak(&d, 2048, 2),
         non_torch: 0.25 * GIB,
     };
     let pool = pool_bytes(&KvRule::TotalFraction { fraction: 0.98 }, &gpu, 2);
@@ -345,4 +346,37 @@ fn vllm_refuses_a_gpu_with_less_free_than_its_utilization() {
         idle.gpus[0].capacity,
         (0.9 * 85_520_809_984f64).round() as u64
     );
+}
+
+/// transformers attends with SDPA by default and generate() keeps the last position's logits
+/// only (issue 10 item 5): a 32B at an 8K prompt holds one layer's MLP forward, 2 B × 8192 ×
+/// (3 · 27,648 + 3 · 5,120) = 1,610,612,736 B, plus 152,064 fp32 logits = 1,611,220,992 B. The
+/// eager rule (`attn_implementation="eager"`) holds 40 heads × 8192² × 2 B of scores, 8 hidden-
+/// state copies and the whole prompt's fp32 logits: 11,022,630,912 B. SDPA is 9.41 GB less, the
+/// ≈10 GB the issue names.
+#[test]
+fn transformers_sdpa_sizes_a_32b_8k_prompt_without_the_score_matrix() {
+    let v = util::json(&[
+        "size",
+        "32b",
+        "--engine",
+        "transformers",
+        "--gpu",
+        "h100-sxm",
+        "--prompt",
+        "8k",
+        "--context",
+        "16k",
+    ]);
+    let sdpa = v["memory"]["activation_bytes"].as_u64().unwrap();
+    assert_eq!(sdpa, 1_611_220_992);
+    let c = catalog();
+    let mut engine = c.engine("transformers").unwrap().clone();
+    engine.memory.activation = ActivationRule::EagerAttention;
+    let mut d = deployment(&c, "32b", "bf16", "transformers", 1, 16_384);
+    d.engine = &engine;
+    d.workload.prompt = 8192;
+    let eager = plan(&d, &machine("h100-sxm")).unwrap().gpus[0].activation;
+    assert_eq!(eager, 11_022_630_912);
+    assert_eq!(eager - sdpa, 9_411_409_920);
 }
