@@ -79,6 +79,14 @@ pub(super) fn overhead(d: &Deployment, multi_gpu: bool) -> f64 {
     (mem.runtime_mib + graphs + nccl + mem.margin_mib) * MIB
 }
 
+/// The CUDA context and NCCL buffers of one GPU: what an engine has allocated before it loads
+/// anything (part of [`overhead`]).
+pub(super) fn context_and_nccl(d: &Deployment, multi_gpu: bool) -> f64 {
+    let mem = &d.engine.memory;
+    let nccl = if multi_gpu { mem.nccl_mib } else { 0.0 };
+    (mem.runtime_mib + nccl) * MIB
+}
+
 /// Usable bytes of each of the first `n` GPUs under the engine's rule.
 pub(super) fn capacities(d: &Deployment, hw: &Hardware, n: u32) -> Vec<f64> {
     let mem = &d.engine.memory;

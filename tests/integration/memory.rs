@@ -1,7 +1,7 @@
 //! Memory as the engines really allocate it (issue 10): the weights each tensor-parallel rank
 //! loads, the KV capacity the engine's rule leaves, and the engines' log lines (serving.md §C).
 
-use r1pick::sizing::capacity::{GpuBudget, KvRule, forward_peak, pool_bytes};
+use r1pick::sizing::capacity::{GpuBudget, KvRule, forward_peak, pool_bytes, profile_activation};
 use r1pick::sizing::support::valid_tp;
 use r1pick::sizing::weights::checkpoint_bytes;
 use r1pick::sizing::{Deployment, KvDtype, MemoryPlan, plan};
@@ -183,19 +183,27 @@ fn log_vllm_llama_8b_kv_capacity_tokens() {
         let gpu = GpuBudget {
             total: 23.58 * GIB,
             weights,
-            activation: forward_peak(&d, len, 1),
+            // V0 on one GPU: the sampler's warm-up on 256 sequences (1.31 GiB with the
+            // forward's output) stays below the forward's peak, 2.06 / 2.99 GiB.
+            activation: profile_activation(&d, len, 256, 1, 9.5),
             non_torch: 0.35 * GIB,
         };
-        let pool = pool_bytes(&KvRule::TotalFraction { fraction: 0.9 }, &gpu, 1);
+        let pool = pool_bytes(
+            &KvRule::TotalFraction {
+                fraction: 0.9,
+                sampler_copies: 9.5,
+            },
+            &gpu,
+            1,
+        );
         let tokens = pool / 131_072.0;
         assert_within(&format!("KV tokens at {len}"), tokens, logged, 0.03);
     }
 }
 
 /// vLLM #13061 end to end: utilisation 0.98 of 23.55 GiB per 4090, r1pick's 14B TP2 rank weights,
-/// 0.25 GiB non-torch, a 2048-token profile forward: "KV cache 8.69 GiB" per rank. (The issue's
-/// "81,536 tokens" is not 8.69 GiB at 96 KiB per token per rank — 48 layers × 4 of the 8 KV heads ×
-/// 128 × K,V × 2 B — so the pool is the figure compared.)
+/// 0.25 GiB non-torch, a 2048-token profile forward: "KV cache 8.69 GiB" per rank. That line is
+/// rank 1's: the capacity of 81,536 tokens is the driver's (next test).
 #[test]
 fn log_vllm_qwen_14b_tp2_kv_pool() {
     let c = catalog();
@@ -207,8 +215,42 @@ fn log_vllm_qwen_14b_tp2_kv_pool() {
         activation: forward_peak(&d, 2048, 2),
         non_torch: 0.25 * GIB,
     };
-    let pool = pool_bytes(&KvRule::TotalFraction { fraction: 0.98 }, &gpu, 2);
+    let pool = pool_bytes(
+        &KvRule::TotalFraction {
+            fraction: 0.98,
+            sampler_copies: 9.5,
+        },
+        &gpu,
+        2,
+    );
     assert_within("KV pool GiB per rank", pool / GIB, 8.69, 0.03);
+}
+
+/// vLLM #13061's other figure, "max tokens in KV cache (81536)": 8.69 GiB at 96 KiB per token per
+/// rank (48 layers × 4 of the 8 KV heads × 128 × K,V × 2 B) would be 94,918 tokens. V0 gathers the
+/// logits to the driver rank, which alone samples in the profile run: 256 sequences (max_num_seqs)
+/// × 152,064 vocab, sorted for top-k/top-p, 9.5 fp32 copies at the peak (data/serving.toml) plus
+/// the forward's 2048 hidden states = 1.40 GiB, where rank 1 peaks at 0.19 GiB. vLLM takes the
+/// smaller rank's pool. From the logged weights and non-torch memory: 81,744 tokens, +0.26%.
+#[test]
+fn log_vllm_qwen_14b_tp2_driver_rank_sampler_sets_the_kv_capacity() {
+    let c = catalog();
+    let d = deployment(&c, "14b", "bf16", "vllm", 2, 131_072);
+    let activation = profile_activation(&d, 2048, 256, 2, 9.5);
+    assert_within("driver's profile peak GiB", activation / GIB, 1.397, 0.001);
+    let gpu = GpuBudget {
+        total: 23.08 / 0.98 * GIB,
+        weights: 13.9476 * GIB,
+        activation,
+        non_torch: 0.25 * GIB,
+    };
+    let rule = KvRule::TotalFraction {
+        fraction: 0.98,
+        sampler_copies: 9.5,
+    };
+    let tokens = (pool_bytes(&rule, &gpu, 2) / 98_304.0) as u64 / 16 * 16;
+    assert_eq!(tokens, 81_744);
+    assert_within("driver rank's KV tokens", tokens as f64, 81_536.0, 0.005);
 }
 
 /// The KV dtype is part of the plan's KV bytes: FP8 halves vLLM's cache.

@@ -846,7 +846,14 @@ fn vllm_kv_capacity_matches_its_log_on_an_rtx_3090() {
             activation: forward_peak(&d, len, 1),
             non_torch: 0.35 * GIB,
         };
-        let tokens = pool_bytes(&KvRule::TotalFraction { fraction: 0.9 }, &gpu, 1) / per_token;
+        let tokens = pool_bytes(
+            &KvRule::TotalFraction {
+                fraction: 0.9,
+                sampler_copies: 9.5,
+            },
+            &gpu,
+            1,
+        ) / per_token;
         assert_within(
             &format!("KV tokens at max_model_len {len}"),
             tokens,
@@ -886,7 +893,14 @@ fn vllm_kv_capacity_pool_matches_its_log_on_two_rtx_4090() {
         activation: forward_peak(&d, 2048, 2),
         non_torch: 0.25 * GIB,
     };
-    let pool = pool_bytes(&KvRule::TotalFraction { fraction: 0.98 }, &gpu, 2);
+    let pool = pool_bytes(
+        &KvRule::TotalFraction {
+            fraction: 0.98,
+            sampler_copies: 9.5,
+        },
+        &gpu,
+        2,
+    );
     assert_within("KV pool GiB", pool / GIB, 8.69, 0.03);
 }
 
