@@ -63,9 +63,10 @@ fn on_four_h100<'a>(c: &'a Catalog, model: &'a Model, engine: &str) -> Deploymen
 /// r1pick's KV bytes per token per rank reproduce SGLang's K size from its token count (asserted).
 /// The pools are printed with what each rule counts, not asserted: both engines keep about 2 GiB
 /// per rank more than their rules explain (see the README's engine-log table).
-/// * vLLM: 0.9 × 79.65 GiB − 55.12 weights − 0.34 non-torch − 5.57 GiB profile peak (the sampler
-///   warm-up on 1024 sequences × 151,936 vocab, 9.5 fp32 copies, plus the forward's 8192 hidden
-///   states; it exceeds the MoE forward's 0.33 GiB) leaves 10.6 GiB, not 8.0.
+/// * vLLM: 0.9 × 79.65 GiB − 55.12 weights − 0.34 non-torch − the profile peak, the sampler warm-up
+///   on 1024 sequences × 151,936 vocab plus the forward's 8192 hidden states (it exceeds the MoE
+///   forward's 0.33 GiB): 2.09 GiB with FlashInfer's sampler (r1pick's default) leaves 14.1 GiB,
+///   5.57 GiB with the native sort (a pip install without FlashInfer) 10.6 GiB, not 8.0.
 /// * SGLang: 0.93 × (79.65 − 0.39 CUDA context − 0.38 NCCL) − 55.12 leaves 18.2 GiB, not 16.5.
 #[test]
 fn qwen3_235b_fp8_kv_bytes_match_sglangs_log_and_its_pools_are_printed() {
@@ -89,15 +90,23 @@ fn qwen3_235b_fp8_kv_bytes_match_sglangs_log_and_its_pools_are_printed() {
     let vmem = plan(&v, &hw).unwrap();
     let vllm = serving::kv_capacity_of(&v, &hw, &vmem).unwrap();
     let peak = profile_activation(&v, 8192, 1024, 4, 9.5);
+    let native_rule = KvRule::TotalFraction {
+        fraction: 0.9,
+        sampler_copies: 9.5,
+    };
+    let native = kv_capacity(&v, &hw, &vmem, &native_rule, profile, 350.0);
     let pool = |tokens: u64| tokens as f64 * per_rank as f64 / GIB;
     println!(
-        "Qwen3-235B FP8 4×H100: weights {:.2} GiB per rank; vLLM 0.9: profile peak {:.2} GiB (forward {:.2}), {} tokens (log 178,880, {:+.0}%, {:.2} GiB per rank unexplained); SGLang 0.93: {} tokens (log 367,404, {:+.0}%, {:.2} GiB per rank unexplained)",
+        "Qwen3-235B FP8 4×H100: weights {:.2} GiB per rank; vLLM 0.9 (log 178,880): FlashInfer sampler {} tokens ({:+.0}%, {:.2} GiB per rank unexplained), native sort (peak {:.2} GiB, forward {:.2}) {} tokens ({:+.0}%, {:.2} GiB unexplained); SGLang 0.93: {} tokens (log 367,404, {:+.0}%, {:.2} GiB per rank unexplained)",
         mem.gpus[0].weights as f64 / GIB,
-        peak / GIB,
-        forward_peak(&v, 8192, 4) / GIB,
         vllm.tokens,
         (vllm.tokens as f64 / 178_880.0 - 1.0) * 100.0,
         pool(vllm.tokens) - pool(178_880),
+        peak / GIB,
+        forward_peak(&v, 8192, 4) / GIB,
+        native.tokens,
+        (native.tokens as f64 / 178_880.0 - 1.0) * 100.0,
+        pool(native.tokens) - pool(178_880),
         sglang.tokens,
         (sglang.tokens as f64 / 367_404.0 - 1.0) * 100.0,
         pool(sglang.tokens) - pool(367_404),
