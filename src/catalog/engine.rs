@@ -193,8 +193,12 @@ pub enum ActivationRule {
     },
     /// llama.cpp compute buffer with flash attention: 4 B × n_ubatch × (hidden + vocab).
     ComputeBuffer,
-    /// Eager attention: scores of one layer, heads × prompt² × 2 B, plus hidden states.
+    /// Eager attention (`attn_implementation="eager"`): scores of one layer, heads × prompt² × 2 B,
+    /// plus hidden states and the whole prompt's logits.
     EagerAttention,
+    /// PyTorch SDPA (transformers' default attention): no score matrix; the prompt's forward peaks
+    /// in the MLP, and `generate` keeps only the last token's logits.
+    Sdpa,
 }
 
 /// How an engine runs DeepSeek's MTP module as a draft model.

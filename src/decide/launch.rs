@@ -288,7 +288,9 @@ fn trtllm_options(d: &Deployment, mem: &MemoryPlan, a: &Artifact) -> String {
 pub fn memory_fraction(d: &Deployment, mem: &MemoryPlan) -> Option<f64> {
     let rule = crate::serving::config::engine(&d.engine.id).ok()?.kv_rule;
     match rule {
-        KvRule::TotalFraction { fraction } | KvRule::FreeFraction { fraction } => Some(fraction),
+        KvRule::TotalFraction { fraction, .. } | KvRule::FreeFraction { fraction } => {
+            Some(fraction)
+        }
         // The TP size capacity.rs sized the pool with.
         KvRule::StaticFraction { by_tp } => Some(KvRule::static_fraction(
             &by_tp,

@@ -23,7 +23,7 @@ use crate::catalog::ParamBreakdown;
 use crate::catalog::engine::Batching;
 use crate::error::{Error, Result};
 use crate::hardware::Hardware;
-use crate::sizing::capacity::{KvCapacity, KvRule, kv_capacity};
+use crate::sizing::capacity::{KvCapacity, KvRule, Profile, kv_capacity};
 use crate::sizing::weights::WeightBytes;
 use crate::sizing::{Deployment, MemoryPlan};
 pub use config::{Scheduler, SchedulerOverrides};
@@ -262,7 +262,10 @@ pub fn kv_capacity_of(d: &Deployment, hw: &Hardware, mem: &MemoryPlan) -> Result
         hw,
         mem,
         &profile.kv_rule,
-        s.token_budget,
+        Profile {
+            tokens: s.token_budget,
+            seqs: s.max_seqs,
+        },
         profile.non_torch_mib,
     ))
 }
@@ -334,7 +337,10 @@ impl Server {
             hw,
             mem,
             &profile.kv_rule,
-            scheduler.token_budget,
+            Profile {
+                tokens: scheduler.token_budget,
+                seqs: scheduler.max_seqs,
+            },
             profile.non_torch_mib,
         );
         // Each DP-attention rank runs its own scheduler with the engine's limits (TRT-LLM's

@@ -3,8 +3,10 @@
 //!
 //! The rules (data/serving.toml names each engine's):
 //! * vLLM: `gpu_memory_utilization` × total memory − weights − non-torch memory − the activation
-//!   peak of its profiling run (a forward of `max_num_batched_tokens` tokens).
-//! * SGLang: `mem_fraction_static(TP)` × total memory covers weights + KV pool.
+//!   peak of its profiling run: a forward of `max_num_batched_tokens` tokens, then the sampler's
+//!   warm-up on `max_num_seqs` rows of logits, whichever is larger.
+//! * SGLang: `mem_fraction_static` × the memory free once its CUDA context and NCCL are up covers
+//!   weights + KV pool.
 //! * TRT-LLM: `free_gpu_memory_fraction` × (memory free after the weights, the runtime and its
 //!   buffers load).
 //! * llama.cpp / Ollama: exactly context × slots, as launched.
@@ -24,8 +26,11 @@ const MIB: f64 = 1024.0 * 1024.0;
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum KvRule {
     /// vLLM: a fraction of total memory, less weights, non-torch memory and the profiled peak.
-    TotalFraction { fraction: f64 },
-    /// SGLang: a fraction of total memory by TP size (1, 2, 4, 8, 16) for weights + KV.
+    /// `sampler_copies`: fp32 copies of the `max_num_seqs` × vocab logits live at the peak of
+    /// the profile's sampler warm-up (data/serving.toml counts them).
+    TotalFraction { fraction: f64, sampler_copies: f64 },
+    /// SGLang: a fraction by TP size (1, 2, 4, 8, 16) of the memory free at start (total less
+    /// its CUDA context and NCCL), for weights + KV.
     StaticFraction { by_tp: [f64; 5] },
     /// TRT-LLM: a fraction of what is free after the weights and the runtime buffers (its
     /// activations for `max_num_tokens`, the same forward as vLLM's profile).
@@ -58,18 +63,21 @@ pub struct GpuBudget {
     pub weights: f64,
     /// Activation peak the engine reserves (vLLM's profiling forward).
     pub activation: f64,
-    /// CUDA context, NCCL and allocator memory outside the engine's pools.
+    /// CUDA context, NCCL and allocator memory outside the engine's pools (SGLang: what is in use
+    /// when it reads the free memory at start).
     pub non_torch: f64,
 }
 
 /// KV pool bytes on one GPU under `rule`. Pure arithmetic; never negative.
 pub fn pool_bytes(rule: &KvRule, gpu: &GpuBudget, tp: u32) -> f64 {
     let pool = match rule {
-        KvRule::TotalFraction { fraction } => {
+        KvRule::TotalFraction { fraction, .. } => {
             fraction * gpu.total - gpu.weights - gpu.non_torch - gpu.activation
         }
+        // sglang model_runner.py profile_max_num_token (0.4.9, 0.5.5): rest = free after the
+        // weights − free at start × (1 − mem_fraction_static).
         KvRule::StaticFraction { by_tp } => {
-            KvRule::static_fraction(by_tp, tp) * gpu.total - gpu.weights
+            KvRule::static_fraction(by_tp, tp) * (gpu.total - gpu.non_torch) - gpu.weights
         }
         KvRule::FreeFraction { fraction } => {
             fraction * (gpu.total - gpu.weights - gpu.non_torch - gpu.activation)
@@ -79,11 +87,11 @@ pub fn pool_bytes(rule: &KvRule, gpu: &GpuBudget, tp: u32) -> f64 {
     pool.max(0.0)
 }
 
-/// vLLM's profiling peak: one forward of `tokens` tokens holds the MLP's gate/up output (2·ffn),
-/// its activation (ffn) and three hidden-state copies, in BF16, on each rank. Fits the three
-/// vLLM logs of serving.md §C (Llama-3.1-8B at 20,000 and 29,000 tokens: 2.06 / 2.99 GiB against
-/// 2.07 / 2.99 GiB logged; R1-Distill-Qwen-14B TP2 at 2048 tokens: KV within 0.6%).
-pub fn profile_activation(d: &Deployment, tokens: u32, tp: u32) -> f64 {
+/// The peak of one forward of `tokens` tokens (vLLM's profiling run): the MLP's gate/up output
+/// (2·ffn), its activation (ffn) and three hidden-state copies, in BF16, on each rank. Fits the
+/// three vLLM logs of serving.md §C (Llama-3.1-8B at 20,000 and 29,000 tokens: 2.06 / 2.99 GiB
+/// against 2.07 / 2.99 GiB logged; R1-Distill-Qwen-14B TP2 at 2048 tokens: KV within 0.6%).
+pub fn forward_peak(d: &Deployment, tokens: u32, tp: u32) -> f64 {
     let (ffn, hidden) = match &d.model.arch {
         Architecture::Dense(a) => (f64::from(a.ffn), f64::from(a.hidden)),
         // MoE: the dense layers' FFN is the widest intermediate a token passes through.
@@ -103,6 +111,21 @@ pub fn profile_activation(d: &Deployment, tokens: u32, tp: u32) -> f64 {
     f64::from(tokens) * (3.0 * ffn / f64::from(tp.max(1)) + 3.0 * hidden) * 2.0
 }
 
+/// The peak of vLLM's sampler warm-up: `copies` fp32 copies of `seqs` × vocab logits. Its
+/// profile_run ends with `_dummy_sampler_run` on `max_num_seqs` rows with top-k and top-p set,
+/// which sorts the logits (vllm v1/worker/gpu_model_runner.py, v1/sample/ops/topk_topp_sampler.py
+/// `apply_top_k_top_p`; V0's driver rank runs the same sort in model_executor/layers/sampler.py).
+pub fn sampler_peak(d: &Deployment, seqs: u32, copies: f64) -> f64 {
+    copies * f64::from(seqs) * f64::from(d.model.vocab()) * 4.0
+}
+
+/// vLLM's profiled activation peak: the larger of the forward of `tokens` tokens and the sampler
+/// warm-up on `seqs` rows, which runs while the forward's output hidden states are still held.
+pub fn profile_activation(d: &Deployment, tokens: u32, seqs: u32, tp: u32, copies: f64) -> f64 {
+    let held = f64::from(tokens) * f64::from(d.model.hidden()) * 2.0;
+    forward_peak(d, tokens, tp).max(sampler_peak(d, seqs, copies) + held)
+}
+
 /// KV capacity of a deployment: the pool, its tokens, and what they allow.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
 pub struct KvCapacity {
@@ -116,15 +139,23 @@ pub struct KvCapacity {
     pub max_context: u32,
 }
 
-/// Capacity of `d` as planned in `mem`, under `rule`. `profile_tokens` is the engine's profiling
-/// forward (vLLM `max_num_batched_tokens`), `non_torch_mib` its memory outside the pools (vLLM's
-/// logged non-torch memory; TensorRT-LLM uses its memory plan's per-GPU overhead instead).
+/// The engine's profiling run: the tokens of its forward (vLLM `max_num_batched_tokens`) and the
+/// sequences its sampler warms up on (vLLM `max_num_seqs`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Profile {
+    pub tokens: u32,
+    pub seqs: u32,
+}
+
+/// Capacity of `d` as planned in `mem`, under `rule`. `non_torch_mib` is the memory outside the
+/// pools (vLLM's logged non-torch memory; TensorRT-LLM uses its memory plan's per-GPU overhead
+/// and SGLang its CUDA context and NCCL instead).
 pub fn kv_capacity(
     d: &Deployment,
     hw: &Hardware,
     mem: &MemoryPlan,
     rule: &KvRule,
-    profile_tokens: u32,
+    profile: Profile,
     non_torch_mib: f64,
 ) -> KvCapacity {
     let w = d.workload;
@@ -152,9 +183,10 @@ pub fn kv_capacity(
                 .fold(f64::INFINITY, f64::min);
             let weights = mem.gpus.iter().map(|g| g.weights).max().unwrap_or(0) as f64;
             let activation = match rule {
-                KvRule::TotalFraction { .. } | KvRule::FreeFraction { .. } => {
-                    profile_activation(d, profile_tokens, tp)
+                KvRule::TotalFraction { sampler_copies, .. } => {
+                    profile_activation(d, profile.tokens, profile.seqs, tp, *sampler_copies)
                 }
+                KvRule::FreeFraction { .. } => forward_peak(d, profile.tokens, tp),
                 _ => 0.0,
             };
             // TRT-LLM measures the free memory once everything else is allocated: its runtime
@@ -162,6 +194,10 @@ pub fn kv_capacity(
             // plan reserves (data/engines.toml). vLLM's own log reports its non-torch memory.
             let non_torch = match rule {
                 KvRule::FreeFraction { .. } => costs::overhead(d, mem.placement.gpus > 1),
+                // SGLang reads the free memory once torch.distributed is up: its CUDA context
+                // and the NCCL communicators are already allocated (model_runner.py
+                // init_torch_distributed returns get_available_gpu_memory).
+                KvRule::StaticFraction { .. } => costs::context_and_nccl(d, mem.placement.gpus > 1),
                 _ => non_torch_mib * MIB,
             };
             let gpu = GpuBudget {

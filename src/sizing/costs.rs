@@ -56,6 +56,14 @@ pub(super) fn activation(d: &Deployment, tp: u32) -> f64 {
             // one layer's scores (bf16) + a handful of hidden-state copies + full-prompt fp32 logits
             b * (heads * s * s * 2.0 + 8.0 * s * h * 2.0 + s * f64::from(m.vocab()) * 4.0)
         }
+        ActivationRule::Sdpa => {
+            let s = w.prompt.max(1);
+            let b = f64::from(w.concurrency);
+            // SDPA's fused kernels never hold the S² scores: the prefill peaks in one layer's MLP
+            // (the same forward vLLM profiles), and generate() computes the lm_head for the last
+            // position only (`logits_to_keep`), upcast to fp32.
+            b * (super::capacity::forward_peak(d, s, tp) + f64::from(m.vocab()) * 4.0)
+        }
     }
 }
 
@@ -69,6 +77,14 @@ pub(super) fn overhead(d: &Deployment, multi_gpu: bool) -> f64 {
     };
     let nccl = if multi_gpu { mem.nccl_mib } else { 0.0 };
     (mem.runtime_mib + graphs + nccl + mem.margin_mib) * MIB
+}
+
+/// The CUDA context and NCCL buffers of one GPU: what an engine has allocated before it loads
+/// anything (part of [`overhead`]).
+pub(super) fn context_and_nccl(d: &Deployment, multi_gpu: bool) -> f64 {
+    let mem = &d.engine.memory;
+    let nccl = if multi_gpu { mem.nccl_mib } else { 0.0 };
+    (mem.runtime_mib + nccl) * MIB
 }
 
 /// Usable bytes of each of the first `n` GPUs under the engine's rule.

@@ -298,10 +298,11 @@ fn under_load_memory_fits_as_one_request_and_the_kv_pool_caps_the_batch() {
         d["memory"]["kv_capacity_tokens"].as_u64().unwrap_or(0),
         load["max_batch"].as_u64().unwrap_or(0),
     );
-    // 36 096 tokens of pool by vLLM's memory rule; a request holds at most
-    // 1024 + 4096 tokens, so at least 7 run at once, and far fewer than the 64 asked for.
-    assert_eq!(pool, 36_096);
-    assert!((7..64).contains(&batch), "max_batch {batch}");
+    // 33 600 tokens of pool by vLLM's memory rule (its profile peaks in the sampler warm-up on
+    // 1024 sequences, 2.11 GiB, not the 1.50 GiB forward); a request holds at most 1024 + 4096
+    // tokens, so at least 6 run at once, and far fewer than the 64 asked for.
+    assert_eq!(pool, 33_600);
+    assert!((6..64).contains(&batch), "max_batch {batch}");
     let message = fits["message"].as_str().unwrap_or_default();
     assert!(
         message.contains(&format!("at most {batch} request(s) run at once")),

@@ -127,10 +127,68 @@ fn fp8_on_v100_and_t4_is_refused() {
 
 #[test]
 fn w4a16_marlin_needs_compute_capability_8() {
+    for engine in ["vllm", "sglang"] {
+        both(
+            &["8b", "--quant", "int4", "--engine", engine, "--gpu", "t4"],
+            "Marlin kernels, which need compute capability 8.0",
+        );
+    }
+    // An A10 (8.6) runs it.
+    let v = json(&[
+        "size", "8b", "--quant", "int4", "--engine", "vllm", "--gpu", "a10", "--json",
+    ]);
+    assert_eq!(v["quant"], "int4", "{v}");
+}
+
+/// vLLM's and SGLang's W4A16 kernels (Marlin, Machete) are CUDA-only: on ROCm the catalog's INT4
+/// checkpoints have no kernel, on the MI300X as on the MI250X (data/engines.toml cites the vLLM
+/// docs' supported-hardware table and the 0.9.2 source). INT8 W8A8 runs there (vLLM's ROCm
+/// scaled-mm kernels: AITER, Triton) and FP8 runs on the MI300X's FP8 units.
+#[test]
+fn w4a16_is_refused_on_rocm_by_vllm_and_sglang() {
+    for gpu in ["mi300x", "mi250x"] {
+        both(
+            &["8b", "--quant", "int4", "--engine", "vllm", "--gpu", gpu],
+            "vLLM's ROCm build has no kernel for these W4A16 checkpoints",
+        );
+    }
     both(
-        &["8b", "--quant", "int4", "--engine", "vllm", "--gpu", "t4"],
-        "Marlin kernels, which need compute capability 8.0",
+        &[
+            "8b", "--quant", "int4", "--engine", "sglang", "--gpu", "mi300x",
+        ],
+        "SGLang on ROCm has no kernel for these W4A16 checkpoints",
     );
+    for quant in ["int8", "fp8", "bf16"] {
+        let v = json(&[
+            "size", "8b", "--quant", quant, "--engine", "vllm", "--gpu", "mi300x", "--json",
+        ]);
+        assert_eq!(v["quant"], quant, "{v}");
+    }
+}
+
+/// `recommend` on AMD GPUs never offers what the ROCm builds refuse: no INT4 on vLLM or SGLang,
+/// no FP8 on the MI250X.
+#[test]
+fn recommend_on_rocm_never_offers_w4a16_or_fp8_without_fp8_units() {
+    for gpu in ["mi300x", "mi250x:2"] {
+        let v = json(&["recommend", "--task", "chat", "--gpu", gpu, "--json"]);
+        let offered =
+            std::iter::once(&v["recommendation"]).chain(v["alternatives"].as_array().unwrap());
+        let mut seen = 0;
+        for o in offered {
+            let (engine, quant) = (o["engine"].as_str().unwrap(), o["quant"].as_str().unwrap());
+            seen += 1;
+            assert!(
+                !(quant == "int4" && (engine == "vllm" || engine == "sglang")),
+                "{engine} {quant} offered on {gpu}"
+            );
+            assert!(
+                !(gpu.starts_with("mi250x") && quant == "fp8"),
+                "{engine} {quant} offered on {gpu}"
+            );
+        }
+        assert!(seen > 1, "{gpu}: {v}");
+    }
 }
 
 #[test]

@@ -411,7 +411,7 @@ fn engines_run_where_they_really_do() {
         &["size", "7b", "--gpu", "mi250x:2", "--engine", "sglang"],
         "sglang does not support AMD Instinct MI250X (one GCD) (gfx90a; its ROCm build supports gfx942, gfx950)",
     );
-    // RDNA4 is on vLLM's ROCm list
+    // RDNA4 is on vLLM's ROCm list, with FP8 units (its W4A16 kernels are CUDA-only: gates.rs)
     let rdna4 = r1pick()
         .args([
             "size",
@@ -421,7 +421,7 @@ fn engines_run_where_they_really_do() {
             "--engine",
             "vllm",
             "--quant",
-            "int4",
+            "fp8",
         ])
         .output()
         .unwrap();

@@ -125,17 +125,18 @@ fn aggregate_throughput_rises_with_concurrency_until_saturation() {
 
 #[test]
 fn a_kv_starved_deployment_is_capped_by_its_kv_capacity() {
-    // Qwen-32B shape in BF16 (65.5 GB of weights) on one 80 GB H100 with 32K prompts.
+    // Qwen-32B shape in BF16 (65.5 GB of weights) on one 80 GB H100 with the 32,000-token prompts
+    // and 100-token answers GPUStack's Qwen3-32B ran there (serving.md A2: one at a time).
     let v = json(
-        "estimate 32b --quant bf16 --gpu h100-sxm --context 34k --prompt 32k --output 1k --concurrency 16 --json",
+        "estimate 32b --quant bf16 --gpu h100-sxm --context 32100 --prompt 32000 --output 100 --concurrency 16 --json",
     );
     let m = &v["memory"];
     let kv = num(&v, "memory.kv_capacity_tokens");
     assert!(
-        (33_792.0..67_584.0).contains(&kv),
-        "vLLM's pool holds one 33K-token request, not two: {kv}"
+        (32_112.0..64_224.0).contains(&kv),
+        "vLLM's pool holds one 32K-token request, not two: {kv}"
     );
-    assert_eq!(m["max_concurrency"], 1, "one 34K sequence at once");
+    assert_eq!(m["max_concurrency"], 1, "one 32K sequence at once");
     let l = &v["performance"]["load"];
     assert_eq!(l["max_batch"], 1);
     assert_eq!(l["limit"], "kv-capacity");

@@ -1,12 +1,13 @@
 //! Memory as the engines really allocate it (issue 10): the weights each tensor-parallel rank
 //! loads, the KV capacity the engine's rule leaves, and the engines' log lines (serving.md §C).
 
-use r1pick::sizing::capacity::{GpuBudget, KvRule, pool_bytes, profile_activation};
+use r1pick::sizing::capacity::{GpuBudget, KvRule, forward_peak, pool_bytes, profile_activation};
 use r1pick::sizing::support::valid_tp;
 use r1pick::sizing::weights::checkpoint_bytes;
 use r1pick::sizing::{Deployment, KvDtype, MemoryPlan, plan};
 
 use r1pick::catalog::Catalog;
+use r1pick::catalog::engine::ActivationRule;
 
 use crate::util::{self, DISTILL_PARAMS, assert_within, catalog, machine};
 
@@ -182,19 +183,27 @@ fn log_vllm_llama_8b_kv_capacity_tokens() {
         let gpu = GpuBudget {
             total: 23.58 * GIB,
             weights,
-            activation: profile_activation(&d, len, 1),
+            // V0 on one GPU: the sampler's warm-up on 256 sequences (1.31 GiB with the
+            // forward's output) stays below the forward's peak, 2.06 / 2.99 GiB.
+            activation: profile_activation(&d, len, 256, 1, 9.5),
             non_torch: 0.35 * GIB,
         };
-        let pool = pool_bytes(&KvRule::TotalFraction { fraction: 0.9 }, &gpu, 1);
+        let pool = pool_bytes(
+            &KvRule::TotalFraction {
+                fraction: 0.9,
+                sampler_copies: 9.5,
+            },
+            &gpu,
+            1,
+        );
         let tokens = pool / 131_072.0;
         assert_within(&format!("KV tokens at {len}"), tokens, logged, 0.03);
     }
 }
 
 /// vLLM #13061 end to end: utilisation 0.98 of 23.55 GiB per 4090, r1pick's 14B TP2 rank weights,
-/// 0.25 GiB non-torch, a 2048-token profile forward: "KV cache 8.69 GiB" per rank. (The issue's
-/// "81,536 tokens" is not 8.69 GiB at 96 KiB per token per rank — 48 layers × 4 of the 8 KV heads ×
-/// 128 × K,V × 2 B — so the pool is the figure compared.)
+/// 0.25 GiB non-torch, a 2048-token profile forward: "KV cache 8.69 GiB" per rank. That line is
+/// rank 1's: the capacity of 81,536 tokens is the driver's (next test).
 #[test]
 fn log_vllm_qwen_14b_tp2_kv_pool() {
     let c = catalog();
@@ -203,11 +212,45 @@ fn log_vllm_qwen_14b_tp2_kv_pool() {
     let gpu = GpuBudget {
         total: 23.08 / 0.98 * GIB,
         weights,
-        activation: profile_activation(&d, 2048, 2),
+        activation: forward_peak(&d, 2048, 2),
         non_torch: 0.25 * GIB,
     };
-    let pool = pool_bytes(&KvRule::TotalFraction { fraction: 0.98 }, &gpu, 2);
+    let pool = pool_bytes(
+        &KvRule::TotalFraction {
+            fraction: 0.98,
+            sampler_copies: 9.5,
+        },
+        &gpu,
+        2,
+    );
     assert_within("KV pool GiB per rank", pool / GIB, 8.69, 0.03);
+}
+
+/// vLLM #13061's other figure, "max tokens in KV cache (81536)": 8.69 GiB at 96 KiB per token per
+/// rank (48 layers × 4 of the 8 KV heads × 128 × K,V × 2 B) would be 94,918 tokens. V0 gathers the
+/// logits to the driver rank, which alone samples in the profile run: 256 sequences (max_num_seqs)
+/// × 152,064 vocab, sorted for top-k/top-p, 9.5 fp32 copies at the peak (data/serving.toml) plus
+/// the forward's 2048 hidden states = 1.40 GiB, where rank 1 peaks at 0.19 GiB. vLLM takes the
+/// smaller rank's pool. From the logged weights and non-torch memory: 81,744 tokens, +0.26%.
+#[test]
+fn log_vllm_qwen_14b_tp2_driver_rank_sampler_sets_the_kv_capacity() {
+    let c = catalog();
+    let d = deployment(&c, "14b", "bf16", "vllm", 2, 131_072);
+    let activation = profile_activation(&d, 2048, 256, 2, 9.5);
+    assert_within("driver's profile peak GiB", activation / GIB, 1.397, 0.001);
+    let gpu = GpuBudget {
+        total: 23.08 / 0.98 * GIB,
+        weights: 13.9476 * GIB,
+        activation,
+        non_torch: 0.25 * GIB,
+    };
+    let rule = KvRule::TotalFraction {
+        fraction: 0.98,
+        sampler_copies: 9.5,
+    };
+    let tokens = (pool_bytes(&rule, &gpu, 2) / 98_304.0) as u64 / 16 * 16;
+    assert_eq!(tokens, 81_744);
+    assert_within("driver rank's KV tokens", tokens as f64, 81_536.0, 0.005);
 }
 
 /// The KV dtype is part of the plan's KV bytes: FP8 halves vLLM's cache.
@@ -345,4 +388,37 @@ fn vllm_refuses_a_gpu_with_less_free_than_its_utilization() {
         idle.gpus[0].capacity,
         (0.9 * 85_520_809_984f64).round() as u64
     );
+}
+
+/// transformers attends with SDPA by default and generate() keeps the last position's logits
+/// only (issue 10 item 5): a 32B at an 8K prompt holds one layer's MLP forward, 2 B × 8192 ×
+/// (3 · 27,648 + 3 · 5,120) = 1,610,612,736 B, plus 152,064 fp32 logits = 1,611,220,992 B. The
+/// eager rule (`attn_implementation="eager"`) holds 40 heads × 8192² × 2 B of scores, 8 hidden-
+/// state copies and the whole prompt's fp32 logits: 11,022,630,912 B. SDPA is 9.41 GB less, the
+/// ≈10 GB the issue names.
+#[test]
+fn transformers_sdpa_sizes_a_32b_8k_prompt_without_the_score_matrix() {
+    let v = util::json(&[
+        "size",
+        "32b",
+        "--engine",
+        "transformers",
+        "--gpu",
+        "h100-sxm",
+        "--prompt",
+        "8k",
+        "--context",
+        "16k",
+    ]);
+    let sdpa = v["memory"]["activation_bytes"].as_u64().unwrap();
+    assert_eq!(sdpa, 1_611_220_992);
+    let c = catalog();
+    let mut engine = c.engine("transformers").unwrap().clone();
+    engine.memory.activation = ActivationRule::EagerAttention;
+    let mut d = deployment(&c, "32b", "bf16", "transformers", 1, 16_384);
+    d.engine = &engine;
+    d.workload.prompt = 8192;
+    let eager = plan(&d, &machine("h100-sxm")).unwrap().gpus[0].activation;
+    assert_eq!(eager, 11_022_630_912);
+    assert_eq!(eager - sdpa, 9_411_409_920);
 }

@@ -230,9 +230,9 @@ fn dp_attention_holds_each_ranks_own_mla_cache() {
     assert_eq!(dp["memory"]["fits"], true);
     // The pools of the 8 ranks add up. Each rank's pool is smaller than under TP (it holds the
     // attention, dense FFN and shared expert of its DP rank whole, ~12.5 GB more), so the total
-    // is 5.3× the replicated cache's 526,128 tokens, not 8×.
+    // is 5.3× the replicated cache's 516,560 tokens, not 8×.
     let tokens = |v: &Value| v["memory"]["kv_capacity_tokens"].as_f64().unwrap();
-    assert_eq!(tokens(&tp), 526_128.0);
+    assert_eq!(tokens(&tp), 516_560.0);
     assert!(
         tokens(&dp) > 5.0 * tokens(&tp),
         "{} vs {}",

@@ -11,7 +11,7 @@ use r1pick::perf;
 use r1pick::serving::{
     self, Lengths, Limit, Load, LoadEstimate, LoadRequest, SchedulerOverrides, Span,
 };
-use r1pick::sizing::capacity::{GpuBudget, KvRule, pool_bytes, profile_activation};
+use r1pick::sizing::capacity::{GpuBudget, KvRule, forward_peak, pool_bytes};
 use r1pick::sizing::{Deployment, KvDtype, Parallel, plan};
 
 use crate::util::{ReferenceArch, assert_within, catalog, deployed, machine, workload};
@@ -838,10 +838,17 @@ fn vllm_kv_capacity_matches_its_log_on_an_rtx_3090() {
         let gpu = GpuBudget {
             total: 23.58 * GIB,
             weights: 14.9888 * GIB,
-            activation: profile_activation(&d, len, 1),
+            activation: forward_peak(&d, len, 1),
             non_torch: 0.35 * GIB,
         };
-        let tokens = pool_bytes(&KvRule::TotalFraction { fraction: 0.9 }, &gpu, 1) / per_token;
+        let tokens = pool_bytes(
+            &KvRule::TotalFraction {
+                fraction: 0.9,
+                sampler_copies: 9.5,
+            },
+            &gpu,
+            1,
+        ) / per_token;
         assert_within(
             &format!("KV tokens at max_model_len {len}"),
             tokens,
@@ -869,10 +876,17 @@ fn vllm_kv_capacity_pool_matches_its_log_on_two_rtx_4090() {
     let gpu = GpuBudget {
         total: 23.08 / 0.98 * GIB,
         weights: 13.9476 * GIB,
-        activation: profile_activation(&d, 2048, 2),
+        activation: forward_peak(&d, 2048, 2),
         non_torch: 0.25 * GIB,
     };
-    let pool = pool_bytes(&KvRule::TotalFraction { fraction: 0.98 }, &gpu, 2);
+    let pool = pool_bytes(
+        &KvRule::TotalFraction {
+            fraction: 0.98,
+            sampler_copies: 9.5,
+        },
+        &gpu,
+        2,
+    );
     assert_within("KV pool GiB", pool / GIB, 8.69, 0.03);
 }
 
