@@ -51,6 +51,10 @@ pub struct Flow {
 /// decoding sequence for a whole prefill step.
 /// `prompt_cv2`: squared coefficient of variation of the prompt lengths (a prefill's duration is
 /// about proportional to its prompt, so it is the cv² of the prefill service time).
+/// `near`: the converged flow of a nearby running set to start the iteration from (a root search
+/// over `n` then converges in a few iterations instead of twenty); `None` starts from the single
+/// stream, which is the flow reported.
+#[allow(clippy::too_many_arguments)]
 pub fn flow(
     step: &StepModel,
     budget: f64,
@@ -59,21 +63,28 @@ pub fn flow(
     n: f64,
     separate: bool,
     prompt_cv2: f64,
+    near: Option<&Flow>,
 ) -> Flow {
     let ctx = isl + osl / 2.0;
     let decode_steps = (osl - 1.0).max(0.0);
     // A step yields `accepted` tokens per decoding sequence (MTP); TPOT is per token.
     let accepted = step.accepted();
-    let mut tpot = step.step_ms(1.0, ctx, 0.0, 0.0) / accepted;
-    let mut ttft = step.prefill_ms(isl, budget, 0.0, 0.0) + step.step_ms(1.0, isl, 0.0, 0.0);
+    let (mut tpot, mut ttft) = match near {
+        Some(f) => (f.tpot, f.ttft()),
+        None => (
+            step.step_ms(1.0, ctx, 0.0, 0.0) / accepted,
+            step.prefill_ms(isl, budget, 0.0, 0.0) + step.step_ms(1.0, isl, 0.0, 0.0),
+        ),
+    };
     let mut last = Flow::default();
+    let mut tagged = 1.0;
     for _ in 0..ITERATIONS {
         let life = (ttft + decode_steps * tpot).max(1e-9);
         let lambda = n / life;
         let decoding_share = decode_steps * tpot / life;
         // Others decoding while the tagged request runs (closed loop: n − 1 others).
         let others = (n - 1.0).max(0.0) * decoding_share;
-        let tagged = 1.0 + others;
+        tagged = 1.0 + others;
         let chunk = if separate {
             budget.min(isl)
         } else {
@@ -141,15 +152,22 @@ pub fn flow(
             mixed_step: mixed / accepted,
             interference,
             decoding: tagged.min(n.max(1.0)),
-            memory_bound: step.memory_bound(tagged, ctx, 0.0),
+            memory_bound: false,
         };
         if done {
             break;
         }
     }
+    // Of the last iteration's step (what the loop would have stored; only the last is kept).
+    last.memory_bound = step.memory_bound(tagged, ctx, 0.0);
     // Throughput of the converged latencies (the loop's λ lags them by half a step).
-    last.lambda = n
-        / (last.wait + last.step_wait + last.prefill + last.first + decode_steps * last.tpot)
-            .max(1e-9);
+    last.lambda = n / (last.ttft() + decode_steps * last.tpot).max(1e-9);
     last
+}
+
+impl Flow {
+    /// Mean time to the first token, ms (closed-loop waits).
+    pub fn ttft(&self) -> f64 {
+        self.wait + self.step_wait + self.prefill + self.first
+    }
 }

@@ -391,6 +391,7 @@ impl Server {
             f64::from(max_batch),
             scheduler.prefill_first,
             p.cv2(),
+            None,
         );
         Ok(Server {
             lengths,
@@ -501,7 +502,7 @@ impl Server {
             }
             Load::Concurrency { requests } => {
                 let n = requests.min(max_batch);
-                let f = flow::flow(step, budget, isl, osl, f64::from(n), separate, cv2);
+                let f = flow::flow(step, budget, isl, osl, f64::from(n), separate, cv2, None);
                 let queue = f64::from(requests - n) / f.lambda + f.step_wait;
                 est.ttft_ms = Some(ttft_percentiles(&f, p, queue, 0.0, 0.0, f.interference));
                 est.tpot_ms = Some(tpot_percentiles(&f, osl));
@@ -526,17 +527,9 @@ impl Server {
                     return Ok(est);
                 }
                 // The running set whose throughput is the arrival rate (λ rises with n).
-                let (mut lo, mut hi) = (0.0, f64::from(max_batch));
-                for _ in 0..32 {
-                    let mid = 0.5 * (lo + hi);
-                    if flow::flow(step, budget, isl, osl, mid, separate, cv2).lambda < target {
-                        lo = mid;
-                    } else {
-                        hi = mid;
-                    }
-                }
-                let n = 0.5 * (lo + hi);
-                let f = flow::flow(step, budget, isl, osl, n, separate, cv2);
+                let (n, f) = running_set(target, f64::from(max_batch), saturated, |n, near| {
+                    flow::flow(step, budget, isl, osl, n, separate, cv2, near)
+                });
                 // Poisson arrivals: M/G/1 on the prefill pipeline (plus the residual of the running step); admission to the `max_batch` slots
                 // by Sakasegawa's M/G/c approximation (cs² from the spread of answer lengths).
                 let rho_p = f.chunk_share.min(0.999);
@@ -570,6 +563,163 @@ impl Server {
         est.utilization = (est.requests_per_s / est.max_rate_per_s).min(1.0);
         Ok(est)
     }
+}
+
+/// Steps of the bisection the running set is defined by: it is the midpoint of the interval of
+/// width `max_batch` / 2³² that holds the crossing.
+const STEPS: i32 = 32;
+/// Relative width of the bracket the warm-started probes of [`running_set`] narrow to: wide
+/// against their difference from the cold flow (about the fixed point's 1e-7 tolerance).
+const WARM_WIDTH: f64 = 1e-5;
+/// Probes of each phase of [`running_set`] at most (each needs under ten).
+const MAX_PROBES: usize = 60;
+/// Largest running-set limit whose bisection points k · max / 2³² are exact in an f64.
+const EXACT_MAX: f64 = (1u64 << (f64::MANTISSA_DIGITS - STEPS as u32 - 1)) as f64;
+
+/// The running set `n` in (0, `max`) whose flow completes `target` requests per ms, and that
+/// flow: the midpoint of the bisection interval of width `max` / 2³² whose ends' λ bracket
+/// `target` (λ rises with n, from 0 at n = 0 to `saturated.lambda` > `target` at `max`).
+/// `probe(n, near)` is the flow at `n`, its fixed point started from `near` (a cheap flow, nearly
+/// equal) or, with `None`, from the single stream: the flow [`Server::at`] reports.
+///
+/// The 32 cold probes of that bisection cost most of a search under `--rate`; the same interval
+/// is found with fewer: regula falsi with the Illinois step (the end that stays twice has its
+/// miss halved, which keeps the convergence superlinear) first brackets the crossing with
+/// warm-started probes, then, with cold probes on the bisection's own grid of points, closes
+/// on its interval. Where λ rises monotonically that is the interval the bisection ends in, so
+/// the answer is the same bit for bit.
+fn running_set(
+    target: f64,
+    max: f64,
+    saturated: &flow::Flow,
+    probe: impl Fn(f64, Option<&flow::Flow>) -> flow::Flow,
+) -> (f64, flow::Flow) {
+    if max > EXACT_MAX {
+        return bisection(target, max, &probe);
+    }
+    let mut near = *saturated;
+    let Some((lo, hi)) = illinois(
+        (0.0, -target),
+        (max, saturated.lambda - target),
+        |n| {
+            near = probe(n, Some(&near));
+            near.lambda - target
+        },
+        |lo, hi, x| if x > lo && x < hi { x } else { 0.5 * (lo + hi) },
+        |lo, hi| hi - lo <= WARM_WIDTH * hi,
+    ) else {
+        return bisection(target, max, &probe);
+    };
+    // On the grid k · step, k = 0..=2³²: cold probes at those points, as the bisection's.
+    let grid = f64::from(2u32).powi(STEPS);
+    let step = max / grid;
+    let miss = |k: f64| {
+        if k <= 0.0 {
+            -target
+        } else if k >= grid {
+            saturated.lambda - target
+        } else {
+            probe(k * step, None).lambda - target
+        }
+    };
+    // Ends just outside the warm bracket, widened until their cold misses bracket the crossing.
+    let pad = (WARM_WIDTH * hi / step).ceil();
+    let mut lo = (((lo / step).floor() - pad).max(0.0), 0.0);
+    let mut hi = (((hi / step).ceil() + pad).min(grid), 0.0);
+    let mut bracketed = false;
+    for _ in 0..MAX_PROBES {
+        (lo.1, hi.1) = (miss(lo.0), miss(hi.0));
+        if lo.1 < 0.0 && hi.1 >= 0.0 {
+            bracketed = true;
+            break;
+        }
+        let width = hi.0 - lo.0;
+        if lo.1 >= 0.0 {
+            lo.0 = (lo.0 - 4.0 * width).max(0.0);
+        }
+        if hi.1 < 0.0 {
+            hi.0 = (hi.0 + 4.0 * width).min(grid);
+        }
+    }
+    let closed = bracketed
+        .then(|| {
+            illinois(
+                lo,
+                hi,
+                miss,
+                // A grid point strictly inside; a bracket of a few points bisects.
+                |lo, hi, x| {
+                    if hi - lo <= 4.0 {
+                        (0.5 * (lo + hi)).floor()
+                    } else {
+                        x.round().clamp(lo + 1.0, hi - 1.0)
+                    }
+                },
+                |lo, hi| hi - lo <= 1.0,
+            )
+        })
+        .flatten();
+    match closed {
+        Some((lo, hi)) => {
+            let n = 0.5 * (lo * step + hi * step);
+            (n, probe(n, None))
+        }
+        None => bisection(target, max, &probe),
+    }
+}
+
+/// The bisection [`running_set`] reproduces, probe by probe.
+fn bisection(
+    target: f64,
+    max: f64,
+    probe: &impl Fn(f64, Option<&flow::Flow>) -> flow::Flow,
+) -> (f64, flow::Flow) {
+    let (mut lo, mut hi) = (0.0, max);
+    for _ in 0..STEPS {
+        let mid = 0.5 * (lo + hi);
+        if probe(mid, None).lambda < target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let n = 0.5 * (lo + hi);
+    (n, probe(n, None))
+}
+
+/// Regula falsi (Illinois) on an increasing `miss` over the bracket `lo`, `hi` (each a point and
+/// its miss: < 0 at `lo`, ≥ 0 at `hi`, as the bisection's `λ < target` test splits them), each
+/// interpolated point `x` moved by `place(lo, hi, x)`, until `done(lo, hi)`; the bracket's ends,
+/// or `None` when it does not close within [`MAX_PROBES`].
+fn illinois(
+    mut lo: (f64, f64),
+    mut hi: (f64, f64),
+    mut miss: impl FnMut(f64) -> f64,
+    place: impl Fn(f64, f64, f64) -> f64,
+    done: impl Fn(f64, f64) -> bool,
+) -> Option<(f64, f64)> {
+    let mut moved = 0i8;
+    for _ in 0..MAX_PROBES {
+        if done(lo.0, hi.0) {
+            return Some((lo.0, hi.0));
+        }
+        let x = place(lo.0, hi.0, (lo.0 * hi.1 - hi.0 * lo.1) / (hi.1 - lo.1));
+        let m = miss(x);
+        if m < 0.0 {
+            lo = (x, m);
+            if moved < 0 {
+                hi.1 *= 0.5;
+            }
+            moved = -1;
+        } else {
+            hi = (x, m);
+            if moved > 0 {
+                lo.1 *= 0.5;
+            }
+            moved = 1;
+        }
+    }
+    None
 }
 
 /// Sequences of the longest request a wave admits: KV for the whole request (the wave grows to it).
@@ -642,5 +792,108 @@ fn e2e_percentiles(ttft: Option<Percentiles>, f: &flow::Flow, output: Span) -> P
         p50: t.p50 + decode(output.at(0.5)),
         p90: t.p90 + decode(output.at(0.9)),
         p99: t.p99 + decode(output.at(0.99)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::hardware::simulate::{SimulationRequest, simulate};
+    use crate::sizing::{KvDtype, Workload, plan};
+
+    /// The running set is the bisection's, bit for bit, across engines, models and rates from
+    /// light to near saturation (the fast search must change no answer).
+    #[test]
+    fn running_set_is_the_bisections_bit_for_bit() {
+        let cat = Catalog::embedded().expect("the embedded catalog parses");
+        let cases = [
+            (
+                "deepseek-r1-distill-llama-70b",
+                "fp8",
+                "trtllm",
+                "h100-sxm:2",
+            ),
+            ("deepseek-r1", "fp8", "sglang", "h200:8"),
+            ("deepseek-r1-distill-qwen-14b", "bf16", "vllm", "h100-sxm:1"),
+            (
+                "deepseek-r1-distill-qwen-7b",
+                "q4_k_m",
+                "llama.cpp",
+                "rtx-4090:1",
+            ),
+        ];
+        let mut checked = 0;
+        for (m, q, e, gpu) in cases {
+            let hw = simulate(
+                &cat,
+                &SimulationRequest {
+                    gpu_specs: vec![gpu.into()],
+                    ..Default::default()
+                },
+            )
+            .expect("a simulated machine");
+            let d = Deployment {
+                model: cat.model(m).expect("in the catalog"),
+                quant: cat.quant(q).expect("in the catalog"),
+                engine: cat.engine(e).expect("in the catalog"),
+                gpus: hw.gpu_count(),
+                tensor_parallel: None,
+                kv_dtype: KvDtype::Bf16,
+                mla_kv: None,
+                mtp: 0,
+                parallel: Default::default(),
+                workload: Workload {
+                    context: 8192,
+                    prompt: 2048,
+                    output: 512,
+                    concurrency: 4,
+                },
+            };
+            let mem = plan(&d, &hw).expect("it plans");
+            for lengths in [
+                Lengths {
+                    prompt: Span::fixed(2048),
+                    output: Span::fixed(512),
+                },
+                Lengths {
+                    prompt: Span {
+                        min: 256,
+                        max: 4096,
+                    },
+                    output: Span { min: 64, max: 1024 },
+                },
+            ] {
+                let s = Server::new(&d, &hw, &mem, lengths, &SchedulerOverrides::default())
+                    .expect("the requests fit");
+                let (isl, osl) = (lengths.prompt.mean(), lengths.output.mean());
+                let (budget, separate) = (
+                    f64::from(s.scheduler.token_budget),
+                    s.scheduler.prefill_first,
+                );
+                let probe = |n: f64, near: Option<&flow::Flow>| {
+                    flow::flow(
+                        &s.step,
+                        budget,
+                        isl,
+                        osl,
+                        n,
+                        separate,
+                        lengths.prompt.cv2(),
+                        near,
+                    )
+                };
+                let max = f64::from(s.max_batch);
+                for share in [0.01, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99, 0.999] {
+                    let target = share * s.saturated.lambda;
+                    let fast = running_set(target, max, &s.saturated, probe);
+                    let slow = bisection(target, max, &probe);
+                    assert_eq!(fast.0.to_bits(), slow.0.to_bits(), "{m} {e} at {share}");
+                    assert_eq!(fast.1, slow.1, "{m} {e} at {share}");
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 64);
     }
 }
