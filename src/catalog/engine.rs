@@ -261,6 +261,20 @@ pub struct EngineSpeed {
     pub allreduce_pcie_us: f64,
     /// Cost of handing activations from one layer-split device (or pipeline stage) to the next, µs.
     pub split_hop_us: f64,
+    /// GPU generations on which the routed experts' grouped GEMMs read at another share of the
+    /// bandwidth than `bw_efficiency` (the engine's MoE kernels differ by architecture).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expert_bw: Vec<ExpertBandwidth>,
+}
+
+/// The routed experts' read efficiency on NVIDIA GPUs of compute capability `min` ≤ cc < `below`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpertBandwidth {
+    pub min_compute_capability: String,
+    pub below_compute_capability: String,
+    pub bw_efficiency: f64,
+    pub source: String,
 }
 
 /// A constant that differs by device family. The memory technology stands for the family:

@@ -10,8 +10,8 @@ use crate::hardware::Gpu;
 /// synchronisation of every rank — the order of DeepEP's low-latency kernels at EP8 (77 µs dispatch,
 /// 114 µs combine for 128 tokens per rank, deepseek-ai/DeepEP README; not in reference/). With the
 /// link efficiency below it is one pair for every row of tests/integration/moe.rs: DeepSeek's EP144
-/// decode on H800 (+10% of 14.8k tok/s per node) and SGLang's DP-attention gain on GPUStack's 8×H200
-/// (1.27× against 1.08×); TRT-LLM's 8×H200 attention-DP row is over-estimated by 64% with it.
+/// decode on H800 (+4% of 14.8k tok/s per node), SGLang's DP-attention gain on GPUStack's 8×H200
+/// (1.10× against 1.08×) and TRT-LLM's 8×H200 attention-DP run (+6% of 11,489 output tok/s).
 pub const ALLTOALL_US: f64 = 80.0;
 
 /// Share of the link's bandwidth an all-to-all reaches (many small messages to every peer).

@@ -62,6 +62,9 @@ pub struct Breakdown {
 #[derive(Debug, Clone, Copy)]
 struct DeviceShare {
     weight_bytes: f64,
+    /// Time-equivalent bytes the routed experts add where their GEMMs read below `efficiency`
+    /// ([`expert_read_scale`]); not bytes read.
+    expert_extra_bytes: f64,
     kv_bytes: f64,
     /// FLOPs of the step on this device.
     flops: f64,
@@ -99,7 +102,8 @@ pub fn estimate_with(
     let mut compute_extra = 0.0;
     let mut bytes = 0.0;
     for sh in &shares {
-        let wm = sh.weight_bytes / (sh.efficiency * sh.bandwidth * 1e9) * 1e3;
+        let wm =
+            (sh.weight_bytes + sh.expert_extra_bytes) / (sh.efficiency * sh.bandwidth * 1e9) * 1e3;
         let km = sh.kv_bytes / (sh.efficiency * sh.bandwidth * 1e9) * 1e3;
         let cm = sh.flops / (sh.mfu * sh.peak_flops) * 1e3;
         weights_ms += wm;
@@ -198,9 +202,10 @@ pub fn mtp_drafts_ms(
     let rank_batch = f64::from(rank_sequences(par, d.workload.concurrency.max(1))).min(batch);
     // on the host where there is no GPU
     let gpu = slowest(hw, mem.placement.gpus).filter(|_| mem.placement.gpus > 0);
+    let scale = gpu.map_or(1.0, |g| expert_read_scale(s, g));
     let layer = w.layers.last().map_or(0.0, |l| {
         let routed = busiest_routed(l, par, w.layer_read(l, batch) - l.non_expert());
-        layer_rank_bytes(l, par, tp, routed)
+        layer_rank_bytes(l, par, tp, routed * scale)
     });
     let bytes = layer + w.output / f64::from(tp);
     let read_rate = match gpu {
@@ -314,6 +319,7 @@ fn decode_shares(
     let placement = &mem.placement;
     let host_share = |weight_bytes: f64, kv_bytes: f64, flops: f64| DeviceShare {
         weight_bytes,
+        expert_extra_bytes: 0.0,
         kv_bytes,
         flops,
         bandwidth: hw.host.cpu_bandwidth_gb_s,
@@ -350,8 +356,14 @@ fn decode_shares(
             let Some(gpu) = slowest(hw, placement.gpus) else {
                 return on_host();
             };
+            let routed: f64 = w
+                .layers
+                .iter()
+                .map(|l| w.layer_read(l, verified) - l.non_expert())
+                .sum();
             let share = DeviceShare {
                 weight_bytes: per_gpu,
+                expert_extra_bytes: routed * (expert_read_scale(s, gpu) - 1.0) / tp,
                 kv_bytes,
                 flops: flops_all / tp,
                 bandwidth: gpu.bandwidth_gb_s,
@@ -407,6 +419,7 @@ fn decode_shares(
                 let frac = f64::from(count) / f64::from(layers);
                 shares.push(DeviceShare {
                     weight_bytes: bytes,
+                    expert_extra_bytes: 0.0,
                     kv_bytes: kv_layer * f64::from(count),
                     flops: flops_all * frac,
                     bandwidth: gpu.bandwidth_gb_s,
@@ -443,16 +456,42 @@ fn decode_shares(
 
 /// Weight bytes one rank of a `tp` group reads in a step of `tokens` tokens (all ranks' tokens
 /// route to the experts together) under expert parallelism and DP attention.
-pub fn rank_weight_bytes(par: &Parallel, tp: u32, w: &WeightBytes, tokens: f64) -> f64 {
+/// `expert_scale` weighs the routed experts' bytes by their read time ([`expert_read_scale`]; 1 for
+/// the bytes themselves).
+pub fn rank_weight_bytes(
+    par: &Parallel,
+    tp: u32,
+    w: &WeightBytes,
+    tokens: f64,
+    expert_scale: f64,
+) -> f64 {
     let layers: f64 = w
         .layers
         .iter()
         .map(|l| {
             let routed = busiest_routed(l, par, w.layer_read(l, tokens) - l.non_expert());
-            layer_rank_bytes(l, par, tp, routed)
+            layer_rank_bytes(l, par, tp, routed * expert_scale)
         })
         .sum();
     layers + w.output / f64::from(tp.max(1))
+}
+
+/// How much longer the routed experts' bytes take to read than the engine's other weights on
+/// `gpu`: its `bw_efficiency` over the `expert_bw` efficiency of the GPU's generation (1 where
+/// the engine names none).
+pub fn expert_read_scale(s: &EngineSpeed, gpu: &Gpu) -> f64 {
+    let Some(cc) = gpu.cuda_cc() else {
+        return 1.0;
+    };
+    let in_range = |e: &&crate::catalog::engine::ExpertBandwidth| {
+        let min = crate::catalog::gpu::parse_cc(&e.min_compute_capability);
+        let below = crate::catalog::gpu::parse_cc(&e.below_compute_capability);
+        min.is_some_and(|m| cc >= m) && below.is_some_and(|b| cc < b)
+    };
+    match s.expert_bw.iter().find(in_range) {
+        Some(e) if e.bw_efficiency > 0.0 => for_gpu(&s.bw_efficiency, gpu) / e.bw_efficiency,
+        _ => 1.0,
+    }
 }
 
 /// One rank's decode step under expert parallelism and DP attention, and its communication, ms.
@@ -483,13 +522,14 @@ fn parallel_share(
     // The busiest DP rank's sequences.
     let rank_batch = f64::from(rank_sequences(par, d.workload.concurrency.max(1))).min(batch);
     let rank_tokens = rank_batch * steps;
-    let weights = rank_weight_bytes(par, tp, w, verified);
+    let weights = rank_weight_bytes(par, tp, w, verified, 1.0);
     let layers = f64::from(d.model.layers());
     let kv_bytes = kv::per_layer_token(d.model, d.mla_layout(), d.kv_dtype, atp)
         * layers
         * context
         * rank_batch;
     let gpu = slowest(hw, placement.gpus)?;
+    let expert_extra = rank_weight_bytes(par, tp, w, verified, expert_read_scale(s, gpu)) - weights;
     // The busiest EP rank's routed-expert FLOPs ([`imbalance::compute_factor`]).
     let routed = p.routed_touched(1.0) as f64;
     let dense = p.non_embedding_active() as f64 - routed;
@@ -497,6 +537,7 @@ fn parallel_share(
     let active = dense + routed * imbalance::compute_factor(par.ep(), routings);
     let share = DeviceShare {
         weight_bytes: weights,
+        expert_extra_bytes: expert_extra,
         kv_bytes,
         flops: 2.0 * active * verified / f64::from(tp),
         bandwidth: gpu.bandwidth_gb_s,
@@ -627,4 +668,31 @@ fn prefill_ms(
         total = total.max(upload_ms);
     }
     (total, mfu * gpu_flops / 1e12)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Catalog, Vendor};
+
+    fn gpu(cc: Option<&str>) -> Gpu {
+        let mut g = Gpu::uncatalogued("g".into(), Vendor::Nvidia, 1 << 37, 4800.0, 989.0);
+        g.memory_type = MemoryType::Hbm;
+        g.compute_capability = cc.map(str::to_string);
+        g
+    }
+
+    #[test]
+    fn trtllm_reads_routed_experts_at_half_its_dense_rate_on_hopper_only() {
+        // the embedded catalog parses (its own tests hold it)
+        let c = Catalog::embedded().unwrap();
+        let trtllm = &c.engine("trtllm").unwrap().speed;
+        // data/engines.toml: 0.80 dense, 0.40 for the routed experts on compute capability 9.x.
+        assert_eq!(expert_read_scale(trtllm, &gpu(Some("9.0"))), 2.0);
+        assert_eq!(expert_read_scale(trtllm, &gpu(Some("10.0"))), 1.0);
+        assert_eq!(expert_read_scale(trtllm, &gpu(Some("8.9"))), 1.0);
+        assert_eq!(expert_read_scale(trtllm, &gpu(None)), 1.0);
+        let vllm = &c.engine("vllm").unwrap().speed;
+        assert_eq!(expert_read_scale(vllm, &gpu(Some("9.0"))), 1.0);
+    }
 }

@@ -18,7 +18,8 @@ use crate::hardware::Hardware;
 use crate::perf::attention::prefill_coefficient;
 use crate::perf::imbalance::compute_factor;
 use crate::perf::{
-    Breakdown, decode_attention_ms, estimate_with, mtp_accepted, mtp_drafts_ms, rank_weight_bytes,
+    Breakdown, decode_attention_ms, estimate_with, expert_read_scale, mtp_accepted, mtp_drafts_ms,
+    rank_weight_bytes,
 };
 use crate::sizing::weights::WeightBytes;
 use crate::sizing::{Deployment, MemoryPlan, Workload};
@@ -102,11 +103,22 @@ impl StepModel {
         let wide = probe(WIDE, CONTEXT);
         // Under EP / DP attention a rank's read is not a fixed share of the model's: its
         // attention, dense FFN and shared expert stay whole while the experts touched grow.
+        // Routed experts weighed by their read time where the engine's MoE kernels read slower.
+        let scale = hw
+            .gpus
+            .first()
+            .filter(|_| mem.placement.gpus > 0)
+            .map_or(1.0, |g| expert_read_scale(&d.engine.speed, g));
         let read = |tokens: f64| {
             if d.parallel.is_plain() {
-                w.read_per_step(tokens)
+                let routed: f64 = w
+                    .layers
+                    .iter()
+                    .map(|l| w.layer_read(l, tokens) - l.non_expert())
+                    .sum();
+                w.read_per_step(tokens) + routed * (scale - 1.0)
             } else {
-                rank_weight_bytes(&d.parallel, mem.placement.tensor_parallel, w, tokens)
+                rank_weight_bytes(&d.parallel, mem.placement.tensor_parallel, w, tokens, scale)
             }
         };
         let base = read(1.0).max(1.0);
