@@ -100,6 +100,13 @@ fn nvfp4_is_refused_on_a_gpu_without_fp4() {
         ],
         "NVFP4 only on GPUs with FP4 tensor cores",
     );
+    // an AMD GPU has no compute capability to compare, so its own gate refuses it
+    assert_refused(
+        &[
+            "estimate", "671b", "--quant", "nvfp4", "--engine", "sglang", "--gpu", "mi300x:8",
+        ],
+        "SGLang loads NVFP4 (ModelOpt FP4) checkpoints only on NVIDIA Blackwell",
+    );
 }
 
 #[test]
