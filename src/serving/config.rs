@@ -98,7 +98,7 @@ pub struct SchedulerOverrides<'a> {
 
 pub fn data() -> &'static ServingData {
     static DATA: OnceLock<ServingData> = OnceLock::new();
-    // The file is embedded and parsed by the test suite (`serving_data_parses`), so a parse error
+    // The file is embedded and parsed by the unit tests (`every_engine_has_a_profile` reads it), so a parse error
     // here is a build defect, not a user error.
     DATA.get_or_init(|| toml::from_str(TEXT).expect("data/serving.toml parses"))
 }

@@ -1,7 +1,7 @@
 //! Nodes and the network between them (issue 13): `--nodes`, `--network`, a hardware file's
 //! `nodes` and `[network]`; TP, PP and EP across nodes timed on that link; the multi-node launch.
 
-use crate::util::{assert_refused, assert_within, json, r1pick};
+use crate::util::{argv, assert_refused, assert_within, json, r1pick};
 
 /// `estimate` of the 671B FP8 on 2 × 8 H100 with `engine` and `extra` flags, as JSON.
 fn two_nodes(engine: &str, extra: &[&str]) -> serde_json::Value {
@@ -145,16 +145,9 @@ fn a_hardware_file_names_its_nodes_and_network() {
         "nodes = 2\n[network]\nkind = \"infiniband-hdr\"\nports_per_node = 8\n[[gpu]]\nid = \"h100-sxm\"\ncount = 16\n",
     )
     .unwrap();
-    let v = json(&[
-        "estimate",
-        "671b",
-        "--quant",
-        "fp8",
-        "--engine",
-        "sglang",
-        "--hardware",
-        path.to_str().unwrap(),
-    ]);
+    let mut args = argv("estimate 671b --quant fp8 --engine sglang --hardware");
+    args.push(path.to_str().unwrap());
+    let v = json(&args);
     assert_eq!(v["hardware"]["nodes"], 2);
     assert_eq!(v["hardware"]["network"]["kind"], "infiniband-hdr");
     assert_eq!(v["hardware"]["network"]["assumed"], false);
@@ -182,14 +175,7 @@ fn bad_nodes_and_networks_are_one_line_and_exit_2() {
         "--nodes",
     );
     assert_refused(
-        &[
-            "estimate",
-            "671b",
-            "--gpu",
-            "h100-sxm:16",
-            "--network",
-            "myrinet",
-        ],
+        &argv("estimate 671b --gpu h100-sxm:16 --network myrinet"),
         "--network 'myrinet': unknown link kind (valid: infiniband-ndr, infiniband-hdr, infiniband-xdr, roce-400g, roce-200g, ethernet-100g)",
     );
     assert_refused(
@@ -201,17 +187,8 @@ fn bad_nodes_and_networks_are_one_line_and_exit_2() {
 #[test]
 fn nodes_is_a_setting_read_from_the_environment() {
     let out = r1pick()
-        .args([
-            "estimate",
-            "671b",
-            "--quant",
-            "fp8",
-            "--engine",
-            "sglang",
-            "--gpu",
-            "h100-sxm:16",
-            "--json",
-        ])
+        .args(crate::util::two_nodes("sglang"))
+        .arg("--json")
         .env("R1PICK_NODES", "4")
         .env("R1PICK_NETWORK", "infiniband-xdr")
         .output()
