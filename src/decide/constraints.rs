@@ -234,15 +234,28 @@ pub fn verdicts(c: &Constraints, m: &Measured) -> Vec<CheckResult> {
 pub enum Words {
     Full,
     None,
+    /// Only this constraint's check is worded: what a rejected row shows of a candidate.
+    Only(Constraint),
 }
 
-fn checks(c: &Constraints, m: &Measured, words: Words) -> Vec<CheckResult> {
-    let w = words == Words::Full;
+impl Words {
+    /// Is `constraint`'s check worded?
+    pub fn says(self, constraint: Constraint) -> bool {
+        match self {
+            Words::Full => true,
+            Words::None => false,
+            Words::Only(only) => only == constraint,
+        }
+    }
+}
+
+/// The checks of [`evaluate`], worded as `words` asks.
+pub fn checks(c: &Constraints, m: &Measured, words: Words) -> Vec<CheckResult> {
     let p = m.performance;
-    let mut checks = vec![fits(m.memory, w)];
+    let mut checks = vec![fits(m.memory, words.says(Constraint::Fits))];
     if let Some(l) = &m.load
         && checks[0].ok
-        && w
+        && words.says(Constraint::Fits)
     {
         // Memory under load is one full-length request (load::memory_basis); the KV pool and the
         // sequence limit set how many run at once.
@@ -254,10 +267,14 @@ fn checks(c: &Constraints, m: &Measured, words: Words) -> Vec<CheckResult> {
     if let Some(l) = &m.load
         && let Load::Rate { per_second } = l.estimate.load
     {
-        checks.push(sustainable(per_second, &l.estimate, w));
+        checks.push(sustainable(
+            per_second,
+            &l.estimate,
+            words.says(Constraint::Load),
+        ));
     }
     // (actual, detail): the idle server's number, or the percentile under load.
-    let at = |idle: f64, under: fn(&LoadEstimate) -> Option<Percentiles>| match &m.load {
+    let at = |idle: f64, under: fn(&LoadEstimate) -> Option<Percentiles>, w: bool| match &m.load {
         None => (Some(idle), String::new()),
         Some(l) if !w => (
             under(&l.estimate).map(|v| v.at(l.percentile)),
@@ -276,17 +293,26 @@ fn checks(c: &Constraints, m: &Measured, words: Words) -> Vec<CheckResult> {
         (
             Constraint::Latency,
             c.latency_ms,
-            at(p.ttft_ms, |e| e.ttft_ms),
+            at(p.ttft_ms, |e| e.ttft_ms, words.says(Constraint::Latency)),
         ),
-        (Constraint::Tpot, c.tpot_ms, at(p.tpot_ms, |e| e.tpot_ms)),
+        (
+            Constraint::Tpot,
+            c.tpot_ms,
+            at(p.tpot_ms, |e| e.tpot_ms, words.says(Constraint::Tpot)),
+        ),
         (
             Constraint::AnswerWithin,
             c.answer_within_ms,
-            at(p.time_to_answer_ms, |e| e.e2e_ms),
+            at(
+                p.time_to_answer_ms,
+                |e| e.e2e_ms,
+                words.says(Constraint::AnswerWithin),
+            ),
         ),
     ];
     for (constraint, required, (actual, detail)) in timed {
         if let Some(required) = required {
+            let w = words.says(constraint);
             checks.push(no_figure(
                 compare(constraint, &detail, required, actual, w),
                 m,
@@ -295,8 +321,9 @@ fn checks(c: &Constraints, m: &Measured, words: Words) -> Vec<CheckResult> {
         }
     }
     if let Some(required) = c.min_tokens_per_s {
+        let w = words.says(Constraint::MinSpeed);
         // A sequence's speed at the percentile is the inverse of its TPOT there.
-        let (tpot, detail) = at(p.tpot_ms, |e| e.tpot_ms);
+        let (tpot, detail) = at(p.tpot_ms, |e| e.tpot_ms, w);
         let speed = match &m.load {
             None => Some(p.decode_tokens_per_s),
             Some(_) => tpot.map(|t| 1000.0 / t.max(1e-9)),
@@ -308,6 +335,7 @@ fn checks(c: &Constraints, m: &Measured, words: Words) -> Vec<CheckResult> {
         ));
     }
     if let Some(b) = &c.budget {
+        let w = words.says(Constraint::Budget);
         let mut check = compare(
             Constraint::Budget,
             "",
@@ -323,6 +351,7 @@ fn checks(c: &Constraints, m: &Measured, words: Words) -> Vec<CheckResult> {
         checks.push(check);
     }
     if let Some(q) = &c.min_quality {
+        let w = words.says(Constraint::MinQuality);
         let detail = match &q.task {
             _ if !w => String::new(),
             Some(task) => format!(" ({}, task {task})", q.benchmark.label()),

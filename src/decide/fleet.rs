@@ -20,7 +20,7 @@ use super::constraints::{Constraint, Constraints};
 use super::launch::{self, LaunchPlan};
 use super::load::{Loaded, Traffic, rate_label};
 use super::search::assess::hopeless;
-use super::search::assess::{assess_with, with_load, worded};
+use super::search::assess::{assess_with, with_load, worded, worded_as, worded_miss};
 use super::search::candidates::{Proposal, proposals};
 use super::search::{Candidate, Machines, Request, Subject, judging, shortfall};
 
@@ -430,7 +430,7 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
                 // Misses are reported only when no fleet is found: word them only until one is.
                 if !meets(&most) && fleets.is_empty() {
                     let most = Candidate {
-                        checks: worded(&loaded_req, &replica_constraints, &most),
+                        checks: worded_miss(&loaded_req, &replica_constraints, &most),
                         ..most
                     };
                     misses.push(limiting(&most, req, MAX_REPLICAS));
@@ -577,7 +577,7 @@ fn size<'a>(
         if !explain {
             return Err(None);
         }
-        return Err(worded(idle_req, replica_constraints, &idle)
+        return Err(worded_as(idle_req, replica_constraints, &idle, Words::Only(miss))
             .iter()
             .find(|k| k.constraint == miss)
             .map(|k| Miss {

@@ -357,9 +357,8 @@ fn decode_shares(
                 return on_host();
             };
             let routed: f64 = w
-                .layers
-                .iter()
-                .map(|l| w.layer_read(l, verified) - l.non_expert())
+                .layer_reads(verified)
+                .map(|(l, read)| read - l.non_expert())
                 .sum();
             let share = DeviceShare {
                 weight_bytes: per_gpu,
@@ -466,10 +465,9 @@ pub fn rank_weight_bytes(
     expert_scale: f64,
 ) -> f64 {
     let layers: f64 = w
-        .layers
-        .iter()
-        .map(|l| {
-            let routed = busiest_routed(l, par, w.layer_read(l, tokens) - l.non_expert());
+        .layer_reads(tokens)
+        .map(|(l, read)| {
+            let routed = busiest_routed(l, par, read - l.non_expert());
             layer_rank_bytes(l, par, tp, routed * expert_scale)
         })
         .sum();

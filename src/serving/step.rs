@@ -36,6 +36,8 @@ pub struct StepModel {
     weights_ms: f64,
     /// weights read at 2^i tokens / weights read at 1 token (MoE touches more experts).
     weight_ratio: [f64; TABLE_POINTS],
+    /// The model is dense: every step reads the same weights (the table is flat).
+    dense: bool,
     /// KV read per sequence per token of context, ms.
     kv_ms_per_token: f64,
     /// Decode attention compute per query token per token of context, ms (one GPU's heads).
@@ -49,7 +51,7 @@ pub struct StepModel {
     comm_ms: f64,
     comm_ms_per_token: f64,
     seq_ms: f64,
-    sharpness: f64,
+    roofline: SoftRoofline,
     /// DP-attention ranks: each runs attention and schedules for its own share of the sequences.
     dp: f64,
     /// Prompt tokens one DP rank's scheduler takes in a step (its token budget).
@@ -112,19 +114,23 @@ impl StepModel {
         let read = |tokens: f64| {
             if d.parallel.is_plain() {
                 let routed: f64 = w
-                    .layers
-                    .iter()
-                    .map(|l| w.layer_read(l, tokens) - l.non_expert())
+                    .layer_reads(tokens)
+                    .map(|(l, read)| read - l.non_expert())
                     .sum();
                 w.read_per_step(tokens) + routed * (scale - 1.0)
             } else {
                 rank_weight_bytes(&d.parallel, mem.placement.tensor_parallel, w, tokens, scale)
             }
         };
-        let base = read(1.0).max(1.0);
-        let mut weight_ratio = [1.0; TABLE_POINTS];
-        for (i, r) in weight_ratio.iter_mut().enumerate() {
-            *r = read((1u64 << i) as f64) / base;
+        let one_token = read(1.0);
+        let base = one_token.max(1.0);
+        // A dense model reads the same bytes at any step size.
+        let mut weight_ratio = [one_token / base; TABLE_POINTS];
+        let flat = w.layers.iter().all(|l| l.experts == 0);
+        if !flat {
+            for (i, r) in weight_ratio.iter_mut().enumerate() {
+                *r = read((1u64 << i) as f64) / base;
+            }
         }
         // FLOP/s of the deployment as the speed model runs its matmuls (all ranks of a TP group).
         let rate = (one.prefill_tflops * 1e12).max(1.0);
@@ -146,6 +152,7 @@ impl StepModel {
             fixed_ms: one.fixed_ms,
             weights_ms: one.weights_ms,
             weight_ratio,
+            dense: flat,
             kv_ms_per_token,
             attention_flop_ms,
             routed_flop_ms_per_token: 2.0 * routed / rate * 1e3,
@@ -155,7 +162,7 @@ impl StepModel {
             comm_ms_per_token: (wide.communication_ms - one.communication_ms).max(0.0)
                 / f64::from(WIDE - 1),
             seq_ms: k.seq_us / 1e3,
-            sharpness: k.roofline_sharpness,
+            roofline: SoftRoofline::of(k.roofline_sharpness),
             dp: f64::from(d.parallel.dp()),
             rank_budget: f64::INFINITY,
             ep: d.parallel.ep(),
@@ -220,6 +227,9 @@ impl StepModel {
 
     /// Weight-read ratio at `tokens`, interpolated in log2.
     fn weights_at(&self, tokens: f64) -> f64 {
+        if self.dense {
+            return self.weights_ms * self.weight_ratio[0];
+        }
         let x = tokens.max(1.0).log2();
         let i = (x.floor() as usize).min(TABLE_POINTS - 2);
         let f = (x - i as f64).clamp(0.0, 1.0);
@@ -245,12 +255,11 @@ impl StepModel {
         };
         let attention = self.decode_attention_per_token() * decode * context / self.dp
             + self.attention_ms_per_token2 * pairs * prompt_share;
-        let k = self.sharpness;
         // A prefill-only step overlaps its weight reads with long GEMMs: the plain roofline, as the
         // single-stream prefill model has it.
         let bound = attention
             + if decode > 0.0 {
-                (weights.powf(k) + linear.powf(k)).powf(1.0 / k)
+                self.roofline.combine(weights, linear)
             } else {
                 weights.max(linear)
             };
@@ -291,7 +300,76 @@ impl StepModel {
     }
 }
 
+/// The soft roofline of a decode step's linear layers: weight reads and FLOPs overlap as the
+/// k-norm (wᵏ + fᵏ)^(1/k) of their times. `powf` was a third of a search under `--rate`, so the
+/// data's sharpness 3 is evaluated as a cube and a cube root.
+#[derive(Debug, Clone, Copy)]
+enum SoftRoofline {
+    Cube,
+    Norm(f64),
+}
+
+impl SoftRoofline {
+    fn of(sharpness: f64) -> Self {
+        if sharpness == 3.0 {
+            SoftRoofline::Cube
+        } else {
+            SoftRoofline::Norm(sharpness)
+        }
+    }
+
+    fn combine(self, weights: f64, linear: f64) -> f64 {
+        match self {
+            SoftRoofline::Cube => cube_root(weights * weights * weights + linear * linear * linear),
+            SoftRoofline::Norm(k) => (weights.powf(k) + linear.powf(k)).powf(1.0 / k),
+        }
+    }
+}
+
+/// Cube root of `x`. `f64::cbrt` is the correctly rounded CORE-MATH routine (about 160
+/// instructions, a sixth of a search under `--rate`); the soft roofline needs no last bit, so a
+/// first guess from the exponent bits and three Halley steps (cubic convergence: 3% → 1e-5 →
+/// 1e-15 → rounding) give it within an ulp or two for a tenth of that.
+fn cube_root(x: f64) -> f64 {
+    if !(x.is_normal() && x > 0.0) {
+        return x.cbrt();
+    }
+    // The exponent divided by three, the mantissa roughly so (Kahan's constant): within 4%.
+    let mut y = f64::from_bits(x.to_bits() / 3 + 0x2A9F_7893_782D_A1CE);
+    for _ in 0..3 {
+        let y3 = y * y * y;
+        y *= (y3 + 2.0 * x) / (2.0 * y3 + x);
+    }
+    y
+}
+
 /// Causal attention (query, key) pairs of `len` prompt tokens that start `offset` tokens in.
 pub fn pairs(offset: f64, len: f64) -> f64 {
     len * (offset + len / 2.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cube_root;
+
+    /// Within 2 ulps of the correctly rounded root, from 1e-300 to 1e300 and at the edges.
+    #[test]
+    fn cube_root_is_the_cube_root_to_an_ulp_or_two() {
+        let mut x = 1e-300_f64;
+        while x < 1e300 {
+            for v in [x, x * 1.37, x * 2.9, x * 5.5] {
+                let (fast, exact) = (cube_root(v), v.cbrt());
+                assert!(
+                    (fast - exact).abs() <= 2.0 * f64::EPSILON * exact,
+                    "cube_root({v:e}) = {fast:e}, cbrt = {exact:e}"
+                );
+            }
+            x *= 10.0;
+        }
+        assert_eq!(cube_root(0.0), 0.0);
+        assert_eq!(cube_root(8.0), 2.0);
+        assert_eq!(cube_root(27e9), 3000.0);
+        assert!(cube_root(f64::NAN).is_nan());
+        assert_eq!(cube_root(f64::INFINITY), f64::INFINITY);
+    }
 }

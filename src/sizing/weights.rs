@@ -107,12 +107,25 @@ impl WeightBytes {
     /// Bytes one decode step reads when `tokens` tokens are routed together: everything dense, the
     /// experts those tokens touch (uniform routing), not the embedding table (a row lookup).
     pub fn read_per_step(&self, tokens: f64) -> f64 {
-        self.output
-            + self
-                .layers
-                .iter()
-                .map(|l| self.layer_read(l, tokens))
-                .sum::<f64>()
+        self.output + self.layer_reads(tokens).map(|(_, read)| read).sum::<f64>()
+    }
+
+    /// Each layer with [`WeightBytes::layer_read`] of it, the experts touched computed once per
+    /// run of layers with the same expert count (the `powf` in it is most of a step model's setup;
+    /// a MoE model's expert layers all have the same count).
+    pub fn layer_reads(&self, tokens: f64) -> impl Iterator<Item = (&LayerBytes, f64)> + '_ {
+        let mut last: Option<(u32, f64)> = None;
+        self.layers.iter().map(move |l| {
+            if l.experts == 0 {
+                return (l, l.non_expert());
+            }
+            let touched = match last {
+                Some((experts, touched)) if experts == l.experts => touched,
+                _ => experts_touched(l.experts, self.experts_per_token, tokens),
+            };
+            last = Some((l.experts, touched));
+            (l, l.non_expert() + touched * l.expert)
+        })
     }
 
     /// Bytes of one layer read in a step of `tokens` tokens.

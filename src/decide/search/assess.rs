@@ -13,7 +13,7 @@ use crate::sizing::weights::WeightBytes;
 use crate::sizing::{Deployment, MemoryPlan, Parallel, Workload, plan_with};
 
 use super::super::constraints::{
-    CheckResult, Constraint, Constraints, Measured, Words, evaluate, verdicts,
+    CheckResult, Constraint, Constraints, Measured, Words, checks,
 };
 use super::super::load::{Loaded, apply, memory_basis, under_load};
 use super::Request;
@@ -252,8 +252,14 @@ pub fn assess_with<'a>(
         load: None,
         cost: None,
     };
+    // Under a load the idle checks only decide whether the load is worth estimating: unworded.
+    let idle_words = if req.traffic.is_some() {
+        Words::None
+    } else {
+        words
+    };
     let checks;
-    (evaluated.cost, checks) = judge(req, constraints, &evaluated, s.quality, words);
+    (evaluated.cost, checks) = judge(req, constraints, &evaluated, s.quality, idle_words);
     let mut cand = Candidate {
         evaluated,
         quality: s.quality,
@@ -263,12 +269,11 @@ pub fn assess_with<'a>(
         match hopeless(&cand.checks) {
             // Load only adds waiting and batch: the idle server's miss stands (and the search
             // skips the serving model, most of its cost under --rate).
-            Some(miss) if words == Words::Full => {
-                for c in cand.checks.iter_mut().filter(|c| c.constraint == miss) {
-                    c.message = format!("{} on an idle server, slower under load", c.message);
+            Some(_) => {
+                if words != Words::None {
+                    cand.checks = worded_as(req, constraints, &cand, words);
                 }
             }
-            Some(_) => {}
             None => {
                 let e = &cand.evaluated;
                 let layout = e.memory.placement.layout(&e.deployment.parallel);
@@ -303,7 +308,37 @@ pub fn with_load<'a>(
 
 /// The checks of `c` with their messages (taken again: the same verdicts, now worded).
 pub fn worded(req: &Request, constraints: &Constraints, c: &Candidate) -> Vec<CheckResult> {
-    judge(req, constraints, &c.evaluated, c.quality, Words::Full).1
+    worded_as(req, constraints, c, Words::Full)
+}
+
+/// The checks of `c` with only the first that fails worded: all a rejected row or a miss shows.
+pub fn worded_miss(req: &Request, constraints: &Constraints, c: &Candidate) -> Vec<CheckResult> {
+    match c.checks.iter().find(|k| !k.ok) {
+        Some(k) => worded_as(req, constraints, c, Words::Only(k.constraint)),
+        None => c.checks.clone(),
+    }
+}
+
+/// The checks of `c` taken again, worded as `words` asks. A candidate judged under a load but
+/// not estimated under it missed a limit for good on the idle server, and says so.
+pub fn worded_as(
+    req: &Request,
+    constraints: &Constraints,
+    c: &Candidate,
+    words: Words,
+) -> Vec<CheckResult> {
+    let mut checks = judge(req, constraints, &c.evaluated, c.quality, words).1;
+    if req.traffic.is_some()
+        && c.evaluated.load.is_none()
+        && let Some(miss) = hopeless(&checks)
+    {
+        for c in checks.iter_mut().filter(|c| c.constraint == miss) {
+            if words.says(miss) {
+                c.message = format!("{} on an idle server, slower under load", c.message);
+            }
+        }
+    }
+    checks
 }
 
 /// The cost and the checks of an evaluated deployment, at its load when it has one.
@@ -321,11 +356,7 @@ fn judge(
         req.price,
         req.kwh_price,
     );
-    let judged = match words {
-        Words::Full => evaluate,
-        Words::None => verdicts,
-    };
-    let checks = judged(
+    let checks = checks(
         constraints,
         &Measured {
             memory: &e.memory,
@@ -334,6 +365,7 @@ fn judge(
             quality: Some(quality),
             load: e.load.as_ref(),
         },
+        words,
     );
     (cost, checks)
 }

@@ -15,12 +15,13 @@ use crate::catalog::{Catalog, Engine, Model, Quant, Task};
 use crate::hardware::Hardware;
 use crate::sizing::{KvDtype, Parallel};
 
-use super::constraints::{Constraint, Constraints, QualityFloor};
+use super::constraints::{Constraint, Constraints, QualityFloor, Words};
 use super::load::Traffic;
 
 pub use assess::{
     Candidate, Evaluated, Reason, Subject, Turned, assess, gpus_label, group_label, shortfall,
 };
+use assess::{assess_with, worded_as, worded_miss};
 pub use explain::{Rejection, Relaxation};
 pub use rank::Prefer;
 
@@ -205,7 +206,8 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                 gpus,
             } => (subject, hardware, gpus),
         };
-        match assess(req, &constraints, &subject, hw, gpus) {
+        // Checks are worded only where the decision shows them (wording is most of a check's cost).
+        match assess_with(req, &constraints, &subject, hw, gpus, Words::None) {
             Err(turned) => {
                 counts.count(turned.reason);
                 // a deployment that does not fit was sized all the same
@@ -242,6 +244,11 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                     continue; // unreachable: a candidate that does not qualify fails a check
                 };
                 counts.count(Reason::Unmet(first.constraint));
+                let message = worded_miss(req, &constraints, &cand)
+                    .into_iter()
+                    .find(|c| c.constraint == first.constraint)
+                    .map(|c| c.message)
+                    .unwrap_or_default();
                 let e = &cand.evaluated;
                 rejected.push(Rejection {
                     layout: e.memory.placement.layout(&e.deployment.parallel),
@@ -251,7 +258,7 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
                         Some(subject.engine),
                         Some(&cand.gpus_label()),
                         Reason::Unmet(first.constraint),
-                        first.message.clone(),
+                        message,
                         cand.violation(),
                     )
                 });
@@ -268,6 +275,13 @@ pub fn search<'a>(req: &Request<'a>) -> Decision<'a> {
 
     let tolerance = req.catalog.ranking.quality_tolerance;
     let (choice, alternatives, passed) = rank::choose(req.prefer, tolerance, passing);
+    let word = |mut c: Candidate<'a>| {
+        c.checks = worded_as(req, &constraints, &c, Words::Full);
+        c
+    };
+    let choice = choice.map(word);
+    let alternatives: Vec<_> = alternatives.into_iter().map(word).collect();
+    let closest: Vec<_> = closest.into_iter().map(word).collect();
     trace.push(explain::verdict(req.prefer, tolerance, choice.as_ref()));
     explain::sort_rejected(&mut rejected);
     relaxations.sort_by_key(|r| r.constraint.id());
