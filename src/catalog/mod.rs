@@ -26,13 +26,30 @@ pub use task::{Task, Tier};
 
 use crate::error::{Error, Result, unknown};
 
+/// The catalog files, as build.rs converted them to JSON (parsed several times faster than the
+/// TOML; the values are the same), under the names errors would give them.
 const EMBEDDED: &[(&str, &str)] = &[
-    ("data/models.toml", include_str!("../../data/models.toml")),
-    ("data/quants.toml", include_str!("../../data/quants.toml")),
-    ("data/engines.toml", include_str!("../../data/engines.toml")),
-    ("data/gpus.toml", include_str!("../../data/gpus.toml")),
-    ("data/tasks.toml", include_str!("../../data/tasks.toml")),
+    ("data/models.toml", embedded_json!("models")),
+    ("data/quants.toml", embedded_json!("quants")),
+    ("data/engines.toml", embedded_json!("engines")),
+    ("data/gpus.toml", embedded_json!("gpus")),
+    ("data/tasks.toml", embedded_json!("tasks")),
 ];
+
+/// The JSON build.rs wrote of `data/NAME.toml`.
+macro_rules! embedded_json {
+    ($name:literal) => {
+        include_str!(concat!(env!("OUT_DIR"), "/", $name, ".json"))
+    };
+}
+use embedded_json;
+
+/// How a data file is written: TOML (every file a user gives) or the JSON of an embedded one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Toml,
+    Json,
+}
 
 /// The version of the catalog file format this build reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -83,7 +100,7 @@ impl Catalog {
     pub fn embedded() -> Result<Self> {
         let mut catalog = Catalog::empty();
         for (name, text) in EMBEDDED {
-            catalog.merge(parse(name, text)?);
+            catalog.merge(parse_as(name, text, Format::Json)?);
         }
         catalog.price_gpus()?;
         catalog.validate("the embedded catalog")?;
@@ -102,7 +119,12 @@ impl Catalog {
 
     /// Price every GPU that has no price of its own from the embedded table (data/prices.toml).
     fn price_gpus(&mut self) -> Result<()> {
-        self.prices = price::parse("data/prices.toml", price::EMBEDDED, &self.gpus)?;
+        self.prices = price::parse_as(
+            "data/prices.toml",
+            price::EMBEDDED,
+            Format::Json,
+            &self.gpus,
+        )?;
         price::apply(&mut self.gpus, &self.prices, false);
         Ok(())
     }
@@ -377,7 +399,11 @@ impl Catalog {
 }
 
 fn parse(name: &str, text: &str) -> Result<CatalogFile> {
-    let file: CatalogFile = parse_toml(name, text)?;
+    parse_as(name, text, Format::Toml)
+}
+
+fn parse_as(name: &str, text: &str, format: Format) -> Result<CatalogFile> {
+    let file: CatalogFile = parse_data(name, text, format)?;
     check_schema_version(name, file.schema_version)?;
     let twice = [
         (
@@ -408,6 +434,16 @@ fn parse(name: &str, text: &str) -> Result<CatalogFile> {
         )));
     }
     Ok(file)
+}
+
+/// A data file in `format`, its errors on one line that names the file.
+fn parse_data<T: serde::de::DeserializeOwned>(name: &str, text: &str, format: Format) -> Result<T> {
+    match format {
+        Format::Toml => parse_toml(name, text),
+        Format::Json => {
+            serde_json::from_str(text).map_err(|e| Error::input(format!("{name}: {e}")))
+        }
+    }
 }
 
 /// A data file's TOML, its errors on one line that names the file.

@@ -5,11 +5,11 @@
 use serde::Deserialize;
 
 use super::gpu::GpuSpec;
-use super::{check_schema_version, parse_toml};
+use super::{Format, check_schema_version, parse_data};
 use crate::error::{Error, Result, edit_distance};
 
-/// The price table compiled into the binary.
-pub const EMBEDDED: &str = include_str!("../../data/prices.toml");
+/// The price table compiled into the binary: data/prices.toml as build.rs converted it to JSON.
+pub const EMBEDDED: &str = super::embedded_json!("prices");
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -40,7 +40,16 @@ struct PriceFile {
 /// Parse a price table; `name` locates errors. Every row must name a catalog GPU and carry a
 /// price of zero or more (finite), a provider, a date and a URL.
 pub fn parse(name: &str, text: &str, gpus: &[GpuSpec]) -> Result<Vec<PriceRow>> {
-    let file: PriceFile = parse_toml(name, text)?;
+    parse_as(name, text, Format::Toml, gpus)
+}
+
+pub(super) fn parse_as(
+    name: &str,
+    text: &str,
+    format: Format,
+    gpus: &[GpuSpec],
+) -> Result<Vec<PriceRow>> {
+    let file: PriceFile = parse_data(name, text, format)?;
     check_schema_version(name, file.schema_version)?;
     for row in &file.price {
         if !gpus.iter().any(|g| g.id == row.gpu) {

@@ -13,6 +13,7 @@
 //! sequence verifies 1 + k tokens and the step adds k draft passes; it yields the engine's
 //! measured accepted tokens per sequence ([`StepModel::accepted`]).
 
+use crate::catalog::engine::MultiGpu;
 use crate::catalog::params::ParamBreakdown;
 use crate::hardware::Hardware;
 use crate::perf::attention::prefill_coefficient;
@@ -102,7 +103,15 @@ impl StepModel {
         const CONTEXT: u32 = 4096;
         const WIDE: u32 = 64;
         let one = probe(1, CONTEXT);
-        let wide = probe(WIDE, CONTEXT);
+        // Communication grows with the step's tokens only where GPUs exchange activations every
+        // layer (tensor or expert parallel); one GPU, or a layer split's hand-offs, cost the same
+        // at any batch, and the second probe is a fifth of preparing a server.
+        let exchanges = mem.placement.gpus > 1 && d.engine.multi_gpu == MultiGpu::Tensor;
+        let wide = if exchanges {
+            probe(WIDE, CONTEXT)
+        } else {
+            one.clone()
+        };
         // Under EP / DP attention a rank's read is not a fixed share of the model's: its
         // attention, dense FFN and shared expert stay whole while the experts touched grow.
         // Routed experts weighed by their read time where the engine's MoE kernels read slower.

@@ -14,6 +14,13 @@ pub fn unsupported(
     hw: &Hardware,
     gpus: u32,
 ) -> Option<String> {
+    unrunnable(model, quant, engine).or_else(|| unsupported_on(quant, engine, hw, gpus))
+}
+
+/// Why `engine` cannot run `model` in `quant` on any hardware, if it cannot: no such artifact,
+/// or the engine does not load it. The part of [`unsupported`] a search asks once per model,
+/// quant and engine rather than on every GPU type and count.
+pub fn unrunnable(model: &Model, quant: &Quant, engine: &Engine) -> Option<String> {
     if !model.quants.contains(&quant.id) {
         return Some(format!(
             "{} has no published {} artifact (available: {})",
@@ -36,6 +43,12 @@ pub fn unsupported(
     if let Err(why) = super::artifact::artifact(model, quant, engine) {
         return Some(why);
     }
+    None
+}
+
+/// Why `engine` cannot run `quant` on the first `gpus` GPUs of `hw` (none: on the CPU), if it
+/// cannot: the rest of [`unsupported`].
+pub fn unsupported_on(quant: &Quant, engine: &Engine, hw: &Hardware, gpus: u32) -> Option<String> {
     if gpus == 0 {
         if !engine.cpu_only {
             return Some(format!(

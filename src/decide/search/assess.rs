@@ -8,7 +8,7 @@ use crate::catalog::{Engine, Model, Quant};
 use crate::hardware::Hardware;
 use crate::perf::cost::{Cost, cost};
 use crate::perf::{Performance, estimate_with};
-use crate::sizing::support::unsupported;
+use crate::sizing::support::unsupported_on;
 use crate::sizing::weights::WeightBytes;
 use crate::sizing::{Deployment, MemoryPlan, Parallel, Workload, plan_with};
 
@@ -160,6 +160,9 @@ pub struct Subject<'a> {
     pub params: Rc<ParamBreakdown>,
     /// Expert parallelism and DP attention of this candidate.
     pub parallel: Parallel,
+    /// Why the engine cannot run this model and quant anywhere
+    /// ([`crate::sizing::support::unrunnable`]), asked once for every GPU type and count.
+    pub refusal: Option<Rc<str>>,
 }
 
 /// The pinned MTP depth where this engine measured it and the artifact carries the module (GGUF
@@ -209,7 +212,10 @@ pub fn assess_with<'a>(
         shortfall: f64::INFINITY,
         layout: unsized_layout.clone(),
     };
-    if let Some(why) = unsupported(s.model, s.quant, s.engine, hw, gpus) {
+    if let Some(why) = s.refusal.as_deref().map(str::to_string) {
+        return Err(unrunnable(why));
+    }
+    if let Some(why) = unsupported_on(s.quant, s.engine, hw, gpus) {
         return Err(unrunnable(why));
     }
     let d = Deployment {
@@ -458,6 +464,7 @@ mod tests {
                 weights: Rc::new(WeightBytes::of(model, quant)),
                 params: Rc::new(ParamBreakdown::of(model)),
                 parallel: Parallel::default(),
+                refusal: crate::sizing::support::unrunnable(model, quant, engine).map(Rc::from),
             };
             match assess(&req, &req.constraints, &s, &hw, 1) {
                 Ok(cand) => {

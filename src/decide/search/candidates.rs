@@ -10,6 +10,7 @@ use crate::catalog::{Catalog, Engine, Model, ParamBreakdown, Quant, Task};
 use crate::hardware::Hardware;
 use crate::hardware::simulate::{SimulationRequest, simulate};
 use crate::sizing::weights::WeightBytes;
+use crate::sizing::support::unrunnable;
 use crate::sizing::{Parallel, Workload};
 
 use super::super::constraints::{Constraint, Unit};
@@ -120,6 +121,7 @@ pub fn proposals<'a, 'm>(
                             weights: Rc::new(WeightBytes::of(model, quant)),
                             params: Rc::clone(&params),
                             parallel: Parallel::default(),
+                            refusal: unrunnable(model, quant, engine).map(Rc::from),
                         };
                         Proposals::Many(Box::new(machines.iter().flat_map(move |(hw, counts)| {
                             let subject = subject.clone();
