@@ -51,7 +51,7 @@ pub fn evaluate<'a>(
     );
     Ok(Evaluated {
         deployment: d,
-        hardware: hw,
+        hardware: std::rc::Rc::new(hw),
         memory,
         performance,
         load,

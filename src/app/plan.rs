@@ -1,6 +1,8 @@
 //! `r1pick plan`: a load, an SLO and a GPU type (or the priced cloud) in; the cheapest fleet of
 //! replicas, its cost at that load and the runners-up out.
 
+use std::rc::Rc;
+
 use crate::cli::plan::PlanArgs;
 use crate::cli::{HardwareArgs, LoadArgs};
 use crate::decide::fleet::{
@@ -207,7 +209,7 @@ fn replica_machines(
                     ..Default::default()
                 };
                 simulate(&ctx.catalog, &req).ok().map(|hw| ReplicaMachine {
-                    hardware: hw,
+                    hardware: Rc::new(hw),
                     gpu_counts: vec![n],
                     node_gpus: crate::hardware::network::default_node_gpus(),
                 })
@@ -241,7 +243,7 @@ fn replica_machines(
     let counts = local_counts(&hw);
     Ok((
         vec![ReplicaMachine {
-            hardware: hw,
+            hardware: Rc::new(hw),
             gpu_counts: counts,
             node_gpus,
         }],

@@ -9,6 +9,8 @@
 //! a tried shape the replica count is the smallest that meets every constraint at the load each
 //! replica then carries, found by bisection: latency only falls as replicas are added.
 
+use std::rc::Rc;
+
 use crate::error::Error;
 use crate::hardware::Hardware;
 use crate::perf::cost::{FleetCost, cost, fleet_cost};
@@ -77,7 +79,7 @@ impl Demand {
 /// GPUs that replicas may run on: one machine type and the GPU counts a replica may use.
 #[derive(Debug, Clone)]
 pub struct ReplicaMachine {
-    pub hardware: Hardware,
+    pub hardware: Rc<Hardware>,
     pub gpu_counts: Vec<u32>,
     /// GPUs in one node of this machine (packing replicas into nodes).
     pub node_gpus: u32,
@@ -283,10 +285,10 @@ pub fn plan<'a>(req: &FleetRequest<'a, '_>) -> FleetDecision<'a> {
     let mut evaluated = 0usize;
     let mut subjects = 0usize;
     let mut considered = 0usize;
-    let machines: Vec<(Hardware, Vec<u32>)> = req
+    let machines: Vec<(Rc<Hardware>, Vec<u32>)> = req
         .machines
         .iter()
-        .map(|m| (m.hardware.clone(), m.gpu_counts.clone()))
+        .map(|m| (Rc::clone(&m.hardware), m.gpu_counts.clone()))
         .collect();
     let prices: Vec<Option<f64>> = req
         .machines

@@ -23,7 +23,9 @@ use super::Request;
 #[derive(Debug, Clone)]
 pub struct Evaluated<'a> {
     pub deployment: Deployment<'a>,
-    pub hardware: Hardware,
+    /// Shared by every candidate on the machine (a clone of its GPUs' names was a tenth of a
+    /// `plan --cloud`).
+    pub hardware: Rc<Hardware>,
     pub memory: MemoryPlan,
     /// Means under the load, when there is one (see [`apply`]).
     pub performance: Performance,
@@ -188,7 +190,7 @@ pub fn assess<'a>(
     req: &Request<'a>,
     constraints: &Constraints,
     s: &Subject<'a>,
-    hw: &Hardware,
+    hw: &Rc<Hardware>,
     gpus: u32,
 ) -> Result<Candidate<'a>, Turned> {
     assess_with(req, constraints, s, hw, gpus, Words::Full)
@@ -200,7 +202,7 @@ pub fn assess_with<'a>(
     req: &Request<'a>,
     constraints: &Constraints,
     s: &Subject<'a>,
-    hw: &Hardware,
+    hw: &Rc<Hardware>,
     gpus: u32,
     words: Words,
 ) -> Result<Candidate<'a>, Turned> {
@@ -252,7 +254,7 @@ pub fn assess_with<'a>(
     let performance = estimate_with(&d, hw, &memory, &s.weights, &s.params);
     let mut evaluated = Evaluated {
         deployment: d,
-        hardware: hw.clone(),
+        hardware: Rc::clone(hw),
         memory,
         performance,
         load: None,

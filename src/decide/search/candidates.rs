@@ -30,7 +30,7 @@ pub enum Proposal<'a, 'm> {
     /// A deployment to assess.
     Deploy {
         subject: Subject<'a>,
-        hardware: &'m Hardware,
+        hardware: &'m Rc<Hardware>,
         gpus: u32,
     },
 }
@@ -50,9 +50,9 @@ pub fn priced(c: &Catalog) -> Vec<&GpuSpec> {
 }
 
 /// The machines tried and the GPU counts tried on each.
-pub fn machines(req: &Request) -> Vec<(Hardware, Vec<u32>)> {
+pub fn machines(req: &Request) -> Vec<(Rc<Hardware>, Vec<u32>)> {
     match &req.machines {
-        Machines::Local(hw) => vec![(hw.clone(), local_counts(hw))],
+        Machines::Local(hw) => vec![(Rc::new(hw.clone()), local_counts(hw))],
         Machines::Cloud => priced(req.catalog)
             .iter()
             .flat_map(|g| CLOUD_COUNTS.iter().map(move |n| (g, *n)))
@@ -61,7 +61,7 @@ pub fn machines(req: &Request) -> Vec<(Hardware, Vec<u32>)> {
                     gpu_specs: vec![format!("{}:{n}", g.id)],
                     ..Default::default()
                 };
-                simulate(req.catalog, &sim).ok().map(|hw| (hw, vec![n]))
+                simulate(req.catalog, &sim).ok().map(|hw| (Rc::new(hw), vec![n]))
             })
             .collect(),
     }
@@ -72,7 +72,7 @@ pub fn machines(req: &Request) -> Vec<(Hardware, Vec<u32>)> {
 pub fn proposals<'a, 'm>(
     req: &'m Request<'a>,
     judging: Judging,
-    machines: &'m [(Hardware, Vec<u32>)],
+    machines: &'m [(Rc<Hardware>, Vec<u32>)],
 ) -> impl Iterator<Item = Proposal<'a, 'm>> + 'm {
     let c: &'a Catalog = req.catalog;
     let task = req.task;
