@@ -579,19 +579,21 @@ fn size<'a>(
         if !explain {
             return Err(None);
         }
-        return Err(worded_as(idle_req, replica_constraints, &idle, Words::Only(miss))
-            .iter()
-            .find(|k| k.constraint == miss)
-            .map(|k| Miss {
-                constraint: miss,
-                message: format!(
-                    "{} on {}: {} on an idle replica, so at any replica count",
-                    label(&idle),
-                    gpus_label(&m.hardware, gpus),
-                    k.message
-                ),
-                shortfall: shortfall(k),
-            }));
+        return Err(
+            worded_as(idle_req, replica_constraints, &idle, Words::Only(miss))
+                .iter()
+                .find(|k| k.constraint == miss)
+                .map(|k| Miss {
+                    constraint: miss,
+                    message: format!(
+                        "{} on {}: {} on an idle replica, so at any replica count",
+                        label(&idle),
+                        gpus_label(&m.hardware, gpus),
+                        k.message
+                    ),
+                    shortfall: shortfall(k),
+                }),
+        );
     }
     *evaluated += 1;
     let d = &idle.evaluated.deployment;

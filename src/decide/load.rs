@@ -3,10 +3,12 @@
 //! TTFT, TPOT, speed, throughput and time to answer, and whose percentiles the latency
 //! constraints hold at.
 
+use crate::catalog::ParamBreakdown;
 use crate::error::{Error, Result};
 use crate::hardware::Hardware;
 use crate::perf::Performance;
 use crate::serving::{self, Lengths, Load, LoadEstimate, LoadRequest, SchedulerOverrides, Span};
+use crate::sizing::weights::WeightBytes;
 use crate::sizing::{Deployment, MemoryPlan, Workload};
 
 /// The percentile latency constraints hold at unless `--percentile` says otherwise.
@@ -141,8 +143,32 @@ pub fn memory_basis<'a>(d: &Deployment<'a>, under_load: bool) -> Deployment<'a> 
 
 /// `d` under `t`: the serving model's estimate.
 pub fn under_load(d: &Deployment, hw: &Hardware, mem: &MemoryPlan, t: &Traffic) -> Result<Loaded> {
+    under_load_with(
+        d,
+        hw,
+        mem,
+        t,
+        &WeightBytes::of(d.model, d.quant),
+        &ParamBreakdown::of(d.model),
+    )
+}
+
+/// [`under_load`] with the deployment's weights and parameters already counted (a search has
+/// them for every GPU count it tries).
+pub fn under_load_with(
+    d: &Deployment,
+    hw: &Hardware,
+    mem: &MemoryPlan,
+    t: &Traffic,
+    weights: &WeightBytes,
+    params: &ParamBreakdown,
+) -> Result<Loaded> {
+    let req = t.request(&d.workload);
+    serving::validate(&req)?;
+    let server =
+        serving::Server::with_weights(d, hw, mem, req.lengths, &req.scheduler, weights, params)?;
     Ok(Loaded {
-        estimate: serving::estimate(d, hw, mem, &t.request(&d.workload))?,
+        estimate: server.at(req.load)?,
         percentile: t.percentile,
     })
 }

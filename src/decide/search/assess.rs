@@ -12,10 +12,8 @@ use crate::sizing::support::unsupported_on;
 use crate::sizing::weights::WeightBytes;
 use crate::sizing::{Deployment, MemoryPlan, Parallel, Workload, plan_with};
 
-use super::super::constraints::{
-    CheckResult, Constraint, Constraints, Measured, Words, checks,
-};
-use super::super::load::{Loaded, apply, memory_basis, under_load};
+use super::super::constraints::{CheckResult, Constraint, Constraints, Measured, Words, checks};
+use super::super::load::{Loaded, apply, memory_basis, under_load_with};
 use super::Request;
 
 /// Everything known about one deployment once it is sized and estimated: what `estimate` shows,
@@ -285,12 +283,13 @@ pub fn assess_with<'a>(
             None => {
                 let e = &cand.evaluated;
                 let layout = e.memory.placement.layout(&e.deployment.parallel);
-                let l = under_load(&e.deployment, hw, &e.memory, t).map_err(|err| Turned {
-                    reason: Reason::Unmet(Constraint::Fits),
-                    message: err.to_string(),
-                    shortfall: f64::INFINITY,
-                    layout,
-                })?;
+                let l = under_load_with(&e.deployment, hw, &e.memory, t, &s.weights, &s.params)
+                    .map_err(|err| Turned {
+                        reason: Reason::Unmet(Constraint::Fits),
+                        message: err.to_string(),
+                        shortfall: f64::INFINITY,
+                        layout,
+                    })?;
                 cand = with_load(req, constraints, cand, l, words);
             }
         }

@@ -9,8 +9,8 @@ use crate::catalog::gpu::GpuSpec;
 use crate::catalog::{Catalog, Engine, Model, ParamBreakdown, Quant, Task};
 use crate::hardware::Hardware;
 use crate::hardware::simulate::{SimulationRequest, simulate};
-use crate::sizing::weights::WeightBytes;
 use crate::sizing::support::unrunnable;
+use crate::sizing::weights::WeightBytes;
 use crate::sizing::{Parallel, Workload};
 
 use super::super::constraints::{Constraint, Unit};
@@ -61,7 +61,9 @@ pub fn machines(req: &Request) -> Vec<(Rc<Hardware>, Vec<u32>)> {
                     gpu_specs: vec![format!("{}:{n}", g.id)],
                     ..Default::default()
                 };
-                simulate(req.catalog, &sim).ok().map(|hw| (Rc::new(hw), vec![n]))
+                simulate(req.catalog, &sim)
+                    .ok()
+                    .map(|hw| (Rc::new(hw), vec![n]))
             })
             .collect(),
     }
