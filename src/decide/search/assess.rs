@@ -467,7 +467,7 @@ mod tests {
                 parallel: Parallel::default(),
                 refusal: crate::sizing::support::unrunnable(model, quant, engine).map(Rc::from),
             };
-            match assess(&req, &req.constraints, &s, &hw, 1) {
+            match assess(&req, &req.constraints, &s, &Rc::new(hw.clone()), 1) {
                 Ok(cand) => {
                     assert!(fits, "{} was assessed", model.id);
                     assert_eq!(cand.checks[0].constraint, Constraint::Fits);
