@@ -11,6 +11,7 @@
 
 use std::rc::Rc;
 
+use crate::catalog::MultiGpu;
 use crate::error::Error;
 use crate::hardware::Hardware;
 use crate::perf::cost::{FleetCost, cost, fleet_cost};
@@ -559,6 +560,21 @@ fn size<'a>(
     evaluated: &mut usize,
     explain: bool,
 ) -> Result<Shape<'a>, Option<Miss>> {
+    // Weights alone above every byte of the replica's GPUs: a tensor-parallel engine keeps them
+    // all there, so sizing could only find that it does not fit, and a shape that does not fit is
+    // dropped without a word. Under `--cloud` that is one shape in five, found for a sum.
+    if subject.engine.multi_gpu == MultiGpu::Tensor && gpus > 0 {
+        let memory: u64 = m
+            .hardware
+            .gpus
+            .iter()
+            .take(gpus as usize)
+            .map(|g| g.memory_bytes)
+            .sum();
+        if subject.weights.total() > memory as f64 {
+            return Err(None);
+        }
+    }
     let idle = assess_with(
         idle_req,
         replica_constraints,
