@@ -7,6 +7,10 @@ use r1pick::app::config::{self, ParseError};
 use r1pick::app::output::{self, Stdout, line_to_stderr};
 use r1pick::error::exit;
 
+/// mimalloc: a `plan --cloud` allocates and frees hundreds of thousands of small blocks.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Before anything can open a file onto descriptor 1.
     let mut stdout = Stdout::open();
