@@ -222,14 +222,8 @@ pub fn evaluate(c: &Constraints, m: &Measured) -> Vec<CheckResult> {
     checks(c, m, Words::Full)
 }
 
-/// The checks of [`evaluate`] with empty messages: the verdicts and margins alone, for a search
-/// that weighs thousands of deployments and words only the few it reports (wording them is most
-/// of a check's cost).
-pub fn verdicts(c: &Constraints, m: &Measured) -> Vec<CheckResult> {
-    checks(c, m, Words::None)
-}
-
-/// Whether checks carry their messages.
+/// Which checks carry their messages: a search weighs thousands of deployments and words only
+/// what it reports (wording is most of a check's cost).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Words {
     Full,
@@ -249,7 +243,7 @@ impl Words {
     }
 }
 
-/// The checks of [`evaluate`], worded as `words` asks.
+/// The checks of [`evaluate`], worded as `words` asks (the verdicts and margins are the same).
 pub fn checks(c: &Constraints, m: &Measured, words: Words) -> Vec<CheckResult> {
     let p = m.performance;
     let mut checks = vec![fits(m.memory, words.says(Constraint::Fits))];

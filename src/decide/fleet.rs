@@ -562,7 +562,7 @@ fn size<'a>(
 ) -> Result<Shape<'a>, Option<Miss>> {
     // Weights alone above every byte of the replica's GPUs: a tensor-parallel engine keeps them
     // all there, so sizing could only find that it does not fit, and a shape that does not fit is
-    // dropped without a word. Under `--cloud` that is one shape in five, found for a sum.
+    // dropped without a word (under `--cloud`, about one sized shape in five).
     if subject.engine.multi_gpu == MultiGpu::Tensor && gpus > 0 {
         let memory: u64 = m
             .hardware

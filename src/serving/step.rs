@@ -37,8 +37,8 @@ pub struct StepModel {
     weights_ms: f64,
     /// weights read at 2^i tokens / weights read at 1 token (MoE touches more experts).
     weight_ratio: [f64; TABLE_POINTS],
-    /// The model is dense: every step reads the same weights (the table is flat).
-    dense: bool,
+    /// A dense model: every step reads the same weights, the table is flat.
+    flat: bool,
     /// KV read per sequence per token of context, ms.
     kv_ms_per_token: f64,
     /// Decode attention compute per query token per token of context, ms (one GPU's heads).
@@ -161,7 +161,7 @@ impl StepModel {
             fixed_ms: one.fixed_ms,
             weights_ms: one.weights_ms,
             weight_ratio,
-            dense: flat,
+            flat,
             kv_ms_per_token,
             attention_flop_ms,
             routed_flop_ms_per_token: 2.0 * routed / rate * 1e3,
@@ -236,7 +236,7 @@ impl StepModel {
 
     /// Weight-read ratio at `tokens`, interpolated in log2.
     fn weights_at(&self, tokens: f64) -> f64 {
-        if self.dense {
+        if self.flat {
             return self.weights_ms * self.weight_ratio[0];
         }
         let x = tokens.max(1.0).log2();

@@ -339,9 +339,9 @@ pub fn worded_as(
         && c.evaluated.load.is_none()
         && let Some(miss) = hopeless(&checks)
     {
-        for c in checks.iter_mut().filter(|c| c.constraint == miss) {
-            if words.says(miss) {
-                c.message = format!("{} on an idle server, slower under load", c.message);
+        if words.says(miss) {
+            for k in checks.iter_mut().filter(|k| k.constraint == miss) {
+                k.message = format!("{} on an idle server, slower under load", k.message);
             }
         }
     }
