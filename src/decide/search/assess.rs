@@ -338,11 +338,10 @@ pub fn worded_as(
     if req.traffic.is_some()
         && c.evaluated.load.is_none()
         && let Some(miss) = hopeless(&checks)
+        && words.says(miss)
     {
-        if words.says(miss) {
-            for k in checks.iter_mut().filter(|k| k.constraint == miss) {
-                k.message = format!("{} on an idle server, slower under load", k.message);
-            }
+        for k in checks.iter_mut().filter(|k| k.constraint == miss) {
+            k.message = format!("{} on an idle server, slower under load", k.message);
         }
     }
     checks
