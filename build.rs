@@ -1,6 +1,6 @@
 //! The embedded catalog as JSON: `data/*.toml` keep their comments (every constant's source) and
-//! stay what users read and override, but parsing ~180 KB of TOML was a fifth of a short command
-//! (`estimate`: 17 M of 24 M instructions). Converted here once, the binary reads the same values
+//! stay what users read and override, but parsing ~180 KB of TOML was most of a short command
+//! (`estimate 7b`: 17 M of its 24 M instructions). Converted here once, the binary reads the same values
 //! with serde_json, several times faster. A file that does not parse fails the build.
 
 use std::path::Path;

@@ -163,12 +163,8 @@ pub fn under_load_with(
     weights: &WeightBytes,
     params: &ParamBreakdown,
 ) -> Result<Loaded> {
-    let req = t.request(&d.workload);
-    serving::validate(&req)?;
-    let server =
-        serving::Server::with_weights(d, hw, mem, req.lengths, &req.scheduler, weights, params)?;
     Ok(Loaded {
-        estimate: server.at(req.load)?,
+        estimate: serving::estimate_with(d, hw, mem, &t.request(&d.workload), weights, params)?,
         percentile: t.percentile,
     })
 }

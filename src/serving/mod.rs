@@ -277,8 +277,21 @@ pub fn estimate(
     mem: &MemoryPlan,
     req: &LoadRequest,
 ) -> Result<LoadEstimate> {
+    let w = WeightBytes::of(d.model, d.quant);
+    estimate_with(d, hw, mem, req, &w, &ParamBreakdown::of(d.model))
+}
+
+/// [`estimate`] from the deployment's weights and parameters, already counted.
+pub fn estimate_with(
+    d: &Deployment,
+    hw: &Hardware,
+    mem: &MemoryPlan,
+    req: &LoadRequest,
+    weights: &WeightBytes,
+    params: &ParamBreakdown,
+) -> Result<LoadEstimate> {
     validate(req)?;
-    Server::new(d, hw, mem, req.lengths, &req.scheduler)?.at(req.load)
+    Server::with_weights(d, hw, mem, req.lengths, &req.scheduler, weights, params)?.at(req.load)
 }
 
 /// A deployment with its lengths, prepared for loads: the scheduler, KV capacity, step model and

@@ -110,9 +110,9 @@ impl WeightBytes {
         self.output + self.layer_reads(tokens).map(|(_, read)| read).sum::<f64>()
     }
 
-    /// Each layer with [`WeightBytes::layer_read`] of it, the experts touched computed once per
-    /// run of layers with the same expert count (the `powf` in it is most of a step model's setup;
-    /// a MoE model's expert layers all have the same count).
+    /// Each layer with [`WeightBytes::layer_read`] of it, the experts touched (a `powf`) computed
+    /// once per run of layers with the same expert count: a MoE model's expert layers all have
+    /// the same, and the step model's table asks 17 step sizes of every layer.
     pub fn layer_reads(&self, tokens: f64) -> impl Iterator<Item = (&LayerBytes, f64)> + '_ {
         let mut last: Option<(u32, f64)> = None;
         self.layers.iter().map(move |l| {
