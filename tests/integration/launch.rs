@@ -3,13 +3,16 @@
 //! sized dtype, KV type, context, sequences, memory fraction and placement. The LaunchPlan is read
 //! as structured arguments, never parsed back out of the shell line.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use r1pick::catalog::Catalog;
 use r1pick::decide::launch::{self, LaunchPlan, Role};
 use r1pick::hardware::Hardware;
 use r1pick::sizing::support::unsupported;
-use r1pick::sizing::{Deployment, KvDtype, MemoryPlan, plan};
+use r1pick::sizing::{Deployment, KvDtype, MemoryPlan, Parallel, plan};
+use serde::Deserialize;
 
-use crate::util::{catalog, machine, workload};
+use crate::util::{catalog, machine, machine_with_ram, workload};
 
 /// The value after `flag` in `args`.
 fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
@@ -458,5 +461,185 @@ fn recommend_launches_every_pick_with_the_plan_it_printed() {
         assert_eq!(launch["nodes"][0]["role"], "head");
         assert!(!has(&a, "HEAD_NODE_IP"));
         let _ = Role::Head;
+    }
+}
+
+/// tests/data/engine_options.toml: the options each engine's own parser defines.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EngineParsers {
+    engine: Vec<EngineParser>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EngineParser {
+    id: String,
+    /// The word after which the serving process's options start.
+    marker: String,
+    #[allow(dead_code)]
+    read_in: String,
+    option: Vec<ParserOption>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParserOption {
+    name: String,
+    #[allow(dead_code)]
+    at: String,
+    /// The values the parser accepts, where it takes a fixed set.
+    #[serde(default)]
+    values: Vec<String>,
+}
+
+/// Every launch plan r1pick makes for `engine` over a spread of machines, cache types and the
+/// 671B's parallel layouts: one GPU to two nodes, MTP, EP with DP attention, experts in host RAM.
+fn launch_plans(c: &Catalog, engine: &str) -> Vec<LaunchPlan> {
+    let gpus = [
+        "t4",
+        "v100-sxm2-32gb",
+        "a100-sxm-80gb",
+        "l40s:2",
+        "rtx-4090:2",
+        "h100-sxm",
+        "h100-sxm:8",
+        "h100-sxm:16",
+        "h200:8",
+        "b200:8",
+        "mi300x",
+    ];
+    let kv_types = [KvDtype::Bf16, KvDtype::Fp8, KvDtype::Q8_0, KvDtype::Q4_0];
+    let mut plans = vec![];
+    for gpu in gpus {
+        let hw = machine(gpu);
+        for kv in kv_types {
+            plans.extend(
+                cases(c, engine, &hw, kv)
+                    .into_iter()
+                    .map(|case| case.launch),
+            );
+        }
+    }
+    let e = c.engine(engine).unwrap();
+    let r1 = c.model("deepseek-r1").unwrap();
+    let layouts = [
+        (0, Parallel::default()),
+        (3, Parallel::default()),
+        (
+            0,
+            Parallel {
+                ep: 16,
+                dp: 16,
+                redundant_experts: 32,
+            },
+        ),
+    ];
+    for (gpu, quant) in [
+        ("h100-sxm:16", "fp8"),
+        ("h200:8", "fp8"),
+        ("b200:8", "nvfp4"),
+    ] {
+        let hw = machine(gpu);
+        for (mtp, parallel) in layouts {
+            let mut d = Deployment::new(
+                r1,
+                c.quant(quant).unwrap(),
+                e,
+                hw.gpu_count(),
+                workload(8192, 2048, 2048, 8),
+            );
+            d.mtp = mtp;
+            d.parallel = Parallel {
+                ep: parallel.ep.min(hw.gpu_count()),
+                dp: parallel.dp.min(hw.gpu_count()),
+                ..parallel
+            };
+            if unsupported(r1, d.quant, e, &hw, hw.gpu_count()).is_some() {
+                continue;
+            }
+            if let Ok(mem) = plan(&d, &hw)
+                && mem.fits
+                && let Ok(launch) = launch::plan(&d, &mem)
+            {
+                plans.push(launch);
+            }
+        }
+    }
+    // The 671B at 1.58 bits with its experts in host memory (`--n-cpu-moe`).
+    let hw = machine_with_ram("h100-sxm", 512 << 30);
+    plans.extend(
+        cases(c, engine, &hw, KvDtype::engine_default(e))
+            .into_iter()
+            .map(|case| case.launch),
+    );
+    plans
+}
+
+/// The options of a serving process's command line (`program args…`) after `marker`, each with
+/// the word that follows it.
+fn options_after<'a>(words: &'a [String], marker: &str) -> Vec<(&'a str, Option<&'a str>)> {
+    let Some(start) = words.iter().position(|w| w == marker) else {
+        return vec![];
+    };
+    let rest = &words[start + 1..];
+    rest.iter()
+        .enumerate()
+        .filter(|(_, w)| w.starts_with('-') && w.len() > 1)
+        .map(|(i, w)| (w.as_str(), rest.get(i + 1).map(String::as_str)))
+        .collect()
+}
+
+/// What you print runs (issue 10 item 8): every option of every launch command, on every node, is
+/// one the engine's parser defines (vLLM 0.11.0 and 0.9.2, SGLang 0.5.5, llama.cpp, read in their
+/// published packages; TensorRT-LLM from its docs), with a value it accepts where it takes a fixed
+/// set; and each option listed there is still printed somewhere, so the list is what r1pick uses.
+#[test]
+fn every_printed_option_is_one_the_engine_parses() {
+    let parsers: EngineParsers =
+        toml::from_str(include_str!("../data/engine_options.toml")).unwrap();
+    let c = catalog();
+    for parser in &parsers.engine {
+        let known: BTreeMap<&str, &ParserOption> =
+            parser.option.iter().map(|o| (o.name.as_str(), o)).collect();
+        let mut seen = BTreeSet::new();
+        let plans = launch_plans(&c, &parser.id);
+        assert!(plans.len() >= 20, "{}: {} plans", parser.id, plans.len());
+        for p in &plans {
+            for node in &p.nodes {
+                let words: Vec<String> = std::iter::once(node.program.clone())
+                    .chain(node.args.iter().cloned())
+                    .collect();
+                for (name, value) in options_after(&words, &parser.marker) {
+                    let line = words.join(" ");
+                    let Some(option) = known.get(name) else {
+                        panic!(
+                            "{}: {name} is not an option of its parser: {line}",
+                            parser.id
+                        )
+                    };
+                    if !option.values.is_empty() {
+                        let value = value.unwrap_or_default();
+                        assert!(
+                            option.values.iter().any(|v| v == value),
+                            "{}: {name} {value} is not one of {:?}: {line}",
+                            parser.id,
+                            option.values
+                        );
+                    }
+                    seen.insert(name.to_string());
+                }
+            }
+        }
+        let unused: Vec<&str> = known
+            .keys()
+            .copied()
+            .filter(|name| !seen.contains(*name))
+            .collect();
+        assert!(
+            unused.is_empty(),
+            "{}: listed but never printed: {unused:?}",
+            parser.id
+        );
     }
 }
