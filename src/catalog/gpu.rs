@@ -28,6 +28,10 @@ pub struct GpuSpec {
     /// Total memory as NVML reports it, where it was observed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver_total_mib: Option<u64>,
+    /// What the driver keeps of that total on an idle GPU (`nvidia-smi -q` "Reserved"), where it was
+    /// observed: the free memory NVML and cudaMemGetInfo report leaves it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver_reserved_mib: Option<u64>,
     pub unified_memory: bool,
     pub memory_type: MemoryType,
     pub bandwidth_gb_s: f64,
@@ -76,6 +80,15 @@ impl GpuSpec {
             Some(mib) => mib * (1 << 20),
             None => (self.memory_gib * (1u64 << 30) as f64) as u64,
         }
+    }
+
+    /// Memory an idle GPU offers a new process: the total less the driver's reservation.
+    pub fn free_bytes(&self) -> u64 {
+        let reserved = self
+            .driver_reserved_mib
+            .unwrap_or(0)
+            .saturating_mul(1 << 20);
+        self.memory_bytes().saturating_sub(reserved)
     }
 
     /// Compute capability as (major, minor), NVIDIA only.

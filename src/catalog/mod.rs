@@ -273,6 +273,16 @@ impl Catalog {
                     g.id
                 )));
             }
+            if let Some(reserved) = g.driver_reserved_mib
+                && reserved >= g.memory_bytes() >> 20
+            {
+                return Err(Error::input(format!(
+                    "{}: gpu '{}' has driver_reserved_mib {reserved}, not less than its memory ({} MiB)",
+                    at(&g.id),
+                    g.id,
+                    g.memory_bytes() >> 20
+                )));
+            }
         }
         for t in &self.tasks {
             let tokens = [t.prompt_tokens, t.reasoning_tokens, t.answer_tokens];

@@ -7,7 +7,8 @@
 //! # Usable memory
 //!
 //! [`Gpu::available_bytes`] is what a new process can have: the driver's total for a simulated
-//! catalog GPU (`driver_total_mib`, e.g. 24,564 MiB on an RTX 4090), NVML's free memory for a probed
+//! catalog GPU (`driver_total_mib`, e.g. 24,564 MiB on an RTX 4090) less what the driver reserves
+//! where that was observed (`driver_reserved_mib`, 480 MiB on an H100), NVML's free memory for a probed
 //! one (a GPU in use is sized by what is left), and Metal's working set on unified memory
 //! ([`simulate::unified_gpu_budget`]). Sizing multiplies it by the engine's share from
 //! `data/engines.toml` `[engine.memory]`: vLLM's `gpu_memory_utilization` 0.9 (formulas.md §5),
@@ -101,13 +102,12 @@ pub struct Gpu {
 impl Gpu {
     /// A catalog GPU, whole and idle.
     pub fn from_spec(spec: &GpuSpec) -> Gpu {
-        let memory = spec.memory_bytes();
         Gpu {
             id: Some(spec.id.clone()),
             name: spec.name.clone(),
             vendor: spec.vendor,
-            memory_bytes: memory,
-            available_bytes: memory,
+            memory_bytes: spec.memory_bytes(),
+            available_bytes: spec.free_bytes(),
             memory_type: spec.memory_type,
             unified_memory: spec.unified_memory,
             bandwidth_gb_s: spec.bandwidth_gb_s,

@@ -9,6 +9,9 @@
 //!   weights + KV pool.
 //! * TRT-LLM: `free_gpu_memory_fraction` × (memory free after the weights, the runtime and its
 //!   buffers load).
+//!
+//! "Free" is what cudaMemGetInfo reports: the total less the driver's reservation and whatever
+//! other processes hold (the GPU's `available_bytes`); vLLM's fraction is of the total.
 //! * llama.cpp / Ollama: exactly context × slots, as launched.
 //! * transformers: one sequence; its cache grows into whatever memory is left.
 
@@ -29,8 +32,8 @@ pub enum KvRule {
     /// `sampler_copies`: fp32 copies of the `max_num_seqs` × vocab logits live at the peak of
     /// the profile's sampler warm-up (data/serving.toml counts them).
     TotalFraction { fraction: f64, sampler_copies: f64 },
-    /// SGLang: a fraction by TP size (1, 2, 4, 8, 16) of the memory free at start (total less
-    /// its CUDA context and NCCL), for weights + KV.
+    /// SGLang: a fraction by TP size (1, 2, 4, 8, 16) of the memory free at start (free memory
+    /// less its CUDA context and NCCL), for weights + KV.
     StaticFraction { by_tp: [f64; 5] },
     /// TRT-LLM: a fraction of what is free after the weights and the runtime buffers (its
     /// activations for `max_num_tokens`, the same forward as vLLM's profile).
@@ -59,6 +62,9 @@ impl KvRule {
 pub struct GpuBudget {
     /// Total memory the driver reports.
     pub total: f64,
+    /// What a new process finds free: the total less the driver's reservation and other
+    /// processes (NVML's free memory, cudaMemGetInfo's), before the engine allocates anything.
+    pub free: f64,
     /// Weights loaded on this rank.
     pub weights: f64,
     /// Activation peak the engine reserves (vLLM's profiling forward).
@@ -77,12 +83,12 @@ pub fn pool_bytes(rule: &KvRule, gpu: &GpuBudget, tp: u32) -> f64 {
         // sglang model_runner.py profile_max_num_token (0.4.9, 0.5.5): rest = free after the
         // weights − free at start × (1 − mem_fraction_static).
         KvRule::StaticFraction { by_tp } => {
-            KvRule::static_fraction(by_tp, tp) * (gpu.total - gpu.non_torch) - gpu.weights
+            KvRule::static_fraction(by_tp, tp) * (gpu.free - gpu.non_torch) - gpu.weights
         }
         KvRule::FreeFraction { fraction } => {
-            fraction * (gpu.total - gpu.weights - gpu.non_torch - gpu.activation)
+            fraction * (gpu.free - gpu.weights - gpu.non_torch - gpu.activation)
         }
-        KvRule::Slots | KvRule::Single => gpu.total - gpu.weights - gpu.non_torch - gpu.activation,
+        KvRule::Slots | KvRule::Single => gpu.free - gpu.weights - gpu.non_torch - gpu.activation,
     };
     pool.max(0.0)
 }
@@ -124,6 +130,18 @@ pub fn sampler_peak(d: &Deployment, seqs: u32, copies: f64) -> f64 {
 pub fn profile_activation(d: &Deployment, tokens: u32, seqs: u32, tp: u32, copies: f64) -> f64 {
     let held = f64::from(tokens) * f64::from(d.model.hidden()) * 2.0;
     forward_peak(d, tokens, tp).max(sampler_peak(d, seqs, copies) + held)
+}
+
+/// The memory SGLang reads as free before it loads the weights (model_runner.py
+/// init_torch_distributed, the least over the ranks): each GPU's free memory less its CUDA context
+/// and NCCL. Its `mem_fraction_static` is a share of this.
+pub fn free_at_start(d: &Deployment, hw: &Hardware, gpus: u32) -> f64 {
+    let least = hw.gpus[..(gpus as usize).min(hw.gpus.len())]
+        .iter()
+        .map(|g| g.available_bytes as f64)
+        .fold(f64::INFINITY, f64::min);
+    let free = if least.is_finite() { least } else { 0.0 };
+    free - costs::context_and_nccl(d, gpus > 1)
 }
 
 /// KV capacity of a deployment: the pool, its tokens, and what they allow.
@@ -177,10 +195,18 @@ pub fn kv_capacity(
     let tokens = match rule {
         KvRule::Slots => u64::from(w.context) * u64::from(w.concurrency),
         _ => {
-            let total = hw.gpus[..(mem.placement.gpus as usize).min(hw.gpus.len())]
-                .iter()
-                .map(|g| g.memory_bytes as f64)
-                .fold(f64::INFINITY, f64::min);
+            let gpus = &hw.gpus[..(mem.placement.gpus as usize).min(hw.gpus.len())];
+            let smallest = |bytes: fn(&crate::hardware::Gpu) -> u64| {
+                let least = gpus
+                    .iter()
+                    .map(|g| bytes(g) as f64)
+                    .fold(f64::INFINITY, f64::min);
+                if least.is_finite() { least } else { 0.0 }
+            };
+            let (total, free) = (
+                smallest(|g| g.memory_bytes),
+                smallest(|g| g.available_bytes),
+            );
             let weights = mem.gpus.iter().map(|g| g.weights).max().unwrap_or(0) as f64;
             let activation = match rule {
                 KvRule::TotalFraction { sampler_copies, .. } => {
@@ -201,7 +227,8 @@ pub fn kv_capacity(
                 _ => non_torch_mib * MIB,
             };
             let gpu = GpuBudget {
-                total: if total.is_finite() { total } else { 0.0 },
+                total,
+                free,
                 weights,
                 activation,
                 non_torch,

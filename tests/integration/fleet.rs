@@ -218,7 +218,7 @@ fn seed_the_7b_at_batch_32_reaches_2000_tokens_per_s_on_data_center_gpus() {
 /// research lengths (2K prompt, 9K generated) at 0.2 requests/s and $2.99 per GPU-hour: on plain
 /// tensor / pipeline parallelism (`--ep 1`) 32 of them are two replicas and a call costs $0.10–0.20;
 /// with DP attention + EP over both nodes (issue 13, its all-to-all on the network) one replica
-/// carries 0.788/s, so 16 H100s serve it at $0.066 a call — 3.9× the rate of plain TP, the order
+/// carries 0.764/s, so 16 H100s serve it at $0.066 a call — 3.8× the rate of plain TP, the order
 /// of LMSYS's "up to 5x output throughput vs TP16" with large-scale EP (reference/serving.md B).
 #[test]
 fn seed_the_671b_on_32_h100s_costs_about_15_cents_a_call_with_long_reasoning() {
@@ -251,7 +251,7 @@ fn seed_the_671b_on_32_h100s_costs_about_15_cents_a_call_with_long_reasoning() {
     assert_within(
         "one EP replica's highest rate",
         num(&d, "max_rate_per_replica"),
-        0.788,
+        0.764,
         0.01,
     );
     let (code, d) = json("plan --model 671b --quant fp8 --task chat --gpu h100-sxm --rate 2/s");

@@ -24,6 +24,7 @@ const GOLDEN_VLLM_7B_1: [u64; 6] = [
     645_922_816,
     1_224_736_768,
     18_980_940_800,
+    // vLLM's 0.9 is of the total: 0.9 × 81,559 MiB.
     76_968_728_986,
 ];
 /// Tensor parallel 2 splits the KV heads: half the KV of one GPU each.
@@ -34,6 +35,7 @@ const GOLDEN_VLLM_7B_2: [u64; 6] = [
     381_681_664,
     1_635_778_560,
     10_572_600_832,
+    // vLLM's 0.9 is of the total: 0.9 × 81,559 MiB.
     76_968_728_986,
 ];
 /// KV: MLA latent (512 + 64 rope) × 61 layers × 2 B = 70,272 B per token, replicated on every GPU.
@@ -44,7 +46,8 @@ const GOLDEN_SGLANG_671B_8: [u64; 6] = [
     1_755_735_654,
     4_051_697_664,
     93_248_918_213,
-    135_679_338_086,
+    // 0.9 × (143,771 − 616) MiB: the H200's total less the driver's reservation.
+    135_098_007_552,
 ];
 /// KV: Llama 70B: 80 layers × 8 KV heads × 128 × K,V × 2 B = 327,680 B per token, × 8192 × 8
 /// sequences over 4 GPUs.
@@ -55,7 +58,8 @@ const GOLDEN_TRTLLM_70B_4: [u64; 6] = [
     671_088_640,
     4_169_138_176,
     28_372_701_184,
-    76_968_728_986,
+    // 0.9 × (81,559 − 480) MiB: the H100's total less the driver's reservation.
+    76_515_744_154,
 ];
 /// One sequence: all 80 layers on the cards, 40 each with their KV; the second also holds the output.
 const GOLDEN_LLAMA_70B_2: [[u64; 6]; 2] = [

@@ -4,10 +4,12 @@
 use r1pick::catalog::Catalog;
 use r1pick::catalog::model::{Architecture, GqaMoeArch, Model};
 use r1pick::serving;
-use r1pick::sizing::capacity::{KvRule, Profile, forward_peak, kv_capacity, profile_activation};
+use r1pick::sizing::capacity::{
+    KvRule, Profile, forward_peak, free_at_start, kv_capacity, profile_activation,
+};
 use r1pick::sizing::{Deployment, Workload, plan};
 
-use crate::util::{assert_within, catalog, machine, model_of};
+use crate::util::{assert_within, catalog, machine, model_of, workload};
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
@@ -61,13 +63,14 @@ fn on_four_h100<'a>(c: &'a Catalog, model: &'a Model, engine: &str) -> Deploymen
 /// 178,880 tokens" (the smallest rank's pool; 8.02 GiB at 48,128 B per token).
 ///
 /// r1pick's KV bytes per token per rank reproduce SGLang's K size from its token count (asserted).
-/// The pools are printed with what each rule counts, not asserted: both engines keep about 2 GiB
+/// The pools are printed with what each rule counts, not asserted: both engines keep 1.3 to 2.6 GiB
 /// per rank more than their rules explain (see the README's engine-log table).
 /// * vLLM: 0.9 × 79.65 GiB − 55.12 weights − 0.34 non-torch − the profile peak, the sampler warm-up
 ///   on 1024 sequences × 151,936 vocab plus the forward's 8192 hidden states (it exceeds the MoE
 ///   forward's 0.33 GiB): 2.09 GiB with FlashInfer's sampler (r1pick's default) leaves 14.1 GiB,
 ///   5.57 GiB with the native sort (a pip install without FlashInfer) 10.6 GiB, not 8.0.
-/// * SGLang: 0.93 × (79.65 − 0.39 CUDA context − 0.38 NCCL) − 55.12 leaves 18.2 GiB, not 16.5.
+/// * SGLang: 0.93 × (79.18 free on an idle H100 − 0.39 CUDA context − 0.38 NCCL) − 55.12 leaves
+///   17.8 GiB, not 16.5.
 #[test]
 fn qwen3_235b_fp8_kv_bytes_match_sglangs_log_and_its_pools_are_printed() {
     let c = catalog();
@@ -110,5 +113,33 @@ fn qwen3_235b_fp8_kv_bytes_match_sglangs_log_and_its_pools_are_printed() {
         sglang.tokens,
         (sglang.tokens as f64 / 367_404.0 - 1.0) * 100.0,
         pool(sglang.tokens) - pool(367_404),
+    );
+}
+
+/// sglang issue #3416 (2025-02-09): DeepSeek-V3 FP8 on 8×H200, TP8, rank 7: "Load weight end.
+/// type=DeepseekV3ForCausalLM, dtype=torch.bfloat16, avail mem=58.12 GB" (SGLang's GB are GiB:
+/// get_available_gpu_memory divides by 1 << 30). R1 has V3's architecture. r1pick: what an idle
+/// H200 offers (143,771 MiB less the driver's 616) less SGLang's CUDA context and NCCL, less the
+/// weights it loads per rank; 59.7 GiB, +2.8%. The weights this implies, 80.9 GiB, are 2.0% above
+/// r1pick's 79.3 (vLLM's own log of R1 FP8 at TP8 has 79.41 GiB, memory.rs).
+#[test]
+fn sglang_free_memory_after_loading_v3_on_eight_h200_matches_its_log() {
+    let c = catalog();
+    let hw = machine("h200:8");
+    let d = Deployment::new(
+        c.model("deepseek-r1").unwrap(),
+        c.quant("fp8").unwrap(),
+        c.engine("sglang").unwrap(),
+        8,
+        workload(8192, 1024, 1024, 1),
+    );
+    let mem = plan(&d, &hw).unwrap();
+    let weights = mem.gpus.iter().map(|g| g.weights).max().unwrap() as f64;
+    let after_load = (free_at_start(&d, &hw, 8) - weights) / GIB;
+    assert_within(
+        "SGLang's free memory after loading, GiB",
+        after_load,
+        58.12,
+        0.03,
     );
 }

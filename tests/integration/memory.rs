@@ -182,6 +182,7 @@ fn log_vllm_llama_8b_kv_capacity_tokens() {
         let d = deployment(&c, "8b", "bf16", "vllm", 1, len);
         let gpu = GpuBudget {
             total: 23.58 * GIB,
+            free: 23.58 * GIB,
             weights,
             // V0 on one GPU: the sampler's warm-up on 256 sequences (1.31 GiB with the
             // forward's output) stays below the forward's peak, 2.06 / 2.99 GiB.
@@ -211,6 +212,7 @@ fn log_vllm_qwen_14b_tp2_kv_pool() {
     let d = deployment(&c, "14b", "bf16", "vllm", 2, 131_072);
     let gpu = GpuBudget {
         total: 23.08 / 0.98 * GIB,
+        free: 23.08 / 0.98 * GIB,
         weights,
         activation: forward_peak(&d, 2048, 2),
         non_torch: 0.25 * GIB,
@@ -240,6 +242,7 @@ fn log_vllm_qwen_14b_tp2_driver_rank_sampler_sets_the_kv_capacity() {
     assert_within("driver's profile peak GiB", activation / GIB, 1.397, 0.001);
     let gpu = GpuBudget {
         total: 23.08 / 0.98 * GIB,
+        free: 23.08 / 0.98 * GIB,
         weights: 13.9476 * GIB,
         activation,
         non_torch: 0.25 * GIB,

@@ -136,10 +136,12 @@ fn usable(gpu: &str, engine: &str) -> String {
 fn an_rtx_4090_gives_the_engines_what_the_readme_says() {
     says(
         &readme(),
-        "So an RTX 4090 gives vLLM 21.6 GiB, and llama.cpp all 24.0 GiB with its 1024 MiB reserve counted as\noverhead; an H100 SXM gives vLLM 71.7 GiB.",
+        "So an RTX 4090 gives vLLM 21.6 GiB, and llama.cpp all 24.0 GiB with its 1024 MiB reserve counted as\noverhead; an H100 SXM gives vLLM 71.7 GiB and SGLang 71.3 GiB.",
     );
     assert!(usable("rtx-4090", "vllm").starts_with("usable 21.6 GiB"));
     assert!(usable("h100-sxm", "vllm").starts_with("usable 71.7 GiB"));
+    // SGLang's share is of the memory an idle H100 offers: 81,559 − 480 MiB reserved.
+    assert!(usable("h100-sxm", "sglang").starts_with("usable 71.3 GiB"));
     // the 7B's llama.cpp overhead is the reserve plus its compute buffer, so at least 1.0 GiB
     let llama = usable("rtx-4090", "llama.cpp");
     assert!(llama.starts_with("usable 24.0 GiB overhead 1."), "{llama}");

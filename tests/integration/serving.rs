@@ -837,6 +837,7 @@ fn vllm_kv_capacity_matches_its_log_on_an_rtx_3090() {
         );
         let gpu = GpuBudget {
             total: 23.58 * GIB,
+            free: 23.58 * GIB,
             weights: 14.9888 * GIB,
             activation: forward_peak(&d, len, 1),
             non_torch: 0.35 * GIB,
@@ -875,6 +876,7 @@ fn vllm_kv_capacity_pool_matches_its_log_on_two_rtx_4090() {
     // Chunked prefill is on above 32K context in V0: a 2048-token profile forward.
     let gpu = GpuBudget {
         total: 23.08 / 0.98 * GIB,
+        free: 23.08 / 0.98 * GIB,
         weights: 13.9476 * GIB,
         activation: forward_peak(&d, 2048, 2),
         non_torch: 0.25 * GIB,
@@ -894,6 +896,7 @@ fn vllm_kv_capacity_pool_matches_its_log_on_two_rtx_4090() {
 fn sglang_and_trtllm_pools_follow_their_rules() {
     let gpu = GpuBudget {
         total: 80.0 * GIB,
+        free: 80.0 * GIB,
         weights: 40.0 * GIB,
         activation: 0.0,
         non_torch: 0.0,
@@ -912,6 +915,29 @@ fn sglang_and_trtllm_pools_follow_their_rules() {
         ..gpu
     };
     assert_eq!(pool_bytes(&sglang, &full, 1), 0.0);
+    // Both read the memory free at start: 10 GiB held by another process (or the driver) comes
+    // out of their pools, 0.88 × 70 − 40 and 0.9 × 30; vLLM's fraction is of the total.
+    let busy = GpuBudget {
+        free: 70.0 * GIB,
+        ..gpu
+    };
+    assert_within(
+        "SGLang TP1, busy",
+        pool_bytes(&sglang, &busy, 1) / GIB,
+        21.6,
+        1e-9,
+    );
+    assert_within(
+        "TRT-LLM, busy",
+        pool_bytes(&trt, &busy, 2) / GIB,
+        27.0,
+        1e-9,
+    );
+    let vllm = KvRule::TotalFraction {
+        fraction: 0.9,
+        sampler_copies: 3.5,
+    };
+    assert_eq!(pool_bytes(&vllm, &busy, 1), pool_bytes(&vllm, &gpu, 1));
 }
 
 /// The capacity of R1 FP8 on 8×H200 under vLLM's rule: 0.9 × 140.4 GiB less the weights per rank,
