@@ -363,6 +363,31 @@ fn sglang_across_two_nodes_is_sized_as_the_tp16_it_launches() {
     );
 }
 
+/// SGLang's KV pool is its fraction of the memory free at start: 20 GiB held by another process on
+/// a probed H100 takes 0.88 × 20 GiB out of it, in bytes and tokens (the 7B's 56 KiB per token);
+/// a simulated idle H100 already offers its total less the driver's 480 MiB.
+#[test]
+fn sglang_sizes_its_pool_from_the_free_memory_of_a_probed_gpu() {
+    let c = catalog();
+    let d = deployment(&c, "7b", "bf16", "sglang", 1, 4096);
+    let idle = machine("h100-sxm");
+    assert_eq!(idle.gpus[0].available_bytes, (81_559 - 480) << 20);
+    let mut busy = idle.clone();
+    busy.gpus[0].available_bytes -= 20 << 30;
+    let pool = |hw: &r1pick::hardware::Hardware| {
+        let mem = plan(&d, hw).unwrap();
+        r1pick::serving::kv_capacity_of(&d, hw, &mem)
+            .unwrap()
+            .pool_bytes_per_gpu as f64
+    };
+    assert_within(
+        "pool given up to the other process, GiB",
+        (pool(&idle) - pool(&busy)) / GIB,
+        0.88 * 20.0,
+        0.001,
+    );
+}
+
 /// vLLM takes gpu_memory_utilization (0.9) of the total memory and refuses to start when less
 /// than that is free: a probed H100 with 30 GiB free does not run vLLM at all (it was sized into
 /// 0.9 × 30 GiB), while llama.cpp uses what is free.
