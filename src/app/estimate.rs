@@ -85,7 +85,7 @@ pub fn estimate(ctx: &Context, args: &EstimateArgs) -> Result<Outcome> {
         let mut notes = e.hardware.notes.clone();
         let stdout = emit::render(
             format,
-            &e.deployment,
+            &crate::decide::load::launched(&e.deployment, e.load.as_ref()),
             &e.memory,
             &e.hardware,
             1,

@@ -4,6 +4,7 @@
 use crate::cli::{Prefer as CliPrefer, RecommendArgs};
 use crate::decide::constraints::{Constraint, Unit};
 use crate::decide::launch;
+use crate::decide::load::launched;
 use crate::decide::search::{
     Candidate, Decision, Machines, Prefer, Reason, Rejection, Request, search,
 };
@@ -14,7 +15,6 @@ use crate::report::plot::{ParetoPoint, pareto_svg};
 use crate::report::recommend::{NearMiss, RecommendDocument, Recommendation};
 use crate::report::{render, schema};
 use crate::serving::Load;
-use crate::sizing::{Deployment, Workload};
 
 use super::request::{self, SearchArgs, search_request};
 use super::{Context, Outcome, emit, estimate, hardware};
@@ -144,7 +144,7 @@ pub fn recommend(ctx: &Context, args: &RecommendArgs) -> Result<Outcome> {
             };
             Some(emit::render(
                 f,
-                &launched(ch),
+                &launched(&ch.evaluated.deployment, ch.evaluated.load.as_ref()),
                 &ch.evaluated.memory,
                 &ch.evaluated.hardware,
                 1,
@@ -243,7 +243,10 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Result<Recomme
         &ch.evaluated.hardware,
         &ch.evaluated.memory,
     ));
-    let plan = launch::plan(&launched(ch), &ch.evaluated.memory)?;
+    let plan = launch::plan(
+        &launched(&ch.evaluated.deployment, ch.evaluated.load.as_ref()),
+        &ch.evaluated.memory,
+    )?;
     Ok(Recommendation {
         deployment: estimate::evaluated_report(&ch.evaluated),
         quality: round(ch.quality, QUALITY_DECIMALS),
@@ -254,22 +257,6 @@ fn recommendation(ch: &Candidate, task: &crate::catalog::Task) -> Result<Recomme
         why,
         checks: ch.checks.clone(),
     })
-}
-
-/// The deployment as launched. Under a rate the server must admit the batch the serving model
-/// ran (its `max_batch`), not the one sequence the workload names.
-fn launched<'a>(ch: &Candidate<'a>) -> Deployment<'a> {
-    let d = ch.evaluated.deployment;
-    match &ch.evaluated.load {
-        Some(l) if matches!(l.estimate.load, Load::Rate { .. }) => Deployment {
-            workload: Workload {
-                concurrency: l.estimate.max_batch,
-                ..d.workload
-            },
-            ..d
-        },
-        _ => d,
-    }
 }
 
 /// A sized candidate that runs here, with the constraints it misses and by how much.

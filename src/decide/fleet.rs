@@ -772,11 +772,7 @@ pub fn launch_plan(ch: &Candidate) -> Result<LaunchPlan, Error> {
 
 /// One replica's deployment as launched: it admits the batch the serving model ran.
 pub fn launched<'a>(ch: &Candidate<'a>) -> Deployment<'a> {
-    let mut d = ch.evaluated.deployment;
-    if let Some(l) = &ch.evaluated.load {
-        d.workload.concurrency = l.estimate.max_batch;
-    }
-    d
+    super::load::launched(&ch.evaluated.deployment, ch.evaluated.load.as_ref())
 }
 
 /// The first failing check of a shape at the replica cap, as the fleet's limiting constraint.

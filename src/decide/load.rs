@@ -116,6 +116,26 @@ pub struct Loaded {
     pub percentile: f64,
 }
 
+/// The deployment as launched. A paged engine's memory is planned for one request under load
+/// ([`memory_basis`]), but its server must admit what the serving model ran: under a rate the
+/// most it admits (`max_batch`), under a concurrency its requests in flight up to that; idle, the
+/// workload as stated.
+pub fn launched<'a>(d: &Deployment<'a>, load: Option<&Loaded>) -> Deployment<'a> {
+    let concurrency = match load.map(|l| (l.estimate.load, l.estimate.max_batch)) {
+        Some((Load::Rate { .. }, batch)) => batch.max(1),
+        // Never more than the server admits: a slot engine's slots are what its memory holds.
+        Some((Load::Concurrency { requests }, batch)) => requests.min(batch).max(1),
+        None => return *d,
+    };
+    Deployment {
+        workload: Workload {
+            concurrency,
+            ..d.workload
+        },
+        ..*d
+    }
+}
+
 /// The deployment whose memory is checked under load. A paged KV pool (vLLM, SGLang, TRT-LLM)
 /// admits the sequences it holds and queues the rest, so under load the memory fits when one
 /// request of the full context does, and the pool then bounds the batch (the serving model's

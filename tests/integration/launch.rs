@@ -643,3 +643,46 @@ fn every_printed_option_is_one_the_engine_parses() {
         );
     }
 }
+
+/// Under load a paged engine's memory is sized for one request, but the server it prints must admit
+/// what the serving model ran: under `estimate --rate` the load's `max_batch` (it printed
+/// `--max-num-seqs 1`), under `plan --concurrency` each replica's users.
+#[test]
+fn a_loaded_server_launches_the_sequences_it_was_modelled_with() {
+    let out = crate::util::r1pick()
+        .args(
+            "plan --task chat --gpu h100-sxm --concurrency 64 --engine vllm --emit command"
+                .split(' '),
+        )
+        .output()
+        .unwrap();
+    let command = String::from_utf8(out.stdout).unwrap();
+    assert!(command.contains(" --max-num-seqs 64 "), "{command}");
+    for (engine, flag) in [
+        ("vllm", "--max-num-seqs"),
+        ("sglang", "--max-running-requests"),
+    ] {
+        let args = [
+            "estimate", "7b", "--quant", "bf16", "--engine", engine, "--gpu", "h100-sxm", "--rate",
+            "20/s",
+        ];
+        let out = crate::util::r1pick()
+            .args(args)
+            .arg("--json")
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let batch = doc["performance"]["load"]["max_batch"].as_u64().unwrap();
+        assert!(batch > 100, "{engine}: max_batch {batch}");
+        let out = crate::util::r1pick()
+            .args(args)
+            .args(["--emit", "command"])
+            .output()
+            .unwrap();
+        let command = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            command.contains(&format!(" {flag} {batch} ")),
+            "{engine}: {command}"
+        );
+    }
+}
