@@ -9,18 +9,18 @@
 //!   weights + KV pool.
 //! * TRT-LLM: `free_gpu_memory_fraction` × (memory free after the weights, the runtime and its
 //!   buffers load).
+//! * llama.cpp / Ollama: exactly context × slots, as launched.
+//! * transformers: one sequence; its cache grows into whatever memory is left.
 //!
 //! "Free" is what cudaMemGetInfo reports: the total less the driver's reservation and whatever
 //! other processes hold (the GPU's `available_bytes`); vLLM's fraction is of the total.
-//! * llama.cpp / Ollama: exactly context × slots, as launched.
-//! * transformers: one sequence; its cache grows into whatever memory is left.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Deployment, MemoryPlan, costs, kv};
 use crate::catalog::Architecture;
-use crate::hardware::Hardware;
+use crate::hardware::{Gpu, Hardware};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -136,12 +136,16 @@ pub fn profile_activation(d: &Deployment, tokens: u32, seqs: u32, tp: u32, copie
 /// init_torch_distributed, the least over the ranks): each GPU's free memory less its CUDA context
 /// and NCCL. Its `mem_fraction_static` is a share of this.
 pub fn free_at_start(d: &Deployment, hw: &Hardware, gpus: u32) -> f64 {
+    least(hw, gpus, |g| g.available_bytes) - costs::context_and_nccl(d, gpus > 1)
+}
+
+/// The smallest `bytes` of the first `gpus` GPUs (0 without any): the rank every engine sizes by.
+fn least(hw: &Hardware, gpus: u32, bytes: fn(&Gpu) -> u64) -> f64 {
     let least = hw.gpus[..(gpus as usize).min(hw.gpus.len())]
         .iter()
-        .map(|g| g.available_bytes as f64)
+        .map(|g| bytes(g) as f64)
         .fold(f64::INFINITY, f64::min);
-    let free = if least.is_finite() { least } else { 0.0 };
-    free - costs::context_and_nccl(d, gpus > 1)
+    if least.is_finite() { least } else { 0.0 }
 }
 
 /// KV capacity of a deployment: the pool, its tokens, and what they allow.
@@ -195,18 +199,9 @@ pub fn kv_capacity(
     let tokens = match rule {
         KvRule::Slots => u64::from(w.context) * u64::from(w.concurrency),
         _ => {
-            let gpus = &hw.gpus[..(mem.placement.gpus as usize).min(hw.gpus.len())];
-            let smallest = |bytes: fn(&crate::hardware::Gpu) -> u64| {
-                let least = gpus
-                    .iter()
-                    .map(|g| bytes(g) as f64)
-                    .fold(f64::INFINITY, f64::min);
-                if least.is_finite() { least } else { 0.0 }
-            };
-            let (total, free) = (
-                smallest(|g| g.memory_bytes),
-                smallest(|g| g.available_bytes),
-            );
+            let n = mem.placement.gpus;
+            let total = least(hw, n, |g| g.memory_bytes);
+            let free = least(hw, n, |g| g.available_bytes);
             let weights = mem.gpus.iter().map(|g| g.weights).max().unwrap_or(0) as f64;
             let activation = match rule {
                 KvRule::TotalFraction { sampler_copies, .. } => {
