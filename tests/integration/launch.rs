@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use r1pick::catalog::Catalog;
-use r1pick::decide::launch::{self, LaunchPlan, Role};
+use r1pick::decide::launch::{self, LaunchPlan};
 use r1pick::hardware::Hardware;
 use r1pick::sizing::support::unsupported;
 use r1pick::sizing::{Deployment, KvDtype, MemoryPlan, Parallel, plan};
@@ -460,7 +460,6 @@ fn recommend_launches_every_pick_with_the_plan_it_printed() {
         }
         assert_eq!(launch["nodes"][0]["role"], "head");
         assert!(!has(&a, "HEAD_NODE_IP"));
-        let _ = Role::Head;
     }
 }
 
@@ -477,7 +476,7 @@ struct EngineParser {
     id: String,
     /// The word after which the serving process's options start.
     marker: String,
-    #[allow(dead_code)]
+    /// The package and version the options were read in.
     read_in: String,
     option: Vec<ParserOption>,
 }
@@ -486,7 +485,7 @@ struct EngineParser {
 #[serde(deny_unknown_fields)]
 struct ParserOption {
     name: String,
-    #[allow(dead_code)]
+    /// Where the engine's parser defines it.
     at: String,
     /// The values the parser accepts, where it takes a fixed set.
     #[serde(default)]
@@ -600,6 +599,16 @@ fn every_printed_option_is_one_the_engine_parses() {
         toml::from_str(include_str!("../data/engine_options.toml")).unwrap();
     let c = catalog();
     for parser in &parsers.engine {
+        // Every entry says where it was read: an option without a source is not checked.
+        assert!(!parser.read_in.trim().is_empty(), "{}: read_in", parser.id);
+        for o in &parser.option {
+            assert!(
+                !o.at.trim().is_empty(),
+                "{} {}: no source",
+                parser.id,
+                o.name
+            );
+        }
         let known: BTreeMap<&str, &ParserOption> =
             parser.option.iter().map(|o| (o.name.as_str(), o)).collect();
         let mut seen = BTreeSet::new();
